@@ -1,0 +1,8 @@
+import UpshiftCommands
+
+@main
+struct UpshiftMain {
+    static func main() async {
+        await Upshift.main()
+    }
+}
