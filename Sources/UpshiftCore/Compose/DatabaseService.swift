@@ -1,0 +1,155 @@
+import Foundation
+
+/// The project's PostgreSQL service and everything upshift needs to know about it, read from the resolved
+/// compose model (never from the YAML): image, superuser, database, where the password comes from, the
+/// effective PGDATA and the mount that holds it.
+public struct DatabaseService: Sendable, Hashable, Codable {
+    /// Where the superuser password comes from. The value itself is never part of this type's encoding.
+    public enum PasswordSource: Sendable, Hashable, Codable {
+        /// `POSTGRES_PASSWORD` in the resolved environment.
+        case environment
+        /// `POSTGRES_PASSWORD_FILE`: a path in the container, and the host file when a bind mount or a
+        /// compose file secret makes it readable without the container.
+        case file(containerPath: String, hostPath: String?)
+        /// Neither is set (trust auth, or `POSTGRES_HOST_AUTH_METHOD`).
+        case none
+    }
+
+    public var service: String
+    public var image: ImageReference
+    /// The image string as compose resolved it.
+    public var imageText: String
+    public var superuser: String
+    public var database: String
+    public var passwordSource: PasswordSource
+    /// The password from `POSTGRES_PASSWORD`, or read from a host-readable `_FILE`. Kept out of `Codable`
+    /// so status JSON, plans and audit records can never carry it.
+    public var password: String?
+    /// True when PGDATA is set in the environment; false when it is the image default for the major.
+    public var pgdataIsExplicit: Bool
+    public var dataLocation: DataLocation
+    /// Notes for the user about assumptions made (unknown major, data not persistent …).
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, notes
+    }
+
+    public var pgdata: String { dataLocation.pgdata }
+    /// The major the image tag names, `nil` for `latest` or a digest-only reference.
+    public var imageMajor: Int? { image.major }
+
+    /// The data directory the official image uses when PGDATA is not set: `/var/lib/postgresql/data` up to
+    /// 17, `/var/lib/postgresql/<major>/docker` from 18 (docker-library/postgres PR #1259). An unknown major
+    /// (`latest`) is taken as the current layout.
+    public static func defaultPGData(major: Int?) -> String {
+        guard let major, major < 18 else { return "/var/lib/postgresql/\(major ?? latestMajor)/docker" }
+        return "/var/lib/postgresql/data"
+    }
+
+    /// What `postgres:latest` currently is.
+    public static let latestMajor = 18
+}
+
+extension DatabaseService {
+    /// Picks the database service from `config` and reads its settings.
+    ///
+    /// - Parameters:
+    ///   - named: `--db-service`; otherwise the one service whose image repository is `postgres`.
+    ///   - readFile: reads a host file (a bind-mounted `POSTGRES_PASSWORD_FILE`); injected for tests.
+    /// - Throws: `UpshiftError` (exit 64) for no postgres service, several without `--db-service`, an
+    ///   unknown name, or a named service whose image is not postgres.
+    public static func select(
+        from config: ComposeConfig, named: String? = nil,
+        readFile: (String) -> String? = { path in
+            FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        }
+    ) throws -> DatabaseService {
+        let serviceName: String
+        if let named {
+            guard let service = config.services[named] else {
+                throw UpshiftError.usage(
+                    "service \"\(named)\" (--db-service) is not in the project",
+                    hint: "services: \(config.serviceNames.joined(separator: ", ")); a service behind an inactive profile is not listed")
+            }
+            guard let text = service.image, let ref = ImageReference(parsing: text), ref.isPostgres else {
+                throw UpshiftError.usage(
+                    "service \"\(named)\" (--db-service) does not run a postgres image (image: \(service.image ?? "none"))",
+                    hint: "upshift manages services that run the official postgres image (any registry, any tag)")
+            }
+            serviceName = named
+        } else {
+            let postgres = config.serviceNames.filter { name in
+                config.services[name]?.image.flatMap(ImageReference.init(parsing:))?.isPostgres == true
+            }
+            switch postgres.count {
+            case 0:
+                let images = config.serviceNames.map { "\($0)=\(config.services[$0]?.image ?? "build")" }
+                throw UpshiftError.usage(
+                    "no postgres service in project \"\(config.name)\" (\(images.joined(separator: ", ")))",
+                    hint: "upshift looks for a service whose image is postgres; name another with --db-service")
+            case 1:
+                serviceName = postgres[0]
+            default:
+                throw UpshiftError.usage(
+                    "several postgres services in project \"\(config.name)\": \(postgres.joined(separator: ", "))",
+                    hint: "choose one with --db-service \(postgres[0])")
+            }
+        }
+        let service = config.services[serviceName]!
+        let imageText = service.image!
+        let image = ImageReference(parsing: imageText)!
+        var notes: [String] = []
+
+        let superuser = nonEmpty(service.environmentValue("POSTGRES_USER")) ?? "postgres"
+        let database = nonEmpty(service.environmentValue("POSTGRES_DB")) ?? superuser
+
+        var passwordSource = PasswordSource.none
+        var password: String?
+        if let value = service.environmentValue("POSTGRES_PASSWORD"), !value.isEmpty {
+            passwordSource = .environment
+            password = value
+        } else if let path = nonEmpty(service.environmentValue("POSTGRES_PASSWORD_FILE")) {
+            let hostPath = hostPath(ofContainerFile: path, service: service, config: config)
+            passwordSource = .file(containerPath: path, hostPath: hostPath)
+            if let hostPath, let text = readFile(hostPath) {
+                password = text.trimmingCharacters(in: .newlines)
+            } else {
+                notes.append("POSTGRES_PASSWORD_FILE \(path) is only readable inside the container")
+            }
+        }
+
+        let explicitPGData = nonEmpty(service.environmentValue("PGDATA"))
+        if image.major == nil {
+            notes.append(
+                "image tag \"\(image.tag ?? "none")\" names no major version; assuming the postgres \(latestMajor) layout")
+        }
+        let pgdata = explicitPGData ?? defaultPGData(major: image.major)
+        let location = DataLocation.resolve(
+            pgdata: pgdata, volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
+        if !location.isPersistent {
+            notes.append("PGDATA \(location.pgdata) is not on a bind mount or named volume: \(location.summary)")
+        }
+        return DatabaseService(
+            service: serviceName, image: image, imageText: imageText, superuser: superuser, database: database,
+            passwordSource: passwordSource, password: password, pgdataIsExplicit: explicitPGData != nil,
+            dataLocation: location, notes: notes)
+    }
+
+    /// The host file behind a container path: a compose file secret, or a file under a bind mount.
+    static func hostPath(ofContainerFile path: String, service: ComposeService, config: ComposeConfig) -> String? {
+        for secret in service.secrets where secret.containerPath == path {
+            if let file = config.secrets[secret.source]?.file { return file }
+        }
+        let binds = service.volumes.filter { $0.type == .bind && $0.source != nil }
+        let covering = binds.filter { path == $0.target || path.hasPrefix($0.target.hasSuffix("/") ? $0.target : $0.target + "/") }
+        guard let mount = covering.max(by: { $0.target.count < $1.target.count }), let source = mount.source else { return nil }
+        let rest = path.dropFirst(mount.target.count).drop(while: { $0 == "/" })
+        return rest.isEmpty ? source : "\(source)/\(rest)"
+    }
+
+    private static func nonEmpty(_ value: String?) -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        return value
+    }
+}
