@@ -1,0 +1,25 @@
+import Foundation
+
+/// What the executor and rollback report while they work. The audit sink and the terminal renderer
+/// subscribe through one `@Sendable` closure; every string in here is already redacted.
+public enum ExecutionEvent: Sendable, Hashable {
+    case runStarted(runID: RunID, stepCount: Int)
+    case stepStarted(step: PlannedStep, index: Int, count: Int)
+    /// A progress line from inside a running step (bytes dumped, waiting for readiness).
+    case stepProgress(stepID: String, message: String)
+    case stepFinished(step: PlannedStep, outcome: StepOutcome, duration: Duration)
+    case stepFailed(step: PlannedStep, error: String, duration: Duration)
+    case pointOfNoReturn(stepID: String)
+    /// The run stopped at a step boundary because of SIGINT or cancellation.
+    case interrupted(beforeStepID: String?)
+    /// Undo is about to start for these steps, latest first.
+    case rollbackStarted(stepIDs: [String])
+    case compensating(stepID: String, description: String, partial: Bool)
+    case compensated(stepID: String)
+    case compensationFailed(stepID: String, description: String, error: String)
+    case rollbackFinished(RollbackReport)
+    case runFinished(RunOutcome)
+}
+
+/// Subscribers to execution events.
+public typealias ExecutionEventHandler = @Sendable (ExecutionEvent) -> Void
