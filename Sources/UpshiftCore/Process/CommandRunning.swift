@@ -60,6 +60,8 @@ public struct CommandResult: Sendable {
     public var standardOutput: Data
     public var standardError: Data
     public var duration: Duration
+    /// True when the runner killed the child because `Command.timeout` elapsed.
+    public var timedOut: Bool = false
 
     public init(command: Command, termination: Termination, standardOutput: Data = Data(), standardError: Data = Data(), duration: Duration = .zero) {
         self.command = command
@@ -67,6 +69,11 @@ public struct CommandResult: Sendable {
         self.standardOutput = standardOutput
         self.standardError = standardError
         self.duration = duration
+    }
+
+    public init(command: Command, termination: Termination, standardOutput: Data = Data(), standardError: Data = Data(), duration: Duration = .zero, timedOut: Bool) {
+        self.init(command: command, termination: termination, standardOutput: standardOutput, standardError: standardError, duration: duration)
+        self.timedOut = timedOut
     }
 
     public var stdoutText: String { String(decoding: standardOutput, as: UTF8.self) }
