@@ -36,9 +36,8 @@ public struct DotEnvFile: Sendable, Hashable {
     public init(path: String, text: String) {
         self.path = path
         var entries: [Entry] = []
-        // Split on \n only, so \r\n files keep their line numbers; a trailing \r is trimmed below.
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if let entry = Self.parse(line: String(rawLine), number: index + 1) { entries.append(entry) }
+        for (index, line) in ComposeText.lines(text).enumerated() {
+            if let entry = Self.parse(line: line, number: index + 1) { entries.append(entry) }
         }
         self.entries = entries
     }
@@ -56,7 +55,7 @@ public struct DotEnvFile: Sendable, Hashable {
     }
 
     static func parse(line rawLine: String, number: Int) -> Entry? {
-        var line = Substring(rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : rawLine)
+        var line = Substring(rawLine)
         if number == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
         line = line.drop(while: { $0 == " " || $0 == "\t" })
         if line.isEmpty || line.hasPrefix("#") { return nil }

@@ -50,10 +50,13 @@ public struct ImageSourceLocator: Sendable {
         guard references.count == 1, let reference = references.first else {
             return .unsupported(reason: "the image uses several variables")
         }
+        // Only a variable in the tag (`postgres:${TAG}`) or the whole reference (`${IMAGE:-postgres:15}`) is
+        // editable; `${REGISTRY}/postgres:15` is not.
         let prefix = value[..<reference.range.lowerBound]
-        if !prefix.contains(":") && !value[reference.range.upperBound...].hasPrefix(":") && !prefix.isEmpty {
-            // `${REGISTRY}/postgres:15`-style: the variable is not the tag.
-            if !prefix.hasSuffix(":") { return .unsupported(reason: "the variable \(reference.name) is not in the tag") }
+        let isWholeValue = prefix.isEmpty && reference.range.upperBound == value.endIndex
+        let lastComponent = prefix.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if !isWholeValue && !lastComponent.contains(":") {
+            return .unsupported(reason: "the variable \(reference.name) is not in the tag")
         }
         if environment[reference.name] != nil { return .shellEnvironment(name: reference.name) }
         for envFile in envFiles.reversed() {
@@ -127,10 +130,8 @@ public struct ImageSourceLocator: Sendable {
 
     /// The `image:` line of `service` in one compose file's text: (1-based line, value without quotes or
     /// comment).
-    static func findImageLine(service: String, in text: String) -> (line: Int, value: String)? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
+    public static func findImageLine(service: String, in text: String) -> (line: Int, value: String)? {
+        let lines = ComposeText.lines(text)
         enum State { case top, inServices(indent: Int?), inService(serviceIndent: Int, childIndent: Int?) }
         var state = State.top
         for (offset, line) in lines.enumerated() {

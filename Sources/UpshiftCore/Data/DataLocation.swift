@@ -116,3 +116,20 @@ public struct DataLocation: Sendable, Hashable, Codable {
         return "/" + parts.joined(separator: "/")
     }
 }
+
+extension DataLocation {
+    /// The same data seen through its parent directory, so PGDATA becomes a renamable entry instead of a
+    /// mount root. Only possible for a bind mount whose PGDATA is the bind source itself (the parent is
+    /// then on the host); `nil` otherwise. Returns the location to mount and the name of PGDATA in it.
+    public var parentForMoveAside: (location: DataLocation, name: String)? {
+        if !subpath.isEmpty { return (self, subpath) }
+        guard kind == .bind, let hostPath else { return nil }
+        let parent = (hostPath as NSString).deletingLastPathComponent
+        let name = (hostPath as NSString).lastPathComponent
+        guard !parent.isEmpty, parent != hostPath, !name.isEmpty else { return nil }
+        var location = self
+        location.hostPath = parent
+        location.subpath = name
+        return (location, name)
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+
+/// File operations on a Postgres data directory, run inside short-lived helper containers that use the db
+/// service's own image.
+///
+/// Going through the engine instead of the host filesystem means upshift needs no root (the data belongs
+/// to uid 999 in mode 0700), treats named volumes and bind mounts alike, and keeps working when
+/// `DOCKER_HOST` points at another machine or a VM where host paths mean nothing. The db service's own
+/// image is used because it is already present (no extra pull) and has `cat`, `du`, `ls`, `mv`, `stat`.
+///
+/// Every helper is `docker run --rm --network none --entrypoint <tool> <mount> <image> <args…>`: an argv,
+/// never a shell string, with the entrypoint overridden so the image's init logic never runs.
+/// Bind mounts use `--mount type=bind`, which fails on a missing source instead of creating it as root
+/// (`-v` would); a named volume is checked with `docker volume inspect` first, because mounting a missing
+/// volume would silently create an empty one.
+public struct DataDirectoryOperations: Sendable {
+    public var runner: any CommandRunning
+    /// The db service's image (`DatabaseService.imageText`).
+    public var image: String
+    public var docker: String
+
+    /// Where the helper container sees the mount.
+    public static let mountPoint = "/upshift-data"
+
+    public init(runner: any CommandRunning, image: String, docker: String = "docker") {
+        self.runner = runner
+        self.image = image
+        self.docker = docker
+    }
+
+    // MARK: - Reading
+
+    /// Reads `PG_VERSION` of the cluster at `location`.
+    /// - Throws: `UpshiftError` when the engine cannot run the helper (daemon down, image unavailable).
+    public func probe(_ location: DataLocation) async throws -> DataProbe {
+        guard location.isPersistent else { return .notPersistent }
+        if let missing = try await missingVolume(location) { return missing }
+        let file = Self.containerPath(location.subpath, "PG_VERSION")
+        let result = try await runHelper(location, tool: "cat", [file], readOnly: true, timeout: .seconds(120))
+        if result.termination.isSuccess {
+            let text = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let major = Int(text.prefix(while: \.isNumber)) else {
+                throw UpshiftError("PG_VERSION in \(describe(location)) is not a version: \"\(text.prefix(40))\"")
+            }
+            return .cluster(major: major, pgVersion: text)
+        }
+        if try bindSourceMissing(result, location) { return .directoryMissing(path: location.hostPath ?? "?") }
+        // cat failed: tell a missing directory from an empty one from a non-cluster.
+        let listing = try await runHelper(
+            location, tool: "ls", ["-A", Self.containerPath(location.subpath)], readOnly: true, timeout: .seconds(120))
+        if !listing.termination.isSuccess {
+            _ = try bindSourceMissing(listing, location)
+            return .directoryMissing(path: describe(location))
+        }
+        return listing.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            ? .empty(path: describe(location)) : .notACluster(path: describe(location))
+    }
+
+    /// The size of the data directory in bytes (`du -sk`), `nil` when it does not exist.
+    public func size(_ location: DataLocation) async throws -> Int64? {
+        guard location.isPersistent else { return nil }
+        if try await missingVolume(location) != nil { return nil }
+        let result = try await runHelper(
+            location, tool: "du", ["-sk", Self.containerPath(location.subpath)], readOnly: true, timeout: .seconds(600))
+        guard result.termination.isSuccess else {
+            _ = try bindSourceMissing(result, location)
+            return nil
+        }
+        guard let kib = Int64(result.stdoutText.prefix(while: \.isNumber)) else { return nil }
+        return kib * 1024
+    }
+
+    /// Whether `relativePath` (relative to the mount root, not to PGDATA) exists in the mount.
+    public func exists(_ location: DataLocation, relativePath: String) async throws -> Bool {
+        if try await missingVolume(location) != nil { return false }
+        let result = try await runHelper(
+            location, tool: "ls", ["-d", Self.containerPath(relativePath)], readOnly: true, timeout: .seconds(60))
+        if !result.termination.isSuccess { _ = try bindSourceMissing(result, location) }
+        return result.termination.isSuccess
+    }
+
+    /// Owner and mode of `relativePath` (relative to the mount root), `nil` when it does not exist.
+    public func ownership(_ location: DataLocation, relativePath: String) async throws -> FileOwnership? {
+        if try await missingVolume(location) != nil { return nil }
+        let result = try await runHelper(
+            location, tool: "stat", ["-c", "%u %g %a", Self.containerPath(relativePath)], readOnly: true,
+            timeout: .seconds(60))
+        guard result.termination.isSuccess else {
+            _ = try bindSourceMissing(result, location)
+            return nil
+        }
+        let parts = result.stdoutText.split(whereSeparator: \.isWhitespace)
+        guard parts.count == 3, let uid = Int(parts[0]), let gid = Int(parts[1]), let mode = Int(parts[2], radix: 8) else {
+            throw UpshiftError("unexpected output of stat in the helper container: \(result.stdoutText.prefix(80))")
+        }
+        return FileOwnership(uid: uid, gid: gid, mode: mode)
+    }
+
+    // MARK: - Changing
+
+    /// Renames `from` to `to`, both relative to the mount root, inside the same mount: a rename(2), O(1),
+    /// never a copy. Refuses when `from` is the mount root itself (a mount point cannot be renamed from
+    /// inside; see `DataLocation.parentForMoveAside`) or `to` already exists.
+    /// - Throws: `UpshiftError` when the move is impossible or `mv` fails; afterwards verifies that `to`
+    ///   exists and `from` does not.
+    public func moveAside(_ location: DataLocation, from: String, to: String) async throws {
+        let from = Self.trim(from)
+        let to = Self.trim(to)
+        guard !from.isEmpty, !to.isEmpty else {
+            throw UpshiftError(
+                "cannot move the root of \(describe(location, subpath: "")) aside from inside the mount",
+                hint: "move the data into a sub-directory of the volume, or use a re-point strategy")
+        }
+        guard location.isPersistent else { throw UpshiftError("cannot move non-persistent data (\(location.summary))") }
+        if try await missingVolume(location) != nil {
+            throw UpshiftError("volume \(location.volumeName ?? "?") does not exist")
+        }
+        guard try await exists(location, relativePath: from) else {
+            throw UpshiftError("\(describe(location, subpath: from)) does not exist")
+        }
+        guard try await !exists(location, relativePath: to) else {
+            throw UpshiftError("\(describe(location, subpath: to)) already exists; refusing to overwrite it")
+        }
+        let result = try await runHelper(
+            location, tool: "mv", [Self.containerPath(from), Self.containerPath(to)], readOnly: false, timeout: .seconds(120))
+        guard result.termination.isSuccess else {
+            if try bindSourceMissing(result, location) { throw UpshiftError("\(location.hostPath ?? "?") does not exist") }
+            throw UpshiftError("moving \(describe(location, subpath: from)) to \(to) failed: \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        let moved = try await exists(location, relativePath: to)
+        let gone = try await !exists(location, relativePath: from)
+        guard moved && gone else {
+            throw UpshiftError("after moving \(describe(location, subpath: from)) to \(to), the result is not as expected")
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// The `docker run` argv for a helper (exposed for plans and dry runs).
+    public func helperCommand(_ location: DataLocation, tool: String, _ arguments: [String], readOnly: Bool) -> Command {
+        var args = ["run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", tool]
+        switch location.kind {
+        case .bind:
+            var spec = "type=bind," + Self.csvField("source=\(location.hostPath ?? "")") + ",target=\(Self.mountPoint)"
+            if readOnly { spec += ",readonly" }
+            args += ["--mount", spec]
+        default:
+            args += ["-v", "\(location.volumeName ?? ""):\(Self.mountPoint)\(readOnly ? ":ro" : "")"]
+        }
+        args += ["--label", "com.upshift.helper=true", image]
+        args += arguments
+        return Command(docker, args)
+    }
+
+    func runHelper(_ location: DataLocation, tool: String, _ arguments: [String], readOnly: Bool, timeout: Duration) async throws -> CommandResult {
+        var command = helperCommand(location, tool: tool, arguments, readOnly: readOnly)
+        command.timeout = timeout
+        return try await runner.run(command)
+    }
+
+    /// `.volumeMissing` for a named volume the engine does not have.
+    func missingVolume(_ location: DataLocation) async throws -> DataProbe? {
+        guard location.kind == .volume, let name = location.volumeName else { return nil }
+        var command = Command(docker, ["volume", "inspect", "--format", "{{.Name}}", name])
+        command.timeout = .seconds(30)
+        let result = try await runner.run(command)
+        if result.termination.isSuccess { return nil }
+        let stderr = result.stderrText.lowercased()
+        if stderr.contains("no such volume") { return .volumeMissing(name: name) }
+        throw Self.engineError(result)
+    }
+
+    /// For a failed helper: true when docker could not start it because the bind source is missing (an
+    /// answer), false when the tool itself failed (exit != 125). Any other docker failure (daemon down,
+    /// image not pullable) throws.
+    func bindSourceMissing(_ result: CommandResult, _ location: DataLocation) throws -> Bool {
+        guard result.termination == .exited(125) else { return false }
+        let stderr = result.stderrText.lowercased()
+        if location.kind == .bind, stderr.contains("bind source path does not exist") || stderr.contains("no such file or directory") {
+            return true
+        }
+        throw Self.engineError(result)
+    }
+
+    static func engineError(_ result: CommandResult) -> UpshiftError {
+        let line = result.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(result.termination)"
+        let unreachable = line.contains("Cannot connect to the Docker daemon") || line.contains("failed to connect to the docker API")
+        return UpshiftError(
+            "docker could not run a helper container: \(line)",
+            hint: unreachable ? "is the docker engine running? (DOCKER_HOST=\(ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? "default"))" : nil,
+            exitCode: unreachable ? .unavailable : .failedRolledBack)
+    }
+
+    func describe(_ location: DataLocation, subpath: String? = nil) -> String {
+        let sub = subpath ?? location.subpath
+        switch location.kind {
+        case .bind: return sub.isEmpty ? (location.hostPath ?? "?") : "\(location.hostPath ?? "?")/\(sub)"
+        default: return "volume \(location.volumeName ?? "?")" + (sub.isEmpty ? "" : " at \(sub)")
+        }
+    }
+
+    static func containerPath(_ parts: String...) -> String {
+        let rest = parts.map(trim).filter { !$0.isEmpty }
+        return ([mountPoint] + rest).joined(separator: "/")
+    }
+
+    static func trim(_ path: String) -> String { path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+
+    /// docker's `--mount` value is CSV: quote a field that contains a comma or a quote.
+    static func csvField(_ field: String) -> String {
+        guard field.contains(",") || field.contains("\"") else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
