@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import UpshiftCore
+
+struct RunFolderTests {
+    private func mode(_ path: String) throws -> Int {
+        try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+    }
+
+    @Test func createsPrivateFoldersAndRefusesAReusedRunID() async throws {
+        try await withPlanTempDirectory { dir in
+            let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
+            #expect(try mode(dir + "/.upshift") == 0o700)
+            #expect(try mode(dir + "/.upshift/runs") == 0o700)
+            #expect(try mode(folder.path) == 0o700)
+            try folder.writePlan(try PlanTests.samplePlan())
+            #expect(try mode(folder.planPath) == 0o600)
+            #expect(try folder.readPlan() == PlanTests.samplePlan())
+            #expect(throws: UpshiftError.self) { _ = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID) }
+        }
+    }
+
+    @Test func listsRunsOldestFirstAndIgnoresOtherNames() async throws {
+        try await withPlanTempDirectory { dir in
+            for id in ["20261128-134501-ab12", "20250101-000000-0000", "20261128-134502-0001"] {
+                _ = try RunFolder.create(projectDirectory: dir, runID: RunID(id)!)
+            }
+            try FileManager.default.createDirectory(atPath: RunFolder.runsDirectory(projectDirectory: dir) + "/not-a-run", withIntermediateDirectories: false)
+            #expect(RunFolder.runIDs(projectDirectory: dir).map(\.rawValue) == ["20250101-000000-0000", "20261128-134501-ab12", "20261128-134502-0001"])
+            #expect(RunFolder.latest(projectDirectory: dir)?.runID.rawValue == "20261128-134502-0001")
+            #expect(throws: UpshiftError.self) { _ = try RunFolder.open(projectDirectory: dir, runID: RunID("20000101-000000-0000")!) }
+        }
+    }
+
+    @Test func snapshotRestoresFilesByteForByteWithTheirMode() async throws {
+        try await withPlanTempDirectory { dir in
+            let compose = dir + "/compose.yml"
+            let override = dir + "/sub/compose.yml" // same base name, different directory
+            let env = dir + "/.env"
+            let composeBytes = Data("\u{FEFF}services:\r\n  db:\r\n    image: postgres:15\r\n".utf8)
+            let overrideBytes = Data("services: {}".utf8) // no trailing newline
+            var envBytes = Data("PG_MAJOR=15\nPASSWORD='x y'\n".utf8)
+            envBytes.append(contentsOf: [0xFF, 0x00, 0x0A]) // not UTF-8: copied anyway
+            try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: false)
+            try composeBytes.write(to: URL(fileURLWithPath: compose))
+            try overrideBytes.write(to: URL(fileURLWithPath: override))
+            try envBytes.write(to: URL(fileURLWithPath: env))
+            chmod(compose, 0o644)
+            chmod(env, 0o640)
+
+            let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
+            let manifest = try folder.snapshot(files: [compose, override, env])
+            #expect(manifest.entries.map(\.storedName) == ["0-compose.yml", "1-compose.yml", "2-.env"])
+            #expect(manifest.entries.map(\.size) == [composeBytes.count, overrideBytes.count, envBytes.count])
+            #expect(try mode(folder.snapshotDirectory + "/2-.env") == 0o600)
+            #expect(try mode(folder.manifestPath) == 0o600)
+
+            try Data("services: {broken".utf8).write(to: URL(fileURLWithPath: compose))
+            try FileManager.default.removeItem(atPath: env)
+            chmod(override, 0o600)
+            let restored = try folder.restoreSnapshot()
+            #expect(restored == [compose, override, env])
+            #expect(FileManager.default.contents(atPath: compose) == composeBytes)
+            #expect(FileManager.default.contents(atPath: override) == overrideBytes)
+            #expect(FileManager.default.contents(atPath: env) == envBytes)
+            #expect(try mode(compose) == 0o644)
+            #expect(try mode(env) == 0o640)
+            #expect(try mode(override) == 0o644)
+            #expect(try folder.restoreSnapshot().isEmpty) // idempotent
+            // No temp files left behind.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == [".env", ".upshift", "compose.yml", "sub"])
+        }
+    }
+
+    @Test func restoreRefusesADamagedSnapshotCopy() async throws {
+        try await withPlanTempDirectory { dir in
+            let compose = dir + "/compose.yml"
+            try Data("image: postgres:15\n".utf8).write(to: URL(fileURLWithPath: compose))
+            let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
+            try folder.snapshot(files: [compose])
+            try Data("short".utf8).write(to: URL(fileURLWithPath: folder.snapshotDirectory + "/0-compose.yml"))
+            try Data("image: postgres:18\n".utf8).write(to: URL(fileURLWithPath: compose))
+            #expect(throws: UpshiftError.self) { try folder.restoreSnapshot() }
+            #expect(FileManager.default.contents(atPath: compose) == Data("image: postgres:18\n".utf8))
+        }
+    }
+
+    @Test func snapshotFollowsSymlinksAndRestoresTheTarget() async throws {
+        try await withPlanTempDirectory { dir in
+            let real = dir + "/real.yml"
+            let link = dir + "/compose.yml"
+            try Data("image: postgres:15\n".utf8).write(to: URL(fileURLWithPath: real))
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "real.yml")
+            let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
+            try folder.snapshot(files: [link])
+            try Data("image: postgres:18\n".utf8).write(to: URL(fileURLWithPath: real))
+            try folder.restoreSnapshot()
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "real.yml")
+            #expect(FileManager.default.contents(atPath: real) == Data("image: postgres:15\n".utf8))
+        }
+    }
+}
