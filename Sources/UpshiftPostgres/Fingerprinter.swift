@@ -1,0 +1,112 @@
+/// Computes a `Fingerprint` of a whole cluster through libpq.
+///
+/// Connects once to `parameters.database` for cluster-wide facts (databases, roles, checksums), then once
+/// per database. Each table is read by one `SELECT count(*), sum(...)` that the server streams through a
+/// sequential scan: memory stays constant whatever the table size.
+public enum Fingerprinter {
+    /// Progress callback: (database, table) before each table is scanned.
+    public typealias Progress = @Sendable (String, String) -> Void
+
+    /// Blocking. Use `captureAsync` from async code.
+    public static func capture(_ parameters: ConnectionParameters, progress: Progress? = nil) throws(PostgresError) -> Fingerprint {
+        let main = try Connection(parameters)
+        let version = try main.serverVersion()
+        let checksums = try main.query("SHOW data_checksums").single().bool("data_checksums")
+        let roles = try readRoles(main)
+        let dbRows = try main.query("""
+            SELECT datname, pg_encoding_to_char(encoding) AS encoding, datcollate, datctype
+            FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname
+            """).rows
+        var databases: [DatabaseFingerprint] = []
+        for row in dbRows {
+            let name = try row.requiredString("datname")
+            let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
+            databases.append(DatabaseFingerprint(
+                name: name,
+                encoding: try row.requiredString("encoding"),
+                collate: try row.requiredString("datcollate"),
+                ctype: try row.requiredString("datctype"),
+                extensions: try readExtensions(conn),
+                tables: try readTables(conn, database: name, progress: progress),
+                sequences: try readSequences(conn)
+            ))
+        }
+        return Fingerprint(serverVersion: version, serverMajor: main.serverMajor, dataChecksums: checksums, roles: roles, databases: databases)
+    }
+
+    /// Runs `capture` on its own thread.
+    public static func captureAsync(_ parameters: ConnectionParameters, progress: Progress? = nil) async throws -> Fingerprint {
+        try await Blocking.run { () throws -> Fingerprint in try capture(parameters, progress: progress) }
+    }
+
+    /// Roles with their password *kind*. `pg_authid` needs superuser; without it the kind is `unknown`.
+    static func readRoles(_ conn: Connection) throws(PostgresError) -> [RoleFingerprint] {
+        let kindSQL = """
+            SELECT rolname, rolsuper, rolcanlogin,
+                   CASE WHEN rolpassword IS NULL THEN 'none'
+                        WHEN rolpassword LIKE 'md5%' THEN 'md5'
+                        WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram'
+                        ELSE 'other' END AS kind
+            FROM pg_authid WHERE rolname NOT LIKE 'pg\\_%' ORDER BY rolname
+            """
+        let rows: [Row]
+        do {
+            rows = try conn.query(kindSQL).rows
+        } catch where error.sqlState == "42501" {
+            rows = try conn.query("SELECT rolname, rolsuper, rolcanlogin, 'unknown' AS kind FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%' ORDER BY rolname").rows
+        }
+        return try rows.map { row throws(PostgresError) in
+            RoleFingerprint(
+                name: try row.requiredString("rolname"),
+                superuser: try row.bool("rolsuper"),
+                canLogin: try row.bool("rolcanlogin"),
+                passwordKind: PasswordKind(rawValue: try row.requiredString("kind")) ?? .other
+            )
+        }
+    }
+
+    static func readExtensions(_ conn: Connection) throws(PostgresError) -> [ExtensionFingerprint] {
+        try conn.query("SELECT extname, extversion FROM pg_extension ORDER BY extname").rows.map { row throws(PostgresError) in
+            ExtensionFingerprint(name: try row.requiredString("extname"), version: try row.requiredString("extversion"))
+        }
+    }
+
+    /// User tables (ordinary tables and partitions, each row counted once; partitioned parents, views and
+    /// foreign tables skipped) outside the system schemas.
+    static func readTables(_ conn: Connection, database: String, progress: Progress?) throws(PostgresError) -> [TableFingerprint] {
+        let tables = try conn.query("""
+            SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+            ORDER BY n.nspname, c.relname
+            """).rows
+        var out: [TableFingerprint] = []
+        for row in tables {
+            let schema = try row.requiredString("nspname")
+            let name = try row.requiredString("relname")
+            progress?(database, "\(schema).\(name)")
+            let result = try conn.query(checksumSQL(schema: schema, table: name)).single()
+            out.append(TableFingerprint(schema: schema, name: name, rowCount: try result.int("n"), checksum: try result.requiredString("sum")))
+        }
+        return out
+    }
+
+    /// The per-table query: row count and the sum of each row's md5 prefix as a 64-bit integer, in numeric
+    /// (no overflow). Row text output is pinned by the session settings `Connection` sets.
+    public static func checksumSQL(schema: String, table: String) -> String {
+        "SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text AS sum FROM \(quoteIdentifier(schema)).\(quoteIdentifier(table)) t"
+    }
+
+    static func readSequences(_ conn: Connection) throws(PostgresError) -> [SequenceFingerprint] {
+        try conn.query("SELECT schemaname, sequencename, last_value FROM pg_sequences ORDER BY schemaname, sequencename").rows.map { row throws(PostgresError) in
+            SequenceFingerprint(schema: try row.requiredString("schemaname"), name: try row.requiredString("sequencename"), lastValue: try row.optionalInt("last_value"))
+        }
+    }
+}
+
+/// `"name"` with embedded quotes doubled: safe for any identifier.
+public func quoteIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+import Foundation
