@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import UpshiftCore
 
 /// The root command. Subcommands live one per file in this folder.
@@ -6,7 +7,35 @@ public struct Upshift: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "upshift",
         abstract: "Safe, audited Postgres upgrades, app updates and migrations for docker compose deployments.",
-        subcommands: []
+        subcommands: [Status.self]
     )
     public init() {}
+
+    /// Runs the command line and turns every failure into one clear line and the documented exit code:
+    /// `UpshiftError` -> `error: …` (+ `hint: …`) and its code; a tool that cannot start -> 69; argument
+    /// errors -> ArgumentParser's usage text and 64.
+    public static func main() async {
+        await runCommandLine(Array(CommandLine.arguments.dropFirst()))
+    }
+
+    public static func runCommandLine(_ arguments: [String]) async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            var command = command
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let (text, code) = ErrorReport.render(error)
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            Foundation.exit(code)
+        }
+    }
 }

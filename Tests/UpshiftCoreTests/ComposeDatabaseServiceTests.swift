@@ -147,3 +147,18 @@ struct ComposeDatabaseServiceTests {
         #expect(tmpfs.kind == .tmpfs && tmpfs.subpath == "data")
     }
 }
+
+extension ComposeDatabaseServiceTests {
+    @Test func postgres18ImageOnPre18Mount() throws {
+        let config = ComposeConfig(name: "p", services: [
+            "db": ComposeService(image: "postgres:18", volumes: [
+                ComposeServiceVolume(type: .volume, source: "data", target: "/var/lib/postgresql/data"),
+            ]),
+        ], volumes: ["data": ComposeTopLevelVolume(name: "p_data")])
+        let db = try DatabaseService.select(from: config)
+        #expect(db.pgdata == "/var/lib/postgresql/18/docker")
+        #expect(db.dataLocation.kind == .none)
+        #expect(db.legacyLayoutLocation?.volumeName == "p_data")
+        #expect(db.notes.count == 1 && db.notes[0].contains("pre-18 layout"))
+    }
+}

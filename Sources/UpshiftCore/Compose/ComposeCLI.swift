@@ -75,8 +75,8 @@ extension ComposeCLI {
     public static func detect(
         runner: any CommandRunning, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> ComposeTool {
-        let docker = ExecutableLookup.find("docker", environment: environment)
-        let standalone = ExecutableLookup.find("docker-compose", environment: environment)
+        let docker = ExecutableLocator.locate("docker", path: environment["PATH"])
+        let standalone = ExecutableLocator.locate("docker-compose", path: environment["PATH"])
         if docker == nil && standalone == nil {
             throw UpshiftError.unavailable(
                 "docker is not installed: neither `docker` nor `docker-compose` is on PATH",

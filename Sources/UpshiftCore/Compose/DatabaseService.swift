@@ -28,11 +28,14 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     /// True when PGDATA is set in the environment; false when it is the image default for the major.
     public var pgdataIsExplicit: Bool
     public var dataLocation: DataLocation
+    /// Set when the image is 18+ with the default PGDATA but the data is mounted the pre-18 way at
+    /// `/var/lib/postgresql/data`: the old cluster lives there (and the 18 entrypoint refuses to start).
+    public var legacyLayoutLocation: DataLocation?
     /// Notes for the user about assumptions made (unknown major, data not persistent …).
     public var notes: [String]
 
     enum CodingKeys: String, CodingKey {
-        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, notes
+        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, legacyLayoutLocation, notes
     }
 
     public var pgdata: String { dataLocation.pgdata }
@@ -127,13 +130,25 @@ extension DatabaseService {
         let pgdata = explicitPGData ?? defaultPGData(major: image.major)
         let location = DataLocation.resolve(
             pgdata: pgdata, volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
-        if !location.isPersistent {
+        var legacy: DataLocation?
+        if explicitPGData == nil, (image.major ?? latestMajor) >= 18 {
+            let old = DataLocation.resolve(
+                pgdata: "/var/lib/postgresql/data", volumes: service.volumes, topLevelVolumes: config.volumes,
+                projectName: config.name)
+            if old.isPersistent, old.mountTarget != location.mountTarget {
+                legacy = old
+                notes.append(
+                    "postgres 18+ images keep data in \(pgdata), but the mount at /var/lib/postgresql/data uses the "
+                        + "pre-18 layout (\(old.summary)); the 18 entrypoint refuses to start on it")
+            }
+        }
+        if !location.isPersistent && legacy == nil {
             notes.append("PGDATA \(location.pgdata) is not on a bind mount or named volume: \(location.summary)")
         }
         return DatabaseService(
             service: serviceName, image: image, imageText: imageText, superuser: superuser, database: database,
             passwordSource: passwordSource, password: password, pgdataIsExplicit: explicitPGData != nil,
-            dataLocation: location, notes: notes)
+            dataLocation: location, legacyLayoutLocation: legacy, notes: notes)
     }
 
     /// The host file behind a container path: a compose file secret, or a file under a bind mount.

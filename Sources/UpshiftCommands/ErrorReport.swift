@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import UpshiftCore
+
+/// How an error reaches the user: one `error:` line, an optional `hint:` line, and an exit code.
+enum ErrorReport {
+    static func render(_ error: any Error) -> (text: String, code: Int32) {
+        switch error {
+        case let error as UpshiftError:
+            var text = "error: \(error.message)"
+            if let hint = error.hint { text += "\nhint: \(hint)" }
+            return (text, error.exitCode.rawValue)
+        case let error as CommandLaunchFailure:
+            return ("error: \(error.description)\nhint: is docker installed and on PATH?", UpshiftCore.ExitCode.unavailable.rawValue)
+        case let error as CommandInterrupted:
+            return ("error: interrupted: \(error.description)", UpshiftCore.ExitCode.interrupted.rawValue)
+        case let error as CommandFailure:
+            return ("error: \(error.description)", UpshiftCore.ExitCode.failedRolledBack.rawValue)
+        case is CancellationError:
+            return ("error: interrupted", UpshiftCore.ExitCode.interrupted.rawValue)
+        default:
+            // ArgumentParser errors thrown from run() (ValidationError, ExitCode, CleanExit) keep their meaning.
+            let message = Upshift.fullMessage(for: error)
+            let code = Upshift.exitCode(for: error).rawValue
+            return (message.isEmpty ? "" : (message.hasPrefix("Error:") ? message : "error: \(message)"), code)
+        }
+    }
+}

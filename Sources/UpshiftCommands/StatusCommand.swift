@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import UpshiftCore
+
+extension Upshift {
+    /// `upshift status`: what is deployed and whether the data on disk matches the image.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the project, its services, the database image vs the data on disk, and the last runs.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Print the status as JSON.")
+        var json = false
+
+        func run() async throws {
+            let runner = LiveCommandRunner()
+            let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
+            let status = try await StatusCollector(project: project, runner: runner, lastRuns: AuditSeam.lastRuns).collect()
+            print(json ? try StatusRenderer.json(status) : StatusRenderer.text(status))
+        }
+    }
+}
