@@ -172,8 +172,6 @@ def apply_pending(con, log=None) -> int:
         if not todo:
             break
         m = todo[0]
-        if log:
-            log(f'  Applying {m.app}.{m.name}...')
         con.run('BEGIN')
         try:
             for stmt in m.sql:
@@ -182,7 +180,11 @@ def apply_pending(con, log=None) -> int:
             con.run('COMMIT')
         except Exception:
             con.run('ROLLBACK')
+            if log:
+                log(f'  Applying {m.app}.{m.name}...')
             raise
+        if log:
+            log(f'  Applying {m.app}.{m.name}... OK')
         count += 1
     create_contenttypes(con)
     return count

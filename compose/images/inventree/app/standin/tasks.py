@@ -60,7 +60,7 @@ def _apply(con, show):
         plain('Operations to perform:')
         plain('  Apply all migrations: ' + ', '.join(sorted({m.app for m in todo})))
         plain('Running migrations:')
-    migrations.apply_pending(con, log=(lambda s: plain(s + ' OK')) if show else None)
+    migrations.apply_pending(con, log=plain if show else None)
 
 
 def _connect_or_fail(cmd):
