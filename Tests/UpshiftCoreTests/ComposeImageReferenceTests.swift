@@ -69,5 +69,6 @@ struct ComposeImageReferenceTests {
     @Test func withTagDropsDigest() throws {
         let ref = try #require(ImageReference(parsing: "myreg:5000/postgres:15@sha256:abc"))
         #expect(ref.withTag("18").description == "myreg:5000/postgres:18")
+        #expect(ImageReference(parsing: "postgres:15.8-bookworm")?.withMajor(18).description == "postgres:18-bookworm")
     }
 }

@@ -100,6 +100,11 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
         ImageReference(registry: registry, path: path, tag: newTag, digest: nil)
     }
 
+    /// The same image at another major, keeping the variant: `postgres:15.8-bookworm` -> `postgres:18-bookworm`.
+    public func withMajor(_ major: Int) -> ImageReference {
+        withTag(variant.map { "\(major)-\($0)" } ?? String(major))
+    }
+
     public var description: String {
         var text = registry.map { "\($0)/" } ?? ""
         text += path

@@ -126,7 +126,7 @@ public struct StatusCollector: Sendable {
                 message: "the image of \"\(db.service)\" is PostgreSQL \(imageMajor) but the data on disk is a PostgreSQL \(dataMajor) cluster: "
                     + "the tag was bumped without migrating the data; the server will refuse to start on it",
                 advice: [
-                    "put the image tag back to \(dataMajor) (\(db.image.withTag(String(dataMajor)).description)) so the database starts again",
+                    "put the image tag back to \(dataMajor) (\(db.image.withMajor(dataMajor).description)) so the database starts again",
                     "then upgrade properly: upshift pg-upgrade --to \(imageMajor)",
                 ])
         }
@@ -135,7 +135,7 @@ public struct StatusCollector: Sendable {
             message: "the image of \"\(db.service)\" is PostgreSQL \(imageMajor) but the data on disk is PostgreSQL \(dataMajor): "
                 + "an older server cannot read a newer cluster",
             advice: [
-                "set the image tag back to \(dataMajor) (\(db.image.withTag(String(dataMajor)).description))",
+                "set the image tag back to \(dataMajor) (\(db.image.withMajor(dataMajor).description))",
                 "if a rollback was intended, use upshift rollback",
             ])
     }
