@@ -16,9 +16,9 @@ enum PostgresFixtures {
                CASE WHEN g % 10 = 0 THEN NULL ELSE repeat('x', g % 50) END
         FROM generate_series(1, 2000) g;
         CREATE SCHEMA "odd ""schema""";
-        CREATE TABLE "odd ""schema"".empty (x int);
-        CREATE TABLE "odd ""schema"".dups (v int);
-        INSERT INTO "odd ""schema"".dups SELECT 1 FROM generate_series(1, 5);
+        CREATE TABLE "odd ""schema""".empty (x int);
+        CREATE TABLE "odd ""schema""".dups (v int);
+        INSERT INTO "odd ""schema""".dups SELECT 1 FROM generate_series(1, 5);
         CREATE SEQUENCE unused_seq;
         CREATE SEQUENCE used_seq START 100; SELECT nextval('used_seq'); SELECT nextval('used_seq');
         CREATE TABLE parted (k int, v text) PARTITION BY RANGE (k);

@@ -64,9 +64,10 @@ public final class LocalPostgres: Sendable {
     public static func with<T: Sendable>(
         major: Int,
         initdbArguments: [String] = [],
+        password: String? = nil,
         _ body: (LocalPostgres) async throws -> T
     ) async throws -> T {
-        let pg = try await start(major: major, initdbArguments: initdbArguments)
+        let pg = try await start(major: major, initdbArguments: initdbArguments, password: password)
         do {
             let result = try await body(pg)
             await pg.destroy()
@@ -77,12 +78,13 @@ public final class LocalPostgres: Sendable {
         }
     }
 
-    /// Creates and starts a cluster. Call `destroy()` when done (prefer `with`).
-    public static func start(major: Int, initdbArguments: [String] = []) async throws -> LocalPostgres {
+    /// Creates and starts a cluster. Call `destroy()` when done (prefer `with`). The superuser password is
+    /// random unless given (a restore of `pg_dumpall` output replaces it with the dumped cluster's hash).
+    public static func start(major: Int, initdbArguments: [String] = [], password: String? = nil) async throws -> LocalPostgres {
         guard isAvailable(major) else { throw UpshiftError.unavailable("\(unavailableReason(major))") }
         let runner = LiveCommandRunner()
         let root = "/tmp/upg\(major)-" + String(UUID().uuidString.prefix(8)).lowercased()
-        let password = "pw-" + UUID().uuidString
+        let password = password ?? "pw-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root + "/sock", withIntermediateDirectories: true)
         if runsAsRoot { try await runner.check(Command("chown", ["-R", "postgres:postgres", root])) }
 
