@@ -121,3 +121,16 @@ struct DataDirectoryOperationsTests {
         #expect(argv.contains("type=bind,\"source=/srv/a,b\",target=/upshift-data,readonly"))
     }
 }
+
+extension DataDirectoryOperationsTests {
+    @Test func helperImagePrefersOneTheEngineHas() async {
+        let runner = RecordingRunner(strict: true)
+        runner.stub(["docker", "image", "inspect"], exit: 1, stderr: "Error: No such image: postgres:18")
+        runner.stub(["docker", "image", "inspect", "--format", "{{.Id}}", "postgres:15"], stdout: "sha256:1\n")
+        #expect(await DataDirectoryOperations.chooseHelperImage(["postgres:18", "postgres:15"], runner: runner) == "postgres:15")
+        let none = RecordingRunner()
+        none.stub(["docker", "image", "inspect"], exit: 1)
+        #expect(await DataDirectoryOperations.chooseHelperImage(["postgres:18", "postgres:18", "postgres:15"], runner: none) == "postgres:18")
+        #expect(none.argvs.count == 2)
+    }
+}

@@ -96,7 +96,9 @@ public struct StatusCollector: Sendable {
         var database = ProjectStatus.Database(
             service: db, imageSource: project.imageSource(service: db.service, environment: environment))
         if containers != nil {
-            let ops = DataDirectoryOperations(runner: runner, image: db.imageText)
+            let containerImages = containers?.filter { $0.service == db.service }.compactMap(\.image) ?? []
+            let helperImage = await DataDirectoryOperations.chooseHelperImage([db.imageText] + containerImages, runner: runner)
+            let ops = DataDirectoryOperations(runner: runner, image: helperImage ?? db.imageText)
             do {
                 // With an 18+ image on a pre-18 mount, the cluster that matters is the old one.
                 let location = db.dataLocation.isPersistent ? db.dataLocation : (db.legacyLayoutLocation ?? db.dataLocation)

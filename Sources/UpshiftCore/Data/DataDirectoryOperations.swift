@@ -28,6 +28,24 @@ public struct DataDirectoryOperations: Sendable {
         self.docker = docker
     }
 
+    /// The first of `candidates` the engine already has, else the first one (docker pulls it).
+    ///
+    /// After a tag bump without a pull, the service's new image may not be local (or not pullable at
+    /// all), while the image of its existing container still is: any image with `cat` and `du` will do
+    /// for a look at the files, so status and preflight keep working without a network.
+    public static func chooseHelperImage(
+        _ candidates: [String], runner: any CommandRunning, docker: String = "docker"
+    ) async -> String? {
+        var seen = Set<String>()
+        let unique = candidates.filter { !$0.isEmpty && seen.insert($0).inserted }
+        for image in unique {
+            var command = Command(docker, ["image", "inspect", "--format", "{{.Id}}", image])
+            command.timeout = .seconds(30)
+            if let result = try? await runner.run(command), result.termination.isSuccess { return image }
+        }
+        return unique.first
+    }
+
     // MARK: - Reading
 
     /// Reads `PG_VERSION` of the cluster at `location`.
@@ -183,7 +201,9 @@ public struct DataDirectoryOperations: Sendable {
     }
 
     static func engineError(_ result: CommandResult) -> UpshiftError {
-        let line = result.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(result.termination)"
+        // docker prints the error first and usage advice ("Run 'docker run --help'") after it.
+        let lines = result.stderrText.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        let line = lines.first { !$0.hasPrefix("Run '") && !$0.hasPrefix("See '") } ?? lines.last ?? "\(result.termination)"
         let unreachable = line.contains("Cannot connect to the Docker daemon") || line.contains("failed to connect to the docker API")
         return UpshiftError(
             "docker could not run a helper container: \(line)",
