@@ -14,6 +14,9 @@ public struct Command: Sendable, Hashable, Codable {
     public var standardInput: Data?
     /// Kill the child (SIGTERM, then SIGKILL after a grace period) when it runs longer than this.
     public var timeout: Duration?
+    /// A file whose bytes become the child's stdin, read by the child itself (a multi-GB dump never passes
+    /// through upshift's memory). Takes precedence over `standardInput`.
+    public var standardInputFile: String?
 
     public init(
         _ executable: String,

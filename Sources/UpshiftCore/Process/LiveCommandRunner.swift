@@ -68,8 +68,17 @@ public struct LiveCommandRunner: CommandRunning {
         process.environment = env
         if let dir = command.workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: dir) }
 
-        let stdinPipe: Pipe? = command.standardInput == nil ? nil : Pipe()
+        let stdinPipe: Pipe? = command.standardInput == nil || command.standardInputFile != nil ? nil : Pipe()
         process.standardInput = stdinPipe ?? FileHandle.nullDevice
+        var stdinFile: FileHandle?
+        if let path = command.standardInputFile {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw CommandLaunchFailure(executable: command.executable, reason: "cannot read stdin file \(path)")
+            }
+            stdinFile = handle
+            process.standardInput = handle
+        }
+        defer { try? stdinFile?.close() }
 
         var stdoutPipe: Pipe?
         let captureStdout: Bool

@@ -1,0 +1,54 @@
+import Foundation
+import UpshiftCore
+
+/// The last words of a run: what changed, how long the application was down, where the old data and the
+/// dump are, how to roll back and prune — or what failed and what state things are in.
+enum RunSummary {
+    static func print(outcome: RunOutcome, context: PgUpgradeContext, folder: RunFolder, reporter: RunReporter) throws {
+        let dump = context.backupDirectory + "/" + context.dumpBaseName
+        switch outcome.status {
+        case .succeeded:
+            var lines = [
+                "",
+                "PostgreSQL \(context.oldMajor) -> \(context.options.targetMajor) done for \(context.project.name) (run \(context.runID)).",
+                "  verification: every table's row count and checksum identical",
+                "  application downtime: \(reporter.downtimeText)",
+                "  old data: \(context.placement.summary)",
+                "  dump: \(dump)",
+                "  roll back: upshift -C \(ShellQuote.quote(context.project.location.directory)) rollback --run \(context.runID)",
+            ]
+            lines.append("  the old data directory and the dump are kept until you remove them")
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        case .failed, .interrupted:
+            var message = "pg-upgrade \(outcome.status == .interrupted ? "was interrupted" : "failed") at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
+            switch outcome.rollback {
+            case .complete, .notNeeded:
+                message += "\nrollback complete: the old cluster, the original compose files and the services are back (run \(context.runID))"
+            case .skipped:
+                message += "\n--no-rollback: everything was left as it is; undo with: upshift -C \(ShellQuote.quote(context.project.location.directory)) rollback --run \(context.runID)"
+            case .incomplete:
+                message += "\nROLLBACK INCOMPLETE: \(outcome.report.failure.map { "\($0.step): \($0.error)" } ?? "")"
+                message += "\n  still to undo: \(outcome.report.remaining.joined(separator: ", "))"
+                message += "\n  the journal is \(folder.journalPath); retry with: upshift -C \(ShellQuote.quote(context.project.location.directory)) rollback --run \(context.runID)"
+            }
+            throw UpshiftError(context.redactor.redact(message), exitCode: outcome.exitCode)
+        }
+    }
+}
+
+/// A run that was interrupted and not undone leaves the deployment half-way: nothing new may start over it.
+enum RunGuard {
+    static func refuseUnfinishedRun(projectDirectory: String) throws {
+        for id in RunFolder.runIDs(projectDirectory: projectDirectory).reversed() {
+            let folder = RunFolder(projectDirectory: projectDirectory, runID: id)
+            guard let state = try? folder.loadState() else { continue }
+            let unfinished = state.wasInterrupted && !state.isFullyUndone
+            let stuck = state.finished.map { $0.rollback == .incomplete || $0.rollback == .skipped } ?? false
+            if (unfinished || stuck) && !state.isFullyUndone {
+                throw UpshiftError(
+                    "run \(id) (\(state.command ?? "?")) did not finish and was not undone" + (state.inFlightStep.map { "; it stopped in step \($0.id)" } ?? ""),
+                    hint: "run `upshift -C \(ShellQuote.quote(projectDirectory)) rollback --run \(id)` first; upshift will not start over a half-finished run")
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import UpshiftPostgres
+
+/// Step 10c: post-restore work so the application is not slow on its first queries: `ALTER EXTENSION …
+/// UPDATE` where the new image ships a newer default version, then `vacuumdb --all --analyze-in-stages`.
+struct AnalyzeStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+        let vacuum = world.isolatedCompose.execCommand(world.service, ["vacuumdb", "-U", world.database.superuser, "--all", "--analyze-in-stages"])
+        return PlannedStep(
+            id: "analyze", title: "Update extensions and analyze (vacuumdb --all --analyze-in-stages)", kind: "pg.analyze",
+            commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false)
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let parameters = world.context.connection()
+        let updated = try await Blocking.run { () throws -> [String] in
+            var updated: [String] = []
+            let databases = try Connection(parameters).query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate").rows.compactMap { try $0.string("datname") }
+            for db in databases {
+                let conn = try Connection(parameters.with(database: db))
+                let stale = try conn.query("SELECT name FROM pg_available_extensions WHERE installed_version IS NOT NULL AND installed_version <> default_version").rows.compactMap { try $0.string("name") }
+                for name in stale {
+                    _ = try conn.execute("ALTER EXTENSION \(quoteIdentifier(name)) UPDATE")
+                    updated.append("\(db).\(name)")
+                }
+            }
+            return updated
+        }
+        var env: [String: String] = [:]
+        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let command = world.isolatedCompose.execCommand(world.service, ["vacuumdb", "-U", world.database.superuser, "--all", "--analyze-in-stages"], environment: env, timeout: .seconds(6 * 3600))
+        let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
+        try result.check(redactor: world.redactor)
+        return StepOutcome(summary: "analyzed" + (updated.isEmpty ? "" : "; extensions updated: \(updated.joined(separator: ", "))"))
+    }
+}

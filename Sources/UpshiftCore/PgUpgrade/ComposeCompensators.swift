@@ -1,0 +1,104 @@
+import Foundation
+import UpshiftPostgres
+
+/// Payload of `ComposeServicesCompensator`.
+struct ComposeServicesPayload: Sendable, Hashable, Codable {
+    enum Action: String, Sendable, Hashable, Codable { case start, stop }
+    var handle: ComposeHandle
+    var services: [String]
+    var action: Action
+}
+
+/// Starts or stops services of the project, with the files as they are on disk at that moment (the
+/// switch-image compensation has put the originals back by then).
+struct ComposeServicesCompensator: Compensating {
+    static let kind: StepKind = "compose.services"
+    var runner: any CommandRunning
+
+    static func spec(handle: ComposeHandle, services: [String], action: ComposeServicesPayload.Action, description: String) throws -> CompensationSpec {
+        try CompensationSpec(kind: kind, description: description, typedPayload: ComposeServicesPayload(handle: handle, services: services, action: action))
+    }
+
+    func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
+        let payload = try spec.payload.decode(ComposeServicesPayload.self)
+        guard !payload.services.isEmpty else { return }
+        let tool = try await ComposeCLI.detect(runner: runner)
+        let compose = ComposeOperations(cli: payload.handle.cli(runner: runner, tool: tool), redactor: context.redactor)
+        switch payload.action {
+        case .start:
+            context.progress("starting \(payload.services.joined(separator: ", "))")
+            try await compose.up(payload.services)
+        case .stop:
+            context.progress("stopping \(payload.services.joined(separator: ", "))")
+            try await compose.stop(payload.services, timeout: 120)
+        }
+    }
+}
+
+/// Payload of `RestoreDatabaseServiceCompensator`.
+struct RestoreDatabaseServicePayload: Sendable, Hashable, Codable {
+    var handle: ComposeHandle
+    var service: String
+    var runFolder: String
+    var leaveStopped: Bool
+    var readyTimeout: Int
+}
+
+/// Brings the old database service back exactly as the user's files describe it, and — when a "before"
+/// fingerprint was taken — proves the old data is intact first: the server is started with a fresh
+/// isolation override, fingerprinted through libpq and compared, then recreated without the override.
+struct RestoreDatabaseServiceCompensator: Compensating {
+    static let kind: StepKind = "pg.restore-db-service"
+    var runner: any CommandRunning
+
+    static func spec(world: PgUpgradeWorld) throws -> CompensationSpec {
+        try CompensationSpec(
+            kind: kind, description: "start \(world.service) on the old data, verify its fingerprint, recreate it from the original files",
+            typedPayload: RestoreDatabaseServicePayload(
+                handle: world.context.handle, service: world.service, runFolder: world.runFolder.path,
+                leaveStopped: !world.context.databaseWasRunning, readyTimeout: world.context.options.readyTimeout))
+    }
+
+    func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
+        let payload = try spec.payload.decode(RestoreDatabaseServicePayload.self)
+        let tool = try await ComposeCLI.detect(runner: runner)
+        let before = FingerprintStep.path(payload.runFolder, .before)
+        if FileManager.default.fileExists(atPath: before) {
+            let port = try PgUpgradePreflight.freePort()
+            let override = payload.runFolder + "/verify.override.json"
+            try IsolationOverride.write(path: override, service: payload.service, hostPort: port)
+            var cli = payload.handle.cli(runner: runner, tool: tool, extraFiles: [override])
+            let config = try await cli.config()
+            let database = try DatabaseService.select(from: config, named: payload.service)
+            var redactor = context.redactor
+            redactor.add(database.password)
+            let compose = ComposeOperations(cli: cli, redactor: redactor)
+            context.progress("starting \(payload.service) on the old data to verify it")
+            try await compose.up([payload.service])
+            let parameters = ConnectionParameters(host: "127.0.0.1", port: port, user: database.superuser, password: database.password, database: "postgres", connectTimeout: 5)
+            try await Connection.waitUntilReady(parameters, deadline: .now + .seconds(payload.readyTimeout))
+            let fingerprint = try await Fingerprinter.captureAsync(parameters)
+            let expected = try FingerprintStep.load(before)
+            let differences = expected.diff(against: fingerprint)
+            try? FingerprintStep.save(fingerprint, to: payload.runFolder + "/fingerprint-rollback.json")
+            guard differences.isEmpty else {
+                throw UpshiftError("the old cluster's fingerprint differs from the one taken before the run:\n  " + differences.prefix(10).joined(separator: "\n  "))
+            }
+            context.progress("old fingerprint verified: identical")
+            try? FileManager.default.removeItem(atPath: override)
+        }
+        let compose = ComposeOperations(cli: payload.handle.cli(runner: runner, tool: tool), redactor: context.redactor)
+        try await compose.up([payload.service])
+        if payload.leaveStopped { try await compose.stop([payload.service], timeout: 120) }
+    }
+}
+
+extension CompensationRegistry {
+    /// Every compensator pg-upgrade journals, for the run itself and for `upshift rollback`.
+    public static func pgUpgrade(runner: any CommandRunning) -> CompensationRegistry {
+        CompensationRegistry.standard()
+            .registering(ComposeServicesCompensator.kind, ComposeServicesCompensator(runner: runner))
+            .registering(RestoreDatabaseServiceCompensator.kind, RestoreDatabaseServiceCompensator(runner: runner))
+            .registering(DataRestoreCompensator.kind, DataRestoreCompensator(runner: runner))
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// The edits that move the database service to the new major: the one image line or `.env` variable
+/// (through `ImageTagEditor`), plus the `PGDATA` pin when the placement needs one.
+public enum ImageSwitch {
+    /// The prepared tag edit; throws the editor's specific refusal when the line is not safely editable.
+    public static func plan(source: ImageSource, targetMajor: Int, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ImageTagEdit {
+        do {
+            let target = try ImageTagEditTarget(source: source)
+            return try ImageTagEditor(environment: environment).prepare(target, change: .major(String(targetMajor)))
+        } catch let error as ImageTagEditError {
+            throw error.upshiftError
+        }
+    }
+
+    /// The image the service will run: same registry and repository, new major, same variant.
+    public static func targetImage(_ image: ImageReference, targetMajor: Int) throws -> ImageReference {
+        let tag = try TagRewriter.rewrite(tag: image.tag ?? "latest", change: .major(String(targetMajor)))
+        return image.withTag(tag)
+    }
+
+    /// The compose file holding the service's `image:` line (where a PGDATA pin goes).
+    public static func serviceFile(source: ImageSource) -> String? { source.file.isEmpty ? nil : source.file }
+}
+
+/// Step 9: change the image tag (and pin PGDATA when needed), re-read the project with `docker compose
+/// config`, and put the files back at once when the result is not exactly the intended one.
+struct SwitchImageStep: StepAction {
+    var world: PgUpgradeWorld
+    var environment: [String: String]
+
+    static func files(_ world: PgUpgradeWorld) -> [String] {
+        world.context.project.location.files + world.context.project.location.envFiles
+    }
+
+    static func planned(_ world: PgUpgradeWorld, environment: [String: String]) throws -> PlannedStep {
+        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment)
+        var notes = [edit.diff(label: edit.file)]
+        if world.context.placement.pinsPGDATA {
+            notes.append("add PGDATA: \(world.context.placement.newPGDATA) to service \(world.service) in \(world.context.imageSource.file)")
+        }
+        return PlannedStep(
+            id: "switch-image", title: "Switch \(world.service) to \(world.context.targetImage)", kind: "pg.switch-image",
+            commands: [], mutates: true,
+            compensation: try RestoreSnapshotCompensator.spec(files: files(world)), notes: notes)
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment)
+        do {
+            try ImageTagEditor(environment: environment).apply(edit)
+        } catch let error as ImageTagEditError {
+            throw error.upshiftError
+        }
+        if world.context.placement.pinsPGDATA {
+            let file = world.context.imageSource.file
+            let contents = try String(contentsOfFile: file, encoding: .utf8)
+            let pinned = try PGDATAPin.apply(to: contents, imageLine: world.context.imageSource.line, pgdata: world.context.placement.newPGDATA)
+            let attributes = try DurableFile.attributes(file)
+            try DurableFile.atomicWrite(Data(pinned.utf8), to: file, mode: attributes.mode, owner: (attributes.uid, attributes.gid))
+        }
+        // Compose is the judge: the resolved service must run exactly the target image with the intended PGDATA.
+        var cli = world.compose.cli
+        let config: ComposeConfig
+        do {
+            config = try await cli.config()
+        } catch {
+            _ = try world.runFolder.restoreSnapshot()
+            throw UpshiftError("after editing, docker compose rejects the project (\(error)); the files were put back")
+        }
+        let service = config.services[world.service]
+        let image = service?.image ?? "none"
+        let pgdata = service?.environmentValue("PGDATA")
+        let expectedPGDATA = world.context.placement.pinsPGDATA ? world.context.placement.newPGDATA : world.database.pgdataIsExplicit ? world.database.pgdata : nil
+        guard image == world.context.targetImage.description, pgdata == expectedPGDATA else {
+            _ = try world.runFolder.restoreSnapshot()
+            throw UpshiftError(
+                "after editing, compose resolves \(world.service) to image \(image) PGDATA \(pgdata ?? "default") instead of \(world.context.targetImage) PGDATA \(expectedPGDATA ?? "default"); the files were put back",
+                hint: "the image may also be set elsewhere (another -f file or the shell environment)")
+        }
+        return StepOutcome(summary: "\(edit.oldLine.trimmingCharacters(in: .whitespaces)) -> \(edit.newLine.trimmingCharacters(in: .whitespaces)) (\((edit.file as NSString).lastPathComponent):\(edit.lineNumber))")
+    }
+}

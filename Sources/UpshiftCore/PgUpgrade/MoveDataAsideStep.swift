@@ -1,0 +1,100 @@
+import Foundation
+
+/// Step 8: put the old cluster out of the new server's way without copying or deleting anything — a rename
+/// inside the same mount (O(1), same filesystem), done by a helper container of the old image so it works
+/// for named volumes, bind mounts and remote engines alike. When PGDATA is the root of a named volume the
+/// old cluster stays where it is and the new one goes into a sub-directory (`DataPlacement.pinSubdirectory`).
+struct MoveDataAsideStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+        let placement = world.context.placement
+        var commands: [Command] = []
+        if case .moveAside(let mount, let name, let aside, _) = placement {
+            commands.append(world.oldData.helperCommand(mount, tool: "mv", [DataDirectoryOperations.mountPoint + "/" + name, DataDirectoryOperations.mountPoint + "/" + aside], readOnly: false))
+        }
+        return PlannedStep(
+            id: "move-data-aside", title: placement.pinsPGDATA ? "Keep the old cluster in place; the new one goes to \(placement.newPGDATA)" : "Move the old data aside: \(placement.summary)",
+            kind: "pg.move-data-aside", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
+            compensation: try DataRestoreCompensator.spec(world: world),
+            notes: ["never copied, never deleted; kept until `upshift prune`"])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        switch world.context.placement {
+        case .moveAside(let mount, let name, let aside, _):
+            let before = try await world.oldData.ownership(mount, relativePath: name)
+            try await world.oldData.moveAside(mount, from: name, to: aside)
+            let after = try await world.oldData.ownership(mount, relativePath: aside)
+            guard before == after else {
+                throw UpshiftError("the moved data changed owner or mode (\(String(describing: before)) -> \(String(describing: after)))")
+            }
+            return StepOutcome(summary: "\(name) -> \(aside) in \(DataPlacement.describe(mount))", data: .string(aside))
+        case .pinSubdirectory(let mount, let name, _):
+            return StepOutcome(summary: "old cluster left at the root of \(DataPlacement.describe(mount)); new cluster in \(name)")
+        }
+    }
+}
+
+/// Payload of `DataRestoreCompensator`.
+struct DataRestorePayload: Sendable, Hashable, Codable {
+    var mount: DataLocation
+    var image: String
+    /// Where the old cluster lived (relative to the mount), when it was moved.
+    var original: String?
+    var aside: String?
+    /// Where the new cluster is created (relative to the mount).
+    var newPath: String
+    /// Name the new cluster's directory gets when it is moved out of the way.
+    var failedName: String
+}
+
+/// Puts the old cluster back: the new cluster's directory (if any) is moved aside as `.failed-<run>`
+/// (kept, never deleted), then the old one renamed back. Idempotent: it looks before each move.
+struct DataRestoreCompensator: Compensating {
+    static let kind: StepKind = "pg.restore-data"
+    var runner: any CommandRunning
+
+    static func spec(world: PgUpgradeWorld) throws -> CompensationSpec {
+        let placement = world.context.placement
+        var payload = DataRestorePayload(
+            mount: placement.mount, image: world.database.imageText, original: nil, aside: nil,
+            newPath: placement.newRelativePath, failedName: placement.newRelativePath + ".failed-\(world.context.runID.rawValue)")
+        var description = "move \(placement.newRelativePath) aside as \(payload.failedName)"
+        if case .moveAside(_, let name, let aside, _) = placement {
+            payload.original = name
+            payload.aside = aside
+            description += ", then rename \(aside) back to \(name)"
+        }
+        return try CompensationSpec(kind: kind, description: description, typedPayload: payload)
+    }
+
+    func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
+        let payload = try spec.payload.decode(DataRestorePayload.self)
+        let data = DataDirectoryOperations(runner: runner, image: payload.image)
+        let mount = payload.mount
+        let newExists = try await data.exists(mount, relativePath: payload.newPath)
+        let asideExists = try await payload.aside.asyncMap { try await data.exists(mount, relativePath: $0) } ?? false
+        // The new cluster occupies newPath when it differs from the original, or when the original was
+        // moved away (then anything at the original path is new).
+        let newIsNew = payload.newPath != payload.original || asideExists
+        if newExists && newIsNew {
+            if try await data.exists(mount, relativePath: payload.failedName) {
+                throw UpshiftError("cannot move the new cluster aside: \(payload.failedName) already exists in \(DataPlacement.describe(mount))")
+            }
+            context.progress("moving the new cluster \(payload.newPath) aside as \(payload.failedName)")
+            try await data.moveAside(mount, from: payload.newPath, to: payload.failedName)
+        }
+        if let original = payload.original, let aside = payload.aside, asideExists {
+            context.progress("renaming \(aside) back to \(original)")
+            try await data.moveAside(mount, from: aside, to: original)
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Adds `PGDATA: <path>` to the database service's environment in its compose file, by inserting one
+/// line (and an `environment:` key when the service has none) next to the service's `image:` line.
+///
+/// A line edit, not a YAML rewrite: everything else in the file stays byte for byte, and the caller
+/// re-reads the project with `docker compose config` and reverts the file when the result is not exactly
+/// the intended one. Forms it cannot edit safely (flow-style `environment: {…}`, a PGDATA already there)
+/// are refused.
+public enum PGDATAPin {
+    public static func apply(to contents: String, imageLine: Int, pgdata: String) throws -> String {
+        let newline = contents.contains("\r\n") ? "\r\n" : "\n"
+        var lines = contents.components(separatedBy: newline)
+        let imageIndex = imageLine - 1
+        guard lines.indices.contains(imageIndex), let imageIndent = indentOf(lines[imageIndex]),
+              lines[imageIndex].trimmingCharacters(in: .whitespaces).hasPrefix("image:")
+        else {
+            throw UpshiftError("line \(imageLine) is not the service's image line; cannot pin PGDATA")
+        }
+        // The service block: lines around the image line indented at least as deep.
+        var start = imageIndex
+        while start > 0 {
+            let previous = lines[start - 1]
+            if isBlankOrComment(previous) { start -= 1; continue }
+            guard let indent = indentOf(previous), indent >= imageIndent else { break }
+            start -= 1
+        }
+        var end = imageIndex + 1
+        while end < lines.count {
+            let line = lines[end]
+            if isBlankOrComment(line) { end += 1; continue }
+            guard let indent = indentOf(line), indent >= imageIndent else { break }
+            end += 1
+        }
+        let pad = String(repeating: " ", count: imageIndent)
+        for index in start..<end where indentOf(lines[index]) == imageIndent {
+            let text = lines[index].trimmingCharacters(in: .whitespaces)
+            guard text.hasPrefix("environment:") else { continue }
+            let rest = text.dropFirst("environment:".count).trimmingCharacters(in: .whitespaces)
+            guard rest.isEmpty || rest.hasPrefix("#") else {
+                throw UpshiftError("the environment of the database service is written inline (\(text)); upshift cannot add PGDATA to it safely", hint: "write it as a block (one variable per line), then run again")
+            }
+            // The first entry decides indentation and form (map or list).
+            var entry = index + 1
+            while entry < end, isBlankOrComment(lines[entry]) { entry += 1 }
+            guard entry < end, let entryIndent = indentOf(lines[entry]), entryIndent > imageIndent else {
+                lines.insert(pad + "  PGDATA: " + pgdata, at: index + 1)
+                return lines.joined(separator: newline)
+            }
+            for probe in (index + 1)..<end where indentOf(lines[probe]) == entryIndent {
+                let key = lines[probe].trimmingCharacters(in: .whitespaces)
+                if key.hasPrefix("PGDATA:") || key.hasPrefix("- PGDATA=") || key.hasPrefix("- \"PGDATA=") {
+                    throw UpshiftError("the database service already sets PGDATA on line \(probe + 1)")
+                }
+            }
+            let entryPad = String(repeating: " ", count: entryIndent)
+            let isList = lines[entry].trimmingCharacters(in: .whitespaces).hasPrefix("-")
+            lines.insert(entryPad + (isList ? "- PGDATA=" + pgdata : "PGDATA: " + pgdata), at: index + 1)
+            return lines.joined(separator: newline)
+        }
+        lines.insert(contentsOf: [pad + "environment:", pad + "  PGDATA: " + pgdata], at: imageIndex + 1)
+        return lines.joined(separator: newline)
+    }
+
+    static func isBlankOrComment(_ line: String) -> Bool {
+        let text = line.trimmingCharacters(in: .whitespaces)
+        return text.isEmpty || text.hasPrefix("#")
+    }
+
+    /// Leading spaces; `nil` for a line indented with tabs (YAML forbids them, and guessing is unsafe).
+    static func indentOf(_ line: String) -> Int? {
+        var count = 0
+        for character in line {
+            if character == " " { count += 1 } else if character == "\t" { return nil } else { break }
+        }
+        return count
+    }
+}

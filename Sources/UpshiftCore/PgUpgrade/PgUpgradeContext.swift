@@ -1,0 +1,40 @@
+import Foundation
+import UpshiftPostgres
+
+/// What preflight learned about the deployment: every fact the steps need, gathered before anything
+/// changes, so the plan shown by `--dry-run` is exactly the plan that runs.
+public struct PgUpgradeContext: Sendable {
+    public var runID: RunID
+    public var options: PgUpgradeOptions
+    public var project: ComposeProject
+    public var handle: ComposeHandle
+    public var database: DatabaseService
+    public var imageSource: ImageSource
+    public var oldMajor: Int
+    public var targetImage: ImageReference
+    public var placement: DataPlacement
+    /// Services other than the database that were running: stopped for the window, started again after.
+    public var applicationServices: [String]
+    /// Whether the database itself was running before the run.
+    public var databaseWasRunning: Bool
+    public var backupDirectory: String
+    /// Host port published on 127.0.0.1 during the window so upshift can reach the server through libpq.
+    public var hostPort: Int
+    /// Sum of `pg_database_size`, the dump estimate.
+    public var databaseBytes: Int64
+    /// `du` of the data directory.
+    public var dataBytes: Int64
+    public var redactor: Redactor
+    public var notes: [String]
+
+    /// Where upshift reaches the server during the window.
+    public func connection(database name: String = "postgres") -> ConnectionParameters {
+        ConnectionParameters(
+            host: "127.0.0.1", port: hostPort, user: database.superuser, password: database.password, database: name,
+            connectTimeout: 5)
+    }
+
+    public var dumpBaseName: String {
+        "\(project.name)-pg\(oldMajor)-\(runID.rawValue)"
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Turns a preflighted context into the executable plan of `pg-upgrade --method dump`, in the order of the
+/// procedure: snapshot, stop the app, isolate the db, fingerprint, dump, stop, move aside, switch image,
+/// start new, restore, analyze, verify, start the stack.
+public struct PgUpgradePlanner: Sendable {
+    public var world: PgUpgradeWorld
+    public var environment: [String: String]
+
+    public init(world: PgUpgradeWorld, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.world = world
+        self.environment = environment
+    }
+
+    public func steps() throws -> [ExecutableStep] {
+        [
+            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
+            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
+            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
+            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
+            ExecutableStep(DumpClusterStep.planned(world), action: DumpClusterStep(world: world)),
+            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
+            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),
+            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
+            ExecutableStep(try StartNewDatabaseStep.planned(world), action: StartNewDatabaseStep(world: world)),
+            ExecutableStep(RestoreDumpStep.planned(world), action: RestoreDumpStep(world: world)),
+            ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
+            ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+            ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
+        ]
+    }
+
+    public func plan() throws -> Plan {
+        let context = world.context
+        var summary = [
+            "project \(context.project.name) in \(context.project.location.directory)",
+            "service \(context.database.service): \(context.database.imageText) -> \(context.targetImage) (PostgreSQL \(context.oldMajor) -> \(context.options.targetMajor)), method \(context.options.method.rawValue)",
+            "data: \(context.placement.summary)",
+            "databases \(ByteFormat.string(context.databaseBytes)), data directory \(ByteFormat.string(context.dataBytes)); dump to \(context.backupDirectory)",
+            "application services stopped during the window: \(context.applicationServices.isEmpty ? "none running" : context.applicationServices.joined(separator: ", "))",
+        ]
+        summary += context.notes
+        return Plan(runID: context.runID, command: "pg-upgrade --to \(context.options.targetMajor)", projectDirectory: context.project.location.directory, summary: summary, steps: try steps().map(\.planned))
+    }
+}

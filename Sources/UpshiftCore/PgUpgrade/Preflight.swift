@@ -1,0 +1,223 @@
+import Foundation
+import UpshiftPostgres
+
+/// Every check that must pass before `pg-upgrade` changes anything. Each failure is one specific message
+/// that says what was found and what to do; nothing has been touched when it is thrown.
+public struct PgUpgradePreflight: Sendable {
+    public var project: ComposeProject
+    public var options: PgUpgradeOptions
+    public var runner: any CommandRunning
+    public var runID: RunID
+    public var environment: [String: String]
+    public var progress: @Sendable (String) -> Void
+
+    public init(
+        project: ComposeProject, options: PgUpgradeOptions, runner: any CommandRunning, runID: RunID,
+        environment: [String: String] = ProcessInfo.processInfo.environment, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.project = project
+        self.options = options
+        self.runner = runner
+        self.runID = runID
+        self.environment = environment
+        self.progress = progress
+    }
+
+    /// Runs the checks and returns the context the planner needs.
+    /// - Parameter pullImage: pull the target image now (before any downtime); `--dry-run` still checks
+    ///   that it can be had.
+    public func run() async throws -> PgUpgradeContext {
+        let database = try project.database()
+        var redactor = Redactor()
+        redactor.add(database.password)
+        let compose = ComposeOperations(cli: project.cli, redactor: redactor)
+        var notes: [String] = []
+
+        // Versions: image, disk, target.
+        guard let imageMajor = database.imageMajor else {
+            if database.image.digest != nil {
+                throw UpshiftError.usage(
+                    "the image of service \(database.service) is pinned by digest (\(database.imageText)); upshift cannot tell its major or change it safely",
+                    hint: "pin a tag instead (e.g. postgres:15), then run pg-upgrade")
+            }
+            throw UpshiftError.usage(
+                "cannot tell the PostgreSQL major of image \(database.imageText) (service \(database.service))",
+                hint: "use a tag that starts with the major version, e.g. postgres:15 or postgres:15-alpine")
+        }
+        if database.image.digest != nil {
+            throw UpshiftError.usage(
+                "the image of service \(database.service) is pinned by digest (\(database.imageText)); changing the tag would not change the image",
+                hint: "remove the @sha256:… part, then run pg-upgrade")
+        }
+        guard options.targetMajor > imageMajor else {
+            throw UpshiftError.usage(
+                "--to \(options.targetMajor) is not newer than the current major \(imageMajor) (\(database.imageText))",
+                hint: "pg-upgrade only goes up; to go back after an upgrade use `upshift rollback`")
+        }
+        guard options.targetMajor <= DatabaseService.latestMajor else {
+            throw UpshiftError.usage("--to \(options.targetMajor) is not a released PostgreSQL major (latest known: \(DatabaseService.latestMajor))")
+        }
+
+        let data = DataDirectoryOperations(runner: runner, image: database.imageText)
+        progress("reading PG_VERSION through a helper container")
+        let probe = try await data.probe(database.dataLocation)
+        guard let diskMajor = probe.major else {
+            throw UpshiftError("no PostgreSQL cluster found for service \(database.service): \(probe.summary)", hint: "start the stack once so the database is initialised, or check PGDATA and the volume")
+        }
+        guard diskMajor == imageMajor else {
+            throw UpshiftError(
+                "the data on disk is PostgreSQL \(diskMajor) but the image is \(database.imageText) (major \(imageMajor)): the tag was changed without migrating the data",
+                hint: "set the image back to postgres:\(diskMajor) and start it, then run `upshift pg-upgrade --to \(options.targetMajor)`")
+        }
+
+        // The image line must be editable, the data placement possible.
+        guard let source = project.imageSource(service: database.service, environment: environment) else {
+            throw UpshiftError("cannot find the line that defines the image of service \(database.service) in \(project.location.files.joined(separator: ", "))")
+        }
+        _ = try ImageSwitch.plan(source: source, targetMajor: options.targetMajor)
+        let targetImage = try ImageSwitch.targetImage(database.image, targetMajor: options.targetMajor)
+        let placement = try DataPlacement.choose(database: database, targetMajor: options.targetMajor, oldMajor: imageMajor, runID: runID)
+        if placement.pinsPGDATA {
+            guard let composeFile = ImageSwitch.serviceFile(source: source) else {
+                throw UpshiftError("cannot find the compose file that defines service \(database.service)")
+            }
+            _ = try PGDATAPin.apply(to: try String(contentsOfFile: composeFile, encoding: .utf8), imageLine: source.line, pgdata: placement.newPGDATA)
+            notes.append("PGDATA pinned to \(placement.newPGDATA) in \(composeFile)")
+        }
+        for relative in [placement.oldRelativePath, placement.newRelativePath] where !relative.isEmpty {
+            if case .moveAside(_, let name, _, _) = placement, relative == name { continue }
+            if try await data.exists(placement.mount, relativePath: relative) {
+                throw UpshiftError(
+                    "\(relative) already exists in \(DataPlacement.describe(placement.mount)); upshift will not overwrite it",
+                    hint: "rename or remove it by hand after checking what it holds, then run again")
+            }
+        }
+
+        // What runs now.
+        let running = try await compose.runningServices()
+        let databaseWasRunning = running.contains(database.service)
+        let applications = running.filter { $0 != database.service }
+
+        // Size and extensions, read through the running server (read-only, socket inside the container).
+        var databaseBytes: Int64 = 0
+        var extensions: [String] = []
+        if databaseWasRunning {
+            let psql = PsqlRunner(compose: compose, database: database)
+            databaseBytes = Int64(try await psql.scalar("SELECT coalesce(sum(pg_database_size(datname)),0) FROM pg_database WHERE datallowconn") ?? "0") ?? 0
+            extensions = try await psql.allExtensions()
+        } else {
+            notes.append("the database is not running; it will be started for the dump")
+        }
+        let dataBytes = try await data.size(database.dataLocation) ?? 0
+
+        // The target image must be obtainable before any downtime.
+        progress("pulling \(targetImage)")
+        let pull = try await runner.run(Command("docker", ["pull", targetImage.description], timeout: .seconds(900)))
+        guard pull.termination.isSuccess else {
+            throw UpshiftError(
+                "the target image \(targetImage) cannot be pulled: \(pull.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(pull.termination)")",
+                hint: "check the tag exists in your registry (docker pull \(targetImage)); nothing was changed")
+        }
+        if !extensions.isEmpty {
+            let available = try await Self.availableExtensions(image: targetImage.description, runner: runner)
+            let missing = extensions.filter { !available.contains($0) }
+            if !missing.isEmpty {
+                throw UpshiftError(
+                    "extensions installed in the old cluster are not available in \(targetImage): \(missing.joined(separator: ", "))",
+                    hint: "use an image for PostgreSQL \(options.targetMajor) that ships them, or drop them first")
+            }
+        }
+
+        // Disk space: the new cluster goes next to the old one; the dump goes to the backup directory.
+        let backupDirectory = options.backupDirectory.map { Self.absolute($0, base: project.location.directory) }
+            ?? project.location.directory + "/backups"
+        let margin: Int64 = 64 << 20
+        let needData = databaseBytes + databaseBytes / 10 + margin
+        if let free = try await Self.freeBytes(in: placement.mount, data: data), free < needData {
+            throw UpshiftError(
+                "not enough free space for the new cluster in \(DataPlacement.describe(placement.mount)): \(ByteFormat.string(free)) free, \(ByteFormat.string(needData)) needed",
+                hint: "free some space there; the old cluster is kept until you prune it")
+        }
+        if let free = Self.hostFreeBytes(backupDirectory), free < needData {
+            throw UpshiftError(
+                "not enough free space for the dump in \(backupDirectory): \(ByteFormat.string(free)) free, \(ByteFormat.string(needData)) needed",
+                hint: "choose another place with --backup-dir")
+        }
+
+        let port = try Self.freePort()
+        return PgUpgradeContext(
+            runID: runID, options: options, project: project, handle: ComposeHandle(project), database: database,
+            imageSource: source, oldMajor: imageMajor, targetImage: targetImage, placement: placement,
+            applicationServices: applications, databaseWasRunning: databaseWasRunning, backupDirectory: backupDirectory,
+            hostPort: port, databaseBytes: databaseBytes, dataBytes: dataBytes, redactor: redactor, notes: notes)
+    }
+
+    static func absolute(_ path: String, base: String) -> String {
+        path.hasPrefix("/") ? path : base + "/" + path
+    }
+
+    /// Extension names the image ships (`<sharedir>/extension/*.control`).
+    static func availableExtensions(image: String, runner: any CommandRunning) async throws -> Set<String> {
+        let sharedir = try await runner.run(Command("docker", ["run", "--rm", "--network", "none", "--entrypoint", "pg_config", image, "--sharedir"], timeout: .seconds(120)))
+        try sharedir.check()
+        let dir = sharedir.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) + "/extension"
+        let listing = try await runner.run(Command("docker", ["run", "--rm", "--network", "none", "--entrypoint", "ls", image, dir], timeout: .seconds(120)))
+        try listing.check()
+        return Set(listing.stdoutText.split(whereSeparator: \.isNewline).compactMap { name -> String? in
+            name.hasSuffix(".control") ? String(name.dropLast(".control".count)) : nil
+        })
+    }
+
+    /// Free bytes on the filesystem of a mount, measured inside a helper container.
+    static func freeBytes(in location: DataLocation, data: DataDirectoryOperations) async throws -> Int64? {
+        let result = try await data.runner.run(data.helperCommand(location, tool: "df", ["-Pk", DataDirectoryOperations.mountPoint], readOnly: true))
+        guard result.termination.isSuccess else { return nil }
+        let lines = result.stdoutText.split(whereSeparator: \.isNewline)
+        guard lines.count >= 2 else { return nil }
+        let fields = lines[1].split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count >= 4, let kb = Int64(fields[3]) else { return nil }
+        return kb * 1024
+    }
+
+    static func hostFreeBytes(_ path: String) -> Int64? {
+        var probe = path
+        while !FileManager.default.fileExists(atPath: probe), probe != "/" {
+            probe = (probe as NSString).deletingLastPathComponent
+            if probe.isEmpty { probe = "/" }
+        }
+        var stats = statvfs()
+        guard statvfs(probe, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
+    }
+
+    /// A free TCP port on 127.0.0.1, found by binding port 0.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw UpshiftError("cannot open a socket to find a free port") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw UpshiftError("cannot find a free port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Human-readable byte counts for messages.
+public enum ByteFormat {
+    public static func string(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

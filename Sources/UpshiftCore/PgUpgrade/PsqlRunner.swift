@@ -1,0 +1,41 @@
+import Foundation
+
+/// Read-only SQL through `psql` inside the database container (the socket there trusts local users, as
+/// the postgres image sets it up), for preflight facts before upshift has its own libpq route in.
+struct PsqlRunner: Sendable {
+    var compose: ComposeOperations
+    var database: DatabaseService
+
+    func command(_ sql: String, database name: String? = nil) -> Command {
+        var env: [String: String] = [:]
+        if let password = database.password { env["PGPASSWORD"] = password }
+        return compose.execCommand(
+            database.service,
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", database.superuser, "-d", name ?? database.database, "-c", sql],
+            environment: env, timeout: .seconds(120))
+    }
+
+    func lines(_ sql: String, database name: String? = nil) async throws -> [String] {
+        let result = try await compose.runner.run(command(sql, database: name))
+        try result.check(redactor: compose.redactor)
+        return result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
+    }
+
+    func scalar(_ sql: String, database name: String? = nil) async throws -> String? {
+        try await lines(sql, database: name).first
+    }
+
+    /// Connectable databases (templates excluded).
+    func databases() async throws -> [String] {
+        try await lines("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname", database: "postgres")
+    }
+
+    /// Every extension installed in any database, except plpgsql which every cluster has.
+    func allExtensions() async throws -> [String] {
+        var names = Set<String>()
+        for db in try await databases() {
+            for name in try await lines("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'", database: db) { names.insert(name) }
+        }
+        return names.sorted()
+    }
+}

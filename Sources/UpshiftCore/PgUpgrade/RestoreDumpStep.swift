@@ -1,0 +1,78 @@
+import Foundation
+import UpshiftPostgres
+
+/// Step 10b: restore the dump into the new cluster with `ON_ERROR_STOP`: globals first (minus the
+/// superuser the entrypoint already created), then each database from its own file, streamed from disk.
+/// The database the entrypoint pre-created (`POSTGRES_DB`) is dropped first so it is recreated exactly as
+/// it was (owner, encoding, locale).
+struct RestoreDumpStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+        let psql = world.isolatedCompose.execCommand(world.service, psqlArguments(world), environment: ["PGPASSWORD": "******"])
+        return PlannedStep(
+            id: "restore", title: "Restore the dump into PostgreSQL \(world.context.options.targetMajor) (ON_ERROR_STOP)", kind: "pg.restore",
+            commands: PlannedStep.render([psql], redactor: world.redactor) + ["< \(DumpClusterStep.directory(world))/{globals.sql,db-N.sql}"],
+            mutates: true, compensation: nil,
+            notes: ["the restored cluster is moved aside with the new data directory if the run is undone"])
+    }
+
+    static func psqlArguments(_ world: PgUpgradeWorld) -> [String] {
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", world.database.superuser, "-d", "postgres"]
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let dir = DumpClusterStep.directory(world)
+        let manifest = try DumpManifest.read(dir + "/manifest.json")
+        for file in manifest.files {
+            let path = dir + "/" + file.name
+            let actual = try SHA256.hexOfFile(atPath: path)
+            guard actual == file.sha256 else { throw UpshiftError("the dump file \(path) changed since it was written (SHA-256 mismatch)") }
+        }
+        // Globals, without the role the entrypoint created (CREATE ROLE would fail under ON_ERROR_STOP).
+        guard let globals = manifest.files.first(where: { $0.database == nil }) else { throw UpshiftError("the dump has no globals file") }
+        let globalsText = try String(contentsOfFile: dir + "/" + globals.name, encoding: .utf8)
+        let filtered = Self.dropCreateRole(world.database.superuser, from: globalsText)
+        try await psql(input: .data(Data(filtered.utf8)), label: "globals", context: context)
+
+        let restored = manifest.files.compactMap(\.database)
+        if world.database.database != "postgres", restored.contains(world.database.database) {
+            let parameters = world.context.connection()
+            let name = world.database.database
+            _ = try await Blocking.run { () throws -> Int in
+                try Connection(parameters).execute("DROP DATABASE \(quoteIdentifier(name))").rows.count
+            }
+        }
+        for file in manifest.files where file.database != nil {
+            try await psql(input: .file(dir + "/" + file.name), label: file.database!, context: context)
+        }
+        return StepOutcome(summary: "\(restored.count) databases restored")
+    }
+
+    enum Input { case data(Data), file(String) }
+
+    func psql(input: Input, label: String, context: StepContext) async throws {
+        var env: [String: String] = [:]
+        if let password = world.database.password { env["PGPASSWORD"] = password }
+        var command = world.isolatedCompose.execCommand(world.service, Self.psqlArguments(world), environment: env, timeout: .seconds(6 * 3600))
+        switch input {
+        case .data(let data): command.standardInput = data
+        case .file(let path): command.standardInputFile = path
+        }
+        context.progress("restoring \(label)")
+        let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
+        guard result.termination.isSuccess else {
+            let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw UpshiftError("restoring \(label) failed (\(result.termination)): \(world.redactor.redact(String(stderr.suffix(800))))")
+        }
+    }
+
+    /// Removes `CREATE ROLE <superuser>;` (plain or quoted) from a globals dump; everything else is kept,
+    /// including the `ALTER ROLE` that carries the old password hash and attributes.
+    static func dropCreateRole(_ superuser: String, from text: String) -> String {
+        let forms: Set<String> = ["CREATE ROLE \(superuser);", "CREATE ROLE \(quoteIdentifier(superuser));"]
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !forms.contains(String($0)) }
+            .joined(separator: "\n")
+    }
+}

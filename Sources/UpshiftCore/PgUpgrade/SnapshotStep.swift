@@ -1,0 +1,33 @@
+import Foundation
+
+/// Step 3: byte-exact copies of the compose files and env files, the resolved config and the image
+/// digests, in the run folder, before anything changes. The switch-image compensation restores from here.
+struct SnapshotStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+        PlannedStep(
+            id: "snapshot", title: "Snapshot compose files, .env, resolved config and image digests", kind: "pg.snapshot",
+            commands: [], mutates: false,
+            notes: ["into \(world.runFolder.snapshotDirectory)"])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let files = world.context.project.location.files + world.context.project.location.envFiles
+        let manifest = try world.runFolder.snapshot(files: files)
+        let config = try await world.compose.run(["config", "--format", "json"], timeout: .seconds(60))
+        // The resolved config holds the resolved environment, passwords included: keep it private.
+        FileManager.default.createFile(
+            atPath: world.runFolder.path + "/config.resolved.json", contents: Data(world.redactor.redact(config.stdoutText).utf8),
+            attributes: [.posixPermissions: 0o600])
+        let images = Set(world.context.project.config.services.values.compactMap(\.image)).sorted()
+        var digests: [String: String] = [:]
+        for image in images {
+            let inspect = try await world.runner.run(Command("docker", ["image", "inspect", "--format", "{{json .RepoDigests}} {{.Id}}", image], timeout: .seconds(60)))
+            if inspect.termination.isSuccess { digests[image] = inspect.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        let data = try JSONSerialization.data(withJSONObject: digests, options: [.prettyPrinted, .sortedKeys])
+        FileManager.default.createFile(atPath: world.runFolder.path + "/image-digests.json", contents: data, attributes: [.posixPermissions: 0o600])
+        return StepOutcome(summary: "\(manifest.entries.count) files saved")
+    }
+}

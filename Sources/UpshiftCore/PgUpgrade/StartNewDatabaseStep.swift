@@ -1,0 +1,38 @@
+import Foundation
+import UpshiftPostgres
+
+/// Step 10a: start the new major on its fresh data directory (the image's entrypoint initialises it) and
+/// wait until it accepts a password login. Refuses to go on unless the server is the target major and the
+/// cluster is empty: upshift never restores over data.
+struct StartNewDatabaseStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+        let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        return PlannedStep(
+            id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on an empty data directory (\(world.context.placement.newPGDATA))",
+            kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
+            compensation: try ComposeServicesCompensator.spec(
+                handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"))
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        try await world.isolatedCompose.up([world.service])
+        context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) to initialise and accept logins")
+        try await world.waitForServer()
+        let major = try await world.serverMajor()
+        guard major == world.context.options.targetMajor else {
+            throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
+        }
+        let parameters = world.context.connection(database: world.database.database)
+        let tables = try await Blocking.run { () throws -> String? in
+            try Connection(parameters).query(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+            ).single().string("count")
+        }
+        guard tables == "0" else {
+            throw UpshiftError("the new cluster is not empty (\(tables ?? "?") tables in \(world.database.database)); refusing to restore over data")
+        }
+        return StepOutcome(summary: "PostgreSQL \(major) ready on an empty cluster")
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// Step 12: drop the isolation override (recreating the database from the user's files) and start every
+/// service that was running before, then check each one runs.
+struct StartStackStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+        let services = [world.service] + world.context.applicationServices
+        let command = world.compose.cli.command(["up", "-d", "--no-deps"] + services)
+        return PlannedStep(
+            id: "start-stack", title: "Start the stack on PostgreSQL \(world.context.options.targetMajor): \(services.joined(separator: ", "))",
+            kind: "pg.start-stack", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
+            compensation: try ComposeServicesCompensator.spec(
+                handle: world.context.handle, services: services, action: .stop, description: "stop \(services.joined(separator: ", "))"))
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let compose = world.compose
+        try await compose.up([world.service], wait: true, timeout: .seconds(world.context.options.readyTimeout))
+        if !world.context.applicationServices.isEmpty {
+            try await compose.up(world.context.applicationServices, timeout: .seconds(world.context.options.readyTimeout))
+        }
+        // A service that starts and then exits (a failed migration, a crash loop) is a failure: watch for a
+        // few seconds until every service is running together.
+        let expected = Set([world.service] + world.context.applicationServices)
+        let deadline = ContinuousClock.now + .seconds(min(60, world.context.options.readyTimeout))
+        var stable = 0
+        while true {
+            let running = Set(try await compose.runningServices())
+            let missing = expected.subtracting(running)
+            if missing.isEmpty {
+                stable += 1
+                if stable >= 3 { break }
+            } else {
+                stable = 0
+                if ContinuousClock.now >= deadline {
+                    throw UpshiftError("after the upgrade these services are not running: \(missing.sorted().joined(separator: ", "))", hint: "see `docker compose logs \(missing.sorted().joined(separator: " "))`")
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+        try? FileManager.default.removeItem(atPath: world.overridePath)
+        return StepOutcome(summary: "running: \(expected.sorted().joined(separator: ", "))")
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Step 7: stop the old server with a long timeout and confirm from `pg_control` that it shut down cleanly.
+/// A server killed mid-checkpoint is not lost, but its data directory must not be moved as if it were
+/// consistent: the run stops here instead.
+struct StopDatabaseStep: StepAction {
+    var world: PgUpgradeWorld
+
+    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+        let stop = world.isolatedCompose.cli.command(["stop", "-t", String(world.context.options.stopTimeout), world.service])
+        let control = world.oldData.helperCommand(world.database.dataLocation, tool: "pg_controldata", [Self.containerPGDATA(world)], readOnly: true)
+        return PlannedStep(
+            id: "stop-db", title: "Stop PostgreSQL \(world.context.oldMajor) (up to \(world.context.options.stopTimeout) s) and confirm a clean shutdown",
+            kind: "pg.stop-db", commands: PlannedStep.render([stop, control], redactor: world.redactor), mutates: true, compensation: nil,
+            notes: ["the old server is started again by the isolate-db compensation when the run is undone"])
+    }
+
+    static func containerPGDATA(_ world: PgUpgradeWorld) -> String {
+        let subpath = world.database.dataLocation.subpath
+        return DataDirectoryOperations.mountPoint + (subpath.isEmpty ? "" : "/" + subpath)
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        try await world.isolatedCompose.stop([world.service], timeout: world.context.options.stopTimeout)
+        let command = world.oldData.helperCommand(world.database.dataLocation, tool: "pg_controldata", [Self.containerPGDATA(world)], readOnly: true)
+        let result = try await world.runner.run(command)
+        try result.check(redactor: world.redactor)
+        let state = result.stdoutText.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("Database cluster state:") }
+            .map { $0.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        guard state == "shut down" else {
+            throw UpshiftError("PostgreSQL \(world.context.oldMajor) did not shut down cleanly (pg_controldata: \(state))", hint: "raise --stop-timeout; the old cluster is untouched and will be started again")
+        }
+        return StepOutcome(summary: "clean shutdown (pg_controldata: \(state))")
+    }
+}
