@@ -69,15 +69,25 @@ extension Upshift {
             let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: "pg-upgrade --to \(targetMajor)", runID: runID)
             defer { lock?.release() }
 
-            let reporter = RunReporter(audit: AuditBridge.sink(projectDirectory: directory, runID: runID, command: "pg-upgrade"))
+            let password = try? project.database().password
+            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "pg-upgrade --to \(targetMajor)" + (dryRun ? " --dry-run" : ""), secrets: [password])
+            try audit.started(["project": project.name])
+            let reporter = RunReporter(audit: audit.sink)
             reporter.emit("preflight: checking \(project.name) for PostgreSQL \(targetMajor)")
-            let context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: runID, progress: { reporter.emit("preflight: \($0)") }).run()
+            let context: PgUpgradeContext
+            do {
+                context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: runID, progress: { reporter.emit("preflight: \($0)") }).run()
+            } catch {
+                audit.refused(error)
+                throw error
+            }
 
             if dryRun {
                 let folder = RunFolder(projectDirectory: directory, runID: runID)
                 let world = PgUpgradeWorld(context: context, runner: runner, runFolder: folder)
                 let plan = try PgUpgradePlanner(world: world).plan()
                 print(json ? String(decoding: try plan.jsonData(), as: UTF8.self) : context.redactor.redact(plan.renderText()))
+                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
                 return
             }
 
@@ -87,7 +97,12 @@ extension Upshift {
             let plan = try planner.plan()
             try folder.writePlan(plan)
             FileHandle.standardError.write(Data(context.redactor.redact(plan.renderText()).utf8))
-            try Confirmation.ask("Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: yes)
+            do {
+                try Confirmation.ask("Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: yes)
+            } catch {
+                audit.refused(error)
+                throw error
+            }
 
             let interrupted = InterruptFlag()
             let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }

@@ -44,8 +44,12 @@ extension Upshift {
             let lock = try ProjectLock.acquire(projectDirectory: directory, command: "rollback --run \(folder.runID)")
             defer { lock.release() }
 
-            let reporter = RunReporter(audit: AuditBridge.sink(projectDirectory: directory, runID: folder.runID, command: "rollback"))
-            let undo = UpshiftCore.Rollback(folder: folder, registry: .pgUpgrade(runner: runner), onEvent: reporter.handler)
+            // The password is only needed to mask it: a project compose cannot read must not block a rollback.
+            let password = try? await ComposeProject.load(options: global.composeOptions, runner: runner).database().password
+            let audit = try AuditBridge(projectDirectory: directory, runID: RunID.make(), command: "rollback --run \(folder.runID)", secrets: [password])
+            try audit.started(["undoes": folder.runID.rawValue])
+            let reporter = RunReporter(audit: audit.sink)
+            let undo = UpshiftCore.Rollback(folder: folder, registry: .pgUpgrade(runner: runner), redactor: Redactor(secrets: [password].compactMap { $0 }), onEvent: reporter.handler)
             let pending = try undo.pending()
             guard !pending.isEmpty else {
                 FileHandle.standardError.write(Data("run \(folder.runID): nothing left to undo\n".utf8))
@@ -54,6 +58,7 @@ extension Upshift {
             FileHandle.standardError.write(Data(("will undo, latest first:\n" + pending.map { "  \($0.id): \($0.compensation?.description ?? "")" }.joined(separator: "\n") + "\n").utf8))
             try Confirmation.ask("Roll back run \(folder.runID)?", yes: yes)
             let report = try await undo.run()
+            audit.note(AuditEvent.runFinished, ["outcome": report.isComplete ? "rolled-back" : "rollback-incomplete", "undone": report.compensated.joined(separator: ",")])
             guard report.isComplete else {
                 throw UpshiftError(
                     "rollback of run \(folder.runID) is incomplete: \(report.failure.map { "\($0.step): \($0.error)" } ?? "")\n  still to undo: \(report.remaining.joined(separator: ", "))",
