@@ -1,64 +1,89 @@
 import Foundation
 import Testing
 import UpshiftCore
+import UpshiftTestSupport
 
 /// `upshift status` as a user runs it: the built binary against real compose projects on the test engine
 /// (`compose/testenv/up`), and the bad inputs that must end in one clear line and a non-zero exit.
-///
-/// Enabled when `UPSHIFT_BIN` names the built binary (scripts/test sets it); the scenarios that start
-/// containers also need `DOCKER_HOST` (the test engine with the postgres images).
-@Suite(.serialized, .enabled(if: StatusE2E.binary != nil))
+@Suite(.serialized)
 struct StatusEndToEndTests {
-    // MARK: - Real clusters
+    // MARK: - The sample deployments
 
-    @Test(.enabled(if: StatusE2E.engineAvailable))
-    func bindMountInventreeLayoutThenTagBumpedWithoutMigration() async throws {
-        try await StatusE2E.withProject(files: [
-            "docker-compose.yml": """
-                services:
-                  inventree-db:
-                    image: postgres:${INVENTREE_DB_TAG:-13}
-                    environment:
-                      - PGDATA=/var/lib/postgresql/data/pgdb
-                      - POSTGRES_USER=pguser
-                      - POSTGRES_PASSWORD=${INVENTREE_DB_PASSWORD:?set it}
-                      - POSTGRES_DB=inventree
-                    volumes:
-                      - ./inventree-data:/var/lib/postgresql/data/:z
-                """,
-            ".env": "INVENTREE_DB_TAG=15\nINVENTREE_DB_PASSWORD=e2e-secret-pw\n",
-        ]) { project in
-            try await project.compose(["up", "-d", "inventree-db"])
-            let json = try await project.waitForCluster()
-            #expect(json.major == 15)
-            #expect(json.sizeBytes ?? 0 > 1_000_000)
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd, "\(E2EEnvironment.skipReason)"))
+    func inventreeSample() async throws {
+        try await E2EDeployment.with(sample: "inventree", namePrefix: "status-inv") { deployment in
+            try await deployment.up(["inventree-db"])
+            let status = try await StatusE2E.waitForCluster(deployment)
+            #expect(status.major == 15)
+            #expect((status.sizeBytes ?? 0) > 1_000_000)
 
-            let text = try await project.upshift(["status"])
-            #expect(text.exit == 0)
+            let text = try await deployment.upshift(["status"])
+            #expect(text.exitCode == 0, "\(text)")
             #expect(text.stdout.contains("on disk    PostgreSQL 15 (PG_VERSION 15)"))
-            #expect(text.stdout.contains("bind \(project.directory)/inventree-data (sub-path pgdb)"))
-            #expect(text.stdout.contains("defined at docker-compose.yml:3 via INVENTREE_DB_TAG in .env:1"))
-            #expect(text.stdout.contains("inventree-db  postgres:15  running"))
-            #expect(!text.stdout.contains("e2e-secret-pw") && !text.stderr.contains("e2e-secret-pw"))
+            #expect(text.stdout.contains("bind \(deployment.path)/inventree-data (sub-path pgdb)"))
+            #expect(text.stdout.contains("PGDATA     /var/lib/postgresql/data/pgdb  (set in environment)"))
+            #expect(text.stdout.contains("superuser  pguser   database inventree"))
+            #expect(text.stdout.contains("application InvenTree 1.0.0 (server: inventree-server, workers: inventree-worker)"))
+            #expect(text.stdout.contains("inventree-db      postgres:15                running (healthy)"))
+            #expect(!text.stdout.contains("Sample-InvenTree-DB-pw") && !text.stderr.contains("Sample-InvenTree-DB-pw"))
 
-            // The classic breakage: the tag is bumped in .env, nothing migrated.
-            try project.write(".env", "INVENTREE_DB_TAG=18\nINVENTREE_DB_PASSWORD=e2e-secret-pw\n")
-            let bumped = try await project.upshift(["status"])
-            #expect(bumped.exit == 0)
-            #expect(bumped.stdout.contains("POSTGRES MAJOR MISMATCH: image 18, data on disk 15"))
-            #expect(bumped.stdout.contains("upshift pg-upgrade --to 18"))
-
-            // Bumped to a tag that is neither local nor pullable: the files are still read, through the
-            // image of the existing container.
-            try project.write(".env", "INVENTREE_DB_TAG=17-upshift-nonexistent\nINVENTREE_DB_PASSWORD=e2e-secret-pw\n")
-            let unpullable = try await project.upshift(["status"])
-            #expect(unpullable.stdout.contains("POSTGRES MAJOR MISMATCH: image 17, data on disk 15"))
+            // The same project from elsewhere, through -C and through -f.
+            let viaC = try await E2EUpshift.run(["status", "-C", deployment.path, "--json"], workingDirectory: "/")
+            #expect(viaC.exitCode == 0 && viaC.stdout.contains("\"project\" : \"\(deployment.projectName)\""))
+            let viaF = try await E2EUpshift.run(["status", "-f", "\(deployment.path)/docker-compose.yml"], workingDirectory: "/tmp")
+            #expect(viaF.stdout.contains("on disk    PostgreSQL 15 (PG_VERSION 15)"))
         }
     }
 
-    @Test(.enabled(if: StatusE2E.engineAvailable))
-    func namedVolumeWithPostgres18Layout() async throws {
-        try await StatusE2E.withProject(files: [
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd, "\(E2EEnvironment.skipReason)"))
+    func genericSampleNamedVolume() async throws {
+        try await E2EDeployment.with(sample: "generic", namePrefix: "status-gen") { deployment in
+            // Before anything ran, the volume does not exist: reported, and not created by looking.
+            let before = try await deployment.upshift(["status"])
+            #expect(before.exitCode == 0, "\(before)")
+            #expect(before.stdout.contains("on disk    volume \(deployment.projectName)_dbdata does not exist"))
+            let volumes = try await E2EEnvironment.dockerChecked(["volume", "ls", "-q", "--filter", "name=\(deployment.projectName)_dbdata"])
+            #expect(volumes.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+
+            try await deployment.up(["db"])
+            let status = try await StatusE2E.waitForCluster(deployment)
+            #expect(status.major == 15)
+            let text = try await deployment.upshift(["status"])
+            #expect(text.stdout.contains("data       volume \(deployment.projectName)_dbdata, "))
+            #expect(text.stdout.contains("application generic PostgreSQL application"))
+            #expect(text.stdout.contains("superuser  app   database app"))
+        }
+    }
+
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd, "\(E2EEnvironment.skipReason)"))
+    func tagBumpedWithoutMigrationIsLoud() async throws {
+        try await E2EDeployment.with(sample: "inventree", namePrefix: "status-bump") { deployment in
+            // The sample pins postgres:15 literally; put the tag in .env like many deployments do.
+            let compose = try deployment.read("docker-compose.yml")
+            try deployment.write("docker-compose.yml", compose.replacingOccurrences(of: "image: postgres:15\n", with: "image: postgres:${PG_TAG}\n"))
+            try deployment.setEnv("PG_TAG", "15")
+            try await deployment.up(["inventree-db"])
+            #expect(try await StatusE2E.waitForCluster(deployment).major == 15)
+            try await deployment.composeChecked(["stop", "inventree-db"])
+
+            try deployment.setEnv("PG_TAG", "18")
+            let bumped = try await deployment.upshift(["status"])
+            #expect(bumped.exitCode == 0, "\(bumped)")
+            #expect(bumped.stdout.contains("POSTGRES MAJOR MISMATCH: image 18, data on disk 15"))
+            #expect(bumped.stdout.contains("put the image tag back to 15 (postgres:15)"))
+            #expect(bumped.stdout.contains("upshift pg-upgrade --to 18"))
+            #expect(bumped.stdout.contains("via PG_TAG in .env:"))
+
+            // A tag that is neither local nor pullable: the files are read through the existing container's image.
+            try deployment.setEnv("PG_TAG", "17-upshift-nonexistent")
+            let unpullable = try await deployment.upshift(["status"])
+            #expect(unpullable.stdout.contains("POSTGRES MAJOR MISMATCH: image 17, data on disk 15"), "\(unpullable)")
+        }
+    }
+
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd, "\(E2EEnvironment.skipReason)"))
+    func postgres18NewLayoutOnNamedVolume() async throws {
+        let files = [
             "compose.yaml": """
                 services:
                   db:
@@ -70,197 +95,136 @@ struct StatusEndToEndTests {
                 volumes:
                   pg:
                 """,
-        ]) { project in
-            // Before anything ran, the volume does not exist: reported, and not created by looking.
-            let before = try await project.upshift(["status"])
-            #expect(before.exit == 0)
-            #expect(before.stdout.contains("on disk    volume \(project.name)_pg does not exist"))
-            let volumes = try await project.docker(["volume", "ls", "-q", "--filter", "name=\(project.name)_pg"])
-            #expect(volumes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
-
-            try await project.compose(["up", "-d", "db"])
-            let status = try await project.waitForCluster()
-            #expect(status.major == 18)
-            let text = try await project.upshift(["status"])
+        ]
+        try await StatusE2E.withProject(files: files, prefix: "status-pg18") { deployment in
+            try await deployment.composeChecked(["up", "-d", "db"])
+            #expect(try await StatusE2E.waitForCluster(deployment).major == 18)
+            let text = try await deployment.upshift(["status"])
             #expect(text.stdout.contains("on disk    PostgreSQL 18 (PG_VERSION 18)"))
-            #expect(text.stdout.contains("volume \(project.name)_pg (sub-path 18/docker)"))
+            #expect(text.stdout.contains("volume \(deployment.projectName)_pg (sub-path 18/docker)"))
+            #expect(!text.stdout.contains("e2e-secret-pw"))
         }
     }
 
     // MARK: - Bad input: one clear line, exit code != 0
 
-    @Test func noComposeFile() async throws {
-        try await StatusE2E.withProject(files: [:]) { project in
-            let result = try await project.upshift(["status"])
-            #expect(result.exit == 64)
-            #expect(result.stderr.hasPrefix("error: no compose file found in \(project.directory)"))
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func noComposeFile() async throws {
+        try await StatusE2E.withProject(files: [:], prefix: "status-nofile") { deployment in
+            let result = try await deployment.upshift(["status"])
+            #expect(result.exitCode == 64)
+            #expect(result.stderr.hasPrefix("error: no compose file found in \(deployment.path)"), "\(result)")
         }
     }
 
-    @Test func composeErrorShowsComposesMessage() async throws {
-        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: postgres:${PG_VERSION:?PG_VERSION must be set}\n"]) { project in
-            let result = try await project.upshift(["status"])
-            #expect(result.exit == 64)
-            #expect(result.stderr.hasPrefix("error: docker compose rejected the project: error while interpolating services.db.image: required variable PG_VERSION is missing a value: PG_VERSION must be set"))
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func composeErrorShowsComposesMessage() async throws {
+        let files = ["compose.yaml": "services:\n  db:\n    image: postgres:${PG_VERSION:?PG_VERSION must be set}\n"]
+        try await StatusE2E.withProject(files: files, prefix: "status-required") { deployment in
+            let result = try await deployment.upshift(["status"])
+            #expect(result.exitCode == 64)
+            #expect(result.stderr.hasPrefix(
+                "error: docker compose rejected the project: error while interpolating services.db.image: required variable PG_VERSION is missing a value: PG_VERSION must be set"), "\(result)")
         }
     }
 
-    @Test func noPostgresService() async throws {
-        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: mariadb:11\n"]) { project in
-            let result = try await project.upshift(["status"])
-            #expect(result.exit == 64)
-            #expect(result.stderr.hasPrefix("error: no postgres service in project \"\(project.name)\""))
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func noPostgresService() async throws {
+        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: mariadb:11\n"], prefix: "status-nopg") { deployment in
+            let result = try await deployment.upshift(["status"])
+            #expect(result.exitCode == 64)
+            #expect(result.stderr.hasPrefix("error: no postgres service in project \"\(deployment.projectName)\""), "\(result)")
         }
     }
 
-    @Test func twoPostgresServicesWithoutDbService() async throws {
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func twoPostgresServicesWithoutDbService() async throws {
         let files = ["compose.yaml": "services:\n  a:\n    image: postgres:15\n  b:\n    image: postgres:16\n"]
-        try await StatusE2E.withProject(files: files) { project in
-            let result = try await project.upshift(["status"])
-            #expect(result.exit == 64)
-            #expect(result.stderr.hasPrefix("error: several postgres services in project \"\(project.name)\": a, b\nhint: choose one with --db-service a"))
-            let unknown = try await project.upshift(["status", "--db-service", "c"])
-            #expect(unknown.exit == 64)
+        try await StatusE2E.withProject(files: files, prefix: "status-twopg") { deployment in
+            let result = try await deployment.upshift(["status"])
+            #expect(result.exitCode == 64)
+            #expect(result.stderr == "error: several postgres services in project \"\(deployment.projectName)\": a, b\nhint: choose one with --db-service a\n")
+            let unknown = try await deployment.upshift(["status", "--db-service", "c"])
+            #expect(unknown.exitCode == 64)
             #expect(unknown.stderr.hasPrefix("error: service \"c\" (--db-service) is not in the project"))
         }
     }
 
-    @Test func composeV1Only() async throws {
-        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: postgres:15\n"]) { project in
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func composeV1Only() async throws {
+        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: postgres:15\n"], prefix: "status-v1") { deployment in
             // A PATH where `docker compose` does not exist and `docker-compose` is v1.
-            let bin = try project.fakeBin([
-                "docker": "echo \"docker: unknown command: docker compose\" >&2; exit 1",
+            let bin = try StatusE2E.fakeBin(in: deployment, [
+                "docker": "echo 'docker: unknown command: docker compose' >&2; exit 1",
                 "docker-compose": "if [ \"$2\" = --short ]; then echo 1.29.2; else echo 'docker-compose version 1.29.2, build 5becea4c'; fi",
             ])
-            let result = try await project.upshift(["status"], environment: ["PATH": bin])
-            #expect(result.exit == 69)
-            #expect(result.stderr.hasPrefix("error: only docker-compose 1.29.2 (compose v1) is installed; upshift needs compose v2 or later"))
+            let result = try await deployment.upshift(["status"], environment: ["PATH": bin])
+            #expect(result.exitCode == 69)
+            #expect(result.stderr.hasPrefix("error: only docker-compose 1.29.2 (compose v1) is installed; upshift needs compose v2 or later"), "\(result)")
         }
     }
 
-    @Test func noDockerAtAll() async throws {
-        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: postgres:15\n"]) { project in
-            let bin = try project.fakeBin([:])
-            let result = try await project.upshift(["status"], environment: ["PATH": bin])
-            #expect(result.exit == 69)
-            #expect(result.stderr.hasPrefix("error: docker is not installed"))
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func noDockerAtAll() async throws {
+        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: postgres:15\n"], prefix: "status-nodocker") { deployment in
+            let result = try await deployment.upshift(["status"], environment: ["PATH": try StatusE2E.fakeBin(in: deployment, [:])])
+            #expect(result.exitCode == 69)
+            #expect(result.stderr.hasPrefix("error: docker is not installed"), "\(result)")
         }
     }
 
-    @Test func usageErrorIs64() async throws {
-        try await StatusE2E.withProject(files: [:]) { project in
-            let result = try await project.upshift(["status", "--no-such-flag"])
-            #expect(result.exit == 64)
-        }
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func unknownFlagIsUsage64() async throws {
+        let result = try await E2EUpshift.run(["status", "--no-such-flag"], workingDirectory: "/")
+        #expect(result.exitCode == 64)
     }
 }
 
-/// Small local helpers for this suite.
+/// Helpers local to this suite.
 enum StatusE2E {
-    static var binary: String? {
-        ProcessInfo.processInfo.environment["UPSHIFT_BIN"].flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
-    }
-
-    static var engineAvailable: Bool { binary != nil && ProcessInfo.processInfo.environment["DOCKER_HOST"] != nil }
-
-    struct Output {
-        var exit: Int32
-        var stdout: String
-        var stderr: String
-    }
-
     struct ClusterStatus {
         var major: Int?
         var sizeBytes: Int64?
     }
 
-    final class Project: Sendable {
-        let directory: String
-        let name: String
-        let runner = LiveCommandRunner()
-
-        init(directory: String, name: String) {
-            self.directory = directory
-            self.name = name
-        }
-
-        func write(_ file: String, _ text: String) throws {
-            try text.write(toFile: "\(directory)/\(file)", atomically: true, encoding: .utf8)
-        }
-
-        func upshift(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
-            let command = Command(StatusE2E.binary!, arguments, environment: environment, workingDirectory: directory, timeout: .seconds(180))
-            let result = try await runner.run(command)
-            guard case .exited(let code) = result.termination else { return Output(exit: -1, stdout: result.stdoutText, stderr: result.stderrText) }
-            return Output(exit: code, stdout: result.stdoutText, stderr: result.stderrText)
-        }
-
-        func compose(_ arguments: [String]) async throws {
-            let command = Command(
-                "docker", ["compose", "--ansi", "never", "-p", name] + arguments, environment: ["PWD": directory],
-                workingDirectory: directory, timeout: .seconds(300))
-            _ = try await runner.check(command)
-        }
-
-        func docker(_ arguments: [String]) async throws -> String {
-            try await runner.check(Command("docker", arguments, timeout: .seconds(120))).stdoutText
-        }
-
-        /// Polls `upshift status --json` until PG_VERSION is readable (initdb has run), with a deadline.
-        func waitForCluster(timeout: Duration = .seconds(120)) async throws -> ClusterStatus {
-            let deadline = ContinuousClock.now + timeout
-            var last = ""
-            while ContinuousClock.now < deadline {
-                let output = try await upshift(["status", "--json"])
-                last = output.stdout + output.stderr
-                if output.exit == 0, let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
-                    let database = object["database"] as? [String: Any], let onDisk = database["onDisk"] as? [String: Any],
-                    let cluster = onDisk["cluster"] as? [String: Any]
-                {
-                    return ClusterStatus(major: cluster["major"] as? Int, sizeBytes: (database["sizeBytes"] as? NSNumber)?.int64Value)
-                }
-                try await Task.sleep(for: .milliseconds(500))
-            }
-            Issue.record("no cluster on disk within \(timeout); last status: \(last.suffix(2000))")
-            return ClusterStatus()
-        }
-
-        /// A directory of stand-in executables (`name: shell body`), for a PATH without the real tools.
-        func fakeBin(_ scripts: [String: String]) throws -> String {
-            let bin = "\(directory)/.fake-bin"
-            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-            for (name, body) in scripts {
-                try "#!/bin/sh\n\(body)\n".write(toFile: "\(bin)/\(name)", atomically: true, encoding: .utf8)
-                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(bin)/\(name)")
-            }
-            return bin
-        }
-
-        /// Removes containers, volumes and the directory (bind data belongs to uid 999: removed as root).
-        func cleanUp() async {
-            let down = Command(
-                "docker", ["compose", "--ansi", "never", "-p", name, "down", "-v", "-t", "1", "--remove-orphans"],
-                environment: ["PWD": directory], workingDirectory: directory, timeout: .seconds(120))
-            if FileManager.default.fileExists(atPath: "\(directory)/compose.yaml") || FileManager.default.fileExists(atPath: "\(directory)/docker-compose.yml") {
-                _ = try? await runner.run(down)
-            }
-            try? FileManager.default.removeItem(atPath: directory)
+    /// Polls `upshift status --json` until PG_VERSION is readable (initdb has written it).
+    static func waitForCluster(_ deployment: E2EDeployment) async throws -> ClusterStatus {
+        try await E2EPoll.value("PG_VERSION readable by upshift status in \(deployment.projectName)", timeout: .seconds(120), interval: .milliseconds(500)) {
+            let output = try await deployment.upshift(["status", "--json"])
+            guard output.exitCode == 0,
+                let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+                let database = object["database"] as? [String: Any], let onDisk = database["onDisk"] as? [String: Any],
+                let cluster = onDisk["cluster"] as? [String: Any]
+            else { return nil }
+            return ClusterStatus(major: cluster["major"] as? Int, sizeBytes: (database["sizeBytes"] as? NSNumber)?.int64Value)
         }
     }
 
-    /// A fresh project directory with `files`, a unique compose project name, cleaned up on every path.
-    static func withProject(files: [String: String], _ body: (Project) async throws -> Void) async throws {
-        let name = "upshift-e2e-status-\(UUID().uuidString.prefix(8).lowercased())"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let project = Project(directory: directory, name: name)
+    /// A deployment made of `files` (through the harness, so it gets a unique name and a full teardown).
+    static func withProject(files: [String: String], prefix: String, _ body: (E2EDeployment) async throws -> Void) async throws {
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent(E2EEnvironment.uniqueName("upshift-src"))
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: source) }
+        for (name, text) in files { try text.write(to: source.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        let deployment = try E2EDeployment(sample: prefix, source: source, namePrefix: prefix)
         do {
-            for (file, text) in files { try project.write(file, text) }
-            try await body(project)
+            try await body(deployment)
         } catch {
-            await project.cleanUp()
+            try? await deployment.tearDown()
             throw error
         }
-        await project.cleanUp()
+        try await deployment.tearDown()
+    }
+
+    /// A directory of stand-in executables (`name: shell body`), for a PATH without the real tools.
+    static func fakeBin(in deployment: E2EDeployment, _ scripts: [String: String]) throws -> String {
+        let bin = deployment.url(".fake-bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        for (name, body) in scripts {
+            let file = bin.appendingPathComponent(name)
+            try "#!/bin/sh\n\(body)\n".write(to: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
+        }
+        return bin.path
     }
 }

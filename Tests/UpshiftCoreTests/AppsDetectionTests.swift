@@ -22,4 +22,12 @@ struct AppsDetectionTests {
         let app = AppDetection.detect(in: config)
         #expect(app.kind == .inventree && app.serverService == "web" && app.version == "stable" && !app.hasReleaseVersion)
     }
+
+    @Test func borrowedImageWithOwnCommandIsGeneric() {
+        let config = ComposeConfig(name: "p", services: [
+            "app": ComposeService(image: "inventree/inventree:0.17.0", environment: ["APP_DB_HOST": "db"], command: ["sh", "-c", "loop"]),
+            "db": ComposeService(image: "postgres:15"),
+        ])
+        #expect(AppDetection.detect(in: config).kind == .generic)
+    }
 }

@@ -3,15 +3,19 @@ public enum AppDetection {
     /// The InvenTree image repository on Docker Hub.
     public static let inventreeRepository = "inventree/inventree"
 
-    /// InvenTree when some service runs `inventree/inventree` (any registry prefix); generic otherwise.
+    /// InvenTree when some service runs `inventree/inventree` (any registry prefix) as InvenTree; generic
+    /// otherwise.
     ///
     /// InvenTree runs the same image twice: the server (default command) and the background worker
     /// (`invoke worker`). The server is the one whose command does not run the worker; the version comes
-    /// from its resolved tag.
+    /// from its resolved tag. A service that merely borrows the image for something else (its own command,
+    /// no `INVENTREE_*` settings, as the generic sample's `app` does) does not make the project InvenTree:
+    /// every real InvenTree deployment configures the app through `INVENTREE_*` variables.
     public static func detect(in config: ComposeConfig) -> AppProfile {
         let inventree = config.serviceNames.compactMap { name -> (String, ComposeService, ImageReference)? in
             guard let service = config.services[name], let text = service.image,
-                let ref = ImageReference(parsing: text), ref.repository == inventreeRepository
+                let ref = ImageReference(parsing: text), ref.repository == inventreeRepository,
+                runsInvenTree(service)
             else { return nil }
             return (name, service, ref)
         }
@@ -22,6 +26,12 @@ public enum AppDetection {
         return AppProfile(
             kind: .inventree, version: server.2.tag ?? "latest", serverService: server.0,
             workerServices: workers.map(\.0), image: server.1.image)
+    }
+
+    static func runsInvenTree(_ service: ComposeService) -> Bool {
+        if service.environment.keys.contains(where: { $0.hasPrefix("INVENTREE_") }) { return true }
+        if service.command?.first == "invoke" { return true }
+        return service.command == nil && service.entrypoint == nil
     }
 
     static func isWorker(_ service: ComposeService) -> Bool {
