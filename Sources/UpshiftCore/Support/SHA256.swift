@@ -36,13 +36,14 @@ public struct SHA256: Sendable {
             buffer.append(contentsOf: bytes[0..<take])
             index = take
             if buffer.count == 64 {
-                buffer.withUnsafeBytes { compress($0) }
+                buffer.withUnsafeBytes { compress($0.baseAddress!.assumingMemoryBound(to: UInt8.self), blocks: 1) }
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        while bytes.count - index >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[index..<(index + 64)]))
-            index += 64
+        let blocks = (bytes.count - index) / 64
+        if blocks > 0 {
+            compress(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + index, blocks: blocks)
+            index += blocks * 64
         }
         if index < bytes.count { buffer.append(contentsOf: bytes[index...]) }
     }
@@ -123,33 +124,49 @@ public struct SHA256: Sendable {
 
     // MARK: - Compression function
 
-    private mutating func compress(_ block: UnsafeRawBufferPointer) {
-        state = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            SHA256.k.withUnsafeBufferPointer { k in
-                for i in 0..<16 {
-                    let b = 4 * i
-                    w[i] = UInt32(block[b]) << 24 | UInt32(block[b + 1]) << 16 | UInt32(block[b + 2]) << 8 | UInt32(block[b + 3])
+    /// Written for speed in debug builds too (the e2e tests run a debug binary that hashes dumps): masking
+    /// shifts and raw pointers only, since generic shifts and checked subscripts are calls at -Onone, and
+    /// one scratch allocation for all the blocks of an `update`.
+    private mutating func compress(_ start: UnsafePointer<UInt8>, blocks: Int) {
+        let initial = state
+        state = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { scratch in
+            SHA256.k.withUnsafeBufferPointer { constants in
+                let w = scratch.baseAddress!
+                let k = constants.baseAddress!
+                var state = initial
+                for block in 0..<blocks {
+                    let bytes = start + block &* 64
+                    var i = 0
+                    while i < 16 {
+                        let p = bytes + 4 &* i
+                        w[i] = UInt32(p[0]) &<< 24 | UInt32(p[1]) &<< 16 | UInt32(p[2]) &<< 8 | UInt32(p[3])
+                        i &+= 1
+                    }
+                    while i < 64 {
+                        let x = w[i &- 15]
+                        let y = w[i &- 2]
+                        let s0 = (x &>> 7 | x &<< 25) ^ (x &>> 18 | x &<< 14) ^ (x &>> 3)
+                        let s1 = (y &>> 17 | y &<< 15) ^ (y &>> 19 | y &<< 13) ^ (y &>> 10)
+                        w[i] = w[i &- 16] &+ s0 &+ w[i &- 7] &+ s1
+                        i &+= 1
+                    }
+                    var (a, b, c, d, e, f, g, h) = state
+                    i = 0
+                    while i < 64 {
+                        let s1 = (e &>> 6 | e &<< 26) ^ (e &>> 11 | e &<< 21) ^ (e &>> 25 | e &<< 7)
+                        let ch = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+                        let s0 = (a &>> 2 | a &<< 30) ^ (a &>> 13 | a &<< 19) ^ (a &>> 22 | a &<< 10)
+                        let maj = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = s0 &+ maj
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ t2
+                        i &+= 1
+                    }
+                    state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
                 }
-                for i in 16..<64 {
-                    let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                    let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                    w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-                }
-                var (a, b, c, d, e, f, g, h) = state
-                for i in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    h = g; g = f; f = e; e = d &+ t1
-                    d = c; c = b; b = a; a = t1 &+ t2
-                }
-                return (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+                return state
             }
         }
     }
-
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }
