@@ -101,7 +101,8 @@ def dump(con, labels: list) -> list:
             for f, v in zip(plain, row[1:]):
                 if f.kind == 'fk':
                     tgt = models.BY_LABEL[f.target]
-                    obj_fields[f.name] = None if v is None else (nks.natural(f.target, v) if tgt.natural_key else v)
+                    obj_fields[f.name] = None if v is None else (
+                        nks.natural(f.target, v) if tgt.natural_key else to_json_value(tgt.pk_kind, v))
                 else:
                     obj_fields[f.name] = to_json_value(f.kind, v)
             for f in fields:
@@ -111,7 +112,8 @@ def dump(con, labels: list) -> list:
                 ids = [r[0] for r in con.run(f'SELECT {qi(other)} FROM {qi(table)} WHERE {qi(own)} = :pk '
                                              f'ORDER BY {qi(other)}', pk=pk)]
                 tgt = models.BY_LABEL[f.target]
-                obj_fields[f.name] = [nks.natural(f.target, i) if tgt.natural_key else i for i in ids]
+                obj_fields[f.name] = [nks.natural(f.target, i) if tgt.natural_key else to_json_value(tgt.pk_kind, i)
+                                      for i in ids]
             out.append({'model': label, 'pk': to_json_value(m.pk_kind, pk), 'fields': obj_fields})
     return out
 

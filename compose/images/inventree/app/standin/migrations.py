@@ -165,7 +165,16 @@ def ensure_migrations_table(con) -> None:
 def apply_pending(con, log=None) -> int:
     """Apply pending migrations, each atomically (as Django does on PostgreSQL). Raises on the first failure;
     migrations applied before it stay applied."""
-    ensure_migrations_table(con)
+    # server, worker and `invoke migrate` may start together: one migrates, the others wait and find nothing
+    con.run('SELECT pg_advisory_lock(7262537)')
+    try:
+        ensure_migrations_table(con)
+        return _apply_locked(con, log)
+    finally:
+        con.run('SELECT pg_advisory_unlock(7262537)')
+
+
+def _apply_locked(con, log) -> int:
     count = 0
     while True:
         todo = pending(con)

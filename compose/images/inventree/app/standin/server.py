@@ -100,7 +100,6 @@ def ensure_admin(con) -> None:
 def startup(role: str):
     ensure_secret_key()
     con = connect_for_startup()
-    migrations.ensure_migrations_table(con)
     register_plugins(con)
     ensure_migrations_done(con)
     ensure_admin(con)
