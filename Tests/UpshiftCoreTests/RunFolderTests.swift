@@ -78,10 +78,14 @@ struct RunFolderTests {
             try Data("image: postgres:15\n".utf8).write(to: URL(fileURLWithPath: compose))
             let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
             try folder.snapshot(files: [compose])
-            try Data("short".utf8).write(to: URL(fileURLWithPath: folder.snapshotDirectory + "/0-compose.yml"))
+            // sha256 of "image: postgres:15\n", as `sha256sum` prints it.
+            #expect(try folder.manifest().entries[0].sha256 == "1359d9c2c03d4263b1f521ed77498b88238c34e881e1622f060e26e86a7c9238")
             try Data("image: postgres:18\n".utf8).write(to: URL(fileURLWithPath: compose))
-            #expect(throws: UpshiftError.self) { try folder.restoreSnapshot() }
-            #expect(FileManager.default.contents(atPath: compose) == Data("image: postgres:18\n".utf8))
+            for damage in ["short", "image: postgres:16\n"] { // shorter, and same size but different bytes
+                try Data(damage.utf8).write(to: URL(fileURLWithPath: folder.snapshotDirectory + "/0-compose.yml"))
+                #expect(throws: UpshiftError.self) { try folder.restoreSnapshot() }
+                #expect(FileManager.default.contents(atPath: compose) == Data("image: postgres:18\n".utf8))
+            }
         }
     }
 
@@ -97,6 +101,41 @@ struct RunFolderTests {
             try folder.restoreSnapshot()
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "real.yml")
             #expect(FileManager.default.contents(atPath: real) == Data("image: postgres:15\n".utf8))
+        }
+    }
+}
+
+struct RunFolderUnfinishedRunTests {
+    private func write(_ records: [JournalRecord], in dir: String, id: String) throws {
+        let folder = try RunFolder.create(projectDirectory: dir, runID: RunID(id)!)
+        let journal = try folder.createJournal()
+        for record in records { try journal.append(record) }
+        journal.close()
+    }
+
+    @Test func findsTheNewestRunThatLeftChangesBehind() async throws {
+        try await withPlanTempDirectory { dir in
+            let spec = CompensationSpec(kind: "k", description: "undo")
+            let intent = JournalRecord(type: .intent, step: "a", kind: "k", compensation: spec)
+            let done = JournalRecord(type: .done, step: "a", kind: "k", outcome: StepOutcome())
+            #expect(try RunFolder.runNeedingRollback(projectDirectory: dir) == nil)
+            // killed mid-run
+            try write([JournalRecord(type: .runStarted), intent], in: dir, id: "20261101-000000-0001")
+            #expect(try RunFolder.runNeedingRollback(projectDirectory: dir)?.folder.runID.rawValue == "20261101-000000-0001")
+            // a newer successful run does not hide it
+            try write([JournalRecord(type: .runStarted), intent, done, JournalRecord(type: .runFinished, result: .succeeded)], in: dir, id: "20261102-000000-0002")
+            #expect(try RunFolder.runNeedingRollback(projectDirectory: dir)?.folder.runID.rawValue == "20261101-000000-0001")
+            // a newer run whose undo was cut short is the one to show
+            try write([JournalRecord(type: .runStarted), intent, done, JournalRecord(type: .runFinished, result: .succeeded),
+                       JournalRecord(type: .rollbackStarted), JournalRecord(type: .compensating, step: "a", kind: "k", compensation: spec)], in: dir, id: "20261103-000000-0003")
+            let found = try #require(try RunFolder.runNeedingRollback(projectDirectory: dir))
+            #expect(found.folder.runID.rawValue == "20261103-000000-0003")
+            #expect(found.state.steps.first?.undo == .inProgress)
+            // once undone, the older killed run is next
+            let journal = try found.folder.openJournal()
+            try journal.append(JournalRecord(type: .compensated, step: "a", kind: "k"))
+            journal.close()
+            #expect(try RunFolder.runNeedingRollback(projectDirectory: dir)?.folder.runID.rawValue == "20261101-000000-0001")
         }
     }
 }

@@ -65,6 +65,20 @@ public struct RunFolder: Sendable, Hashable {
         runIDs(projectDirectory: projectDirectory).last.map { RunFolder(projectDirectory: projectDirectory, runID: $0) }
     }
 
+    /// The newest run that left changes needing `upshift rollback` (see `RunState.needsRollback`), so a
+    /// new run can refuse to start over it and `status` can show it. Runs without a journal changed nothing.
+    ///
+    /// - Throws: when a journal exists but cannot be read: its run's state is unknown, which is not "fine".
+    public static func runNeedingRollback(projectDirectory: String) throws -> (folder: RunFolder, state: RunState)? {
+        for runID in runIDs(projectDirectory: projectDirectory).reversed() {
+            let folder = RunFolder(projectDirectory: projectDirectory, runID: runID)
+            guard DurableFile.exists(folder.journalPath) else { continue }
+            let state = try folder.loadState()
+            if state.needsRollback { return (folder, state) }
+        }
+        return nil
+    }
+
     // MARK: - Plan and journal
 
     public func writePlan(_ plan: Plan) throws {
@@ -131,7 +145,7 @@ public struct RunFolder: Sendable, Hashable {
             if let only, !only.contains(entry.path), !only.contains(entry.resolvedPath) { continue }
             let stored = snapshotDirectory + "/" + entry.storedName
             guard let data = FileManager.default.contents(atPath: stored), data.count == entry.size,
-                  entry.sha256 == nil || SnapshotDigest.sha256(data) == nil || SnapshotDigest.sha256(data) == entry.sha256
+                  entry.sha256 == nil || SnapshotDigest.sha256(data) == entry.sha256
             else {
                 throw UpshiftError("the snapshot copy \(stored) of \(entry.path) is missing or damaged", exitCode: .failedRollbackIncomplete)
             }
@@ -172,8 +186,8 @@ public struct SnapshotManifest: Sendable, Hashable, Codable {
     }
 }
 
-/// The hash recorded in snapshot manifests. One swap point for the shared SHA-256 helper
-/// (`Support/SHA256.swift`); `nil` means "not computed", and checks then rely on size and bytes.
+/// The hash recorded in snapshot manifests (hex SHA-256, the shared `Support/SHA256.swift`). Optional in
+/// the manifest so that a manifest written without it still restores (checked by size and bytes then).
 enum SnapshotDigest {
-    static func sha256(_ data: Data) -> String? { nil }
+    static func sha256(_ data: Data) -> String? { SHA256.hex(of: data) }
 }

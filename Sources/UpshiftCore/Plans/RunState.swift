@@ -137,4 +137,12 @@ public struct RunState: Sendable, Hashable {
 
     /// Nothing is left to undo.
     public var isFullyUndone: Bool { pendingUndo.isEmpty }
+
+    /// The run left changes behind that are neither a finished success nor undone: killed mid-run, failed
+    /// with `--no-rollback`, or a rollback that did not finish. A new run must not start on top of it.
+    public var needsRollback: Bool {
+        guard !pendingUndo.isEmpty else { return false }
+        guard let finished else { return true }
+        return rollbackStarted || finished.status != .succeeded
+    }
 }
