@@ -49,7 +49,7 @@ extension Upshift {
             let audit = try AuditBridge(projectDirectory: directory, runID: RunID.make(), command: "rollback --run \(folder.runID)", secrets: [password])
             try audit.started(["undoes": folder.runID.rawValue])
             let reporter = RunReporter(audit: audit.sink)
-            let undo = UpshiftCore.Rollback(folder: folder, registry: .pgUpgrade(runner: runner), redactor: Redactor(secrets: [password].compactMap { $0 }), onEvent: reporter.handler)
+            let undo = UpshiftCore.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(secrets: [password].compactMap { $0 }), onEvent: reporter.handler)
             let pending = try undo.pending()
             guard !pending.isEmpty else {
                 FileHandle.standardError.write(Data("run \(folder.runID): nothing left to undo\n".utf8))

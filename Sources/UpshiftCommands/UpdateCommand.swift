@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import UpshiftCore
+
+extension Upshift {
+    /// `upshift update --to VERSION`: the application update of InvenTree's "Migrating Data to Newer
+    /// Version" as one command — backup, stop, tag, pull, migrate, start, version check — rolled back
+    /// (old tag and old database, fingerprint-verified) on any failure.
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update",
+            abstract: "Update the application to another release, with a verified rollback of tag and database on failure.",
+            discussion: """
+                InvenTree: sets INVENTREE_TAG in .env and runs `invoke update --skip-backup` with the new image after \
+                `invoke backup` (file names recorded) and upshift's own pg_dump. Other applications: name the service \
+                whose image line changes with --service.
+
+                Example:
+                  upshift -C /srv/inventree update --to 1.0.0 --dry-run
+                  upshift -C /srv/inventree update --to 1.0.0 --yes
+                  upshift -C /srv/app update --service app --to 2.4.1 --yes
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .customLong("to"), help: "The release to run (InvenTree: the new INVENTREE_TAG).")
+        var version: String
+
+        @Option(help: "The application service whose image changes (default: the InvenTree server).")
+        var service: String?
+
+        @Flag(name: .customLong("allow-downgrade"), help: "Allow a target older than the running version.")
+        var allowDowngrade = false
+
+        @Option(name: .customLong("backup-dir"), help: "Where upshift's dump goes (default: <project>/backups).")
+        var backupDirectory: String?
+
+        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).")
+        var yes = false
+
+        @Flag(name: .customLong("dry-run"), help: "Print the plan, every command with secrets masked, and change nothing.")
+        var dryRun = false
+
+        @Flag(help: "With --dry-run: print the plan as JSON.")
+        var json = false
+
+        @Flag(name: .customLong("no-rollback"), help: "Leave a failed run as it is for inspection.")
+        var noRollback = false
+
+        func run() async throws {
+            ChildProcessRegistry.shared.installSignalHandlers()
+            let runner = LiveCommandRunner()
+            let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
+            let directory = project.location.directory
+            let runID = RunID.make()
+            let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
+                                           rollbackOnFailure: !noRollback, backupDirectory: backupDirectory)
+
+            try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
+            let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: "update --to \(version)", runID: runID)
+            defer { lock?.release() }
+
+            let password = try? project.database().password
+            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "update --to \(version)" + (dryRun ? " --dry-run" : ""), secrets: [password])
+            try audit.started(["project": project.name])
+            let reporter = RunReporter(audit: audit.sink)
+            reporter.emit("preflight: checking \(project.name) for an update to \(version)")
+            let context: AppUpdateContext
+            do {
+                context = try await AppUpdatePreflight(project: project, options: options, runner: runner, runID: runID,
+                                                       progress: { reporter.emit("preflight: \($0)") }).run()
+            } catch {
+                audit.refused(error)
+                throw error
+            }
+            for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
+
+            if dryRun {
+                let world = AppUpdateWorld(context: context, runner: runner, runFolder: RunFolder(projectDirectory: directory, runID: runID))
+                let plan = try AppUpdatePlanner(world: world).plan()
+                print(json ? String(decoding: try plan.jsonData(), as: UTF8.self) : context.redactor.redact(plan.renderText()))
+                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
+                return
+            }
+
+            let folder = try RunFolder.create(projectDirectory: directory, runID: runID)
+            let world = AppUpdateWorld(context: context, runner: runner, runFolder: folder)
+            let planner = AppUpdatePlanner(world: world)
+            let plan = try planner.plan()
+            try folder.writePlan(plan)
+            FileHandle.standardError.write(Data(context.redactor.redact(plan.renderText()).utf8))
+            do {
+                try Confirmation.ask("Update \(context.appService) to \(version)?", yes: yes)
+            } catch {
+                audit.refused(error)
+                throw error
+            }
+
+            let interrupted = InterruptFlag()
+            let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
+            defer { ChildProcessRegistry.shared.removeObserver(observer) }
+            let journal = try folder.createJournal()
+            defer { journal.close() }
+            let executor = Executor(
+                runID: runID, command: plan.command, steps: try planner.steps(), journal: journal,
+                registry: .upshift(runner: runner), runFolder: folder, redactor: context.redactor,
+                options: ExecutorOptions(rollbackOnFailure: !noRollback, isInterrupted: { interrupted.isSet }),
+                onEvent: reporter.handler)
+            let outcome = await executor.run()
+            if let record = try? InvenTreeBackupRecord.read(world.backupRecordPath) {
+                audit.note("backup.recorded", ["database_file": record.databaseFile ?? "", "media_file": record.mediaFile ?? "",
+                                               "files": record.lines.joined(separator: "; "), "upshift_dump": context.dumpPath])
+            }
+            try Self.summarize(outcome: outcome, world: world, reporter: reporter)
+        }
+
+        static func summarize(outcome: RunOutcome, world: AppUpdateWorld, reporter: RunReporter) throws {
+            let context = world.context
+            let dir = ShellQuote.quote(context.project.location.directory)
+            let record = try? InvenTreeBackupRecord.read(world.backupRecordPath)
+            var backupLines = ["  upshift dump: \(context.dumpPath) (+ .sha256)"]
+            if let record {
+                backupLines.append("  invoke backup (in \(record.hostDirectory ?? record.directory)):")
+                backupLines += record.lines.map { "    \($0)" }
+            }
+            switch outcome.status {
+            case .succeeded:
+                let lines = [
+                    "",
+                    "\(context.isInvenTree ? "InvenTree" : context.appService) updated to \(context.options.targetVersion) (run \(context.runID)).",
+                ] + backupLines + [
+                    "  roll back: upshift -C \(dir) rollback --run \(context.runID)",
+                ]
+                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            case .failed, .interrupted:
+                var message = "update \(outcome.status == .interrupted ? "was interrupted" : "failed") at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
+                switch outcome.rollback {
+                case .complete, .notNeeded:
+                    message += "\nrollback complete: the old tag, the old database (fingerprint verified) and the services are back (run \(context.runID))"
+                case .skipped:
+                    message += "\n--no-rollback: everything was left as it is; undo with: upshift -C \(dir) rollback --run \(context.runID)"
+                case .incomplete:
+                    message += "\nROLLBACK INCOMPLETE: \(outcome.report.failure.map { "\($0.step): \($0.error)" } ?? "")"
+                    message += "\n  still to undo: \(outcome.report.remaining.joined(separator: ", "))"
+                    message += "\n  retry with: upshift -C \(dir) rollback --run \(context.runID)"
+                }
+                message += "\n" + backupLines.joined(separator: "\n")
+                throw UpshiftError(context.redactor.redact(message), exitCode: outcome.exitCode)
+            }
+        }
+    }
+}

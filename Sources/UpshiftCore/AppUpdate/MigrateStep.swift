@@ -1,0 +1,49 @@
+import Foundation
+
+/// Runs the new version's migrations: InvenTree `invoke update --skip-backup` with the new image (the
+/// backup was just taken, and a plain `update` would only add another one); a generic application is
+/// started on its new image and must stay running (it migrates on start, if at all).
+///
+/// Undo cannot be "swap the tag back": the schema has changed. The compensation restores the database
+/// from upshift's dump, and the isolate-db compensation then proves it equals the "before" fingerprint.
+struct MigrateStep: StepAction {
+    var world: AppUpdateWorld
+
+    static func restorePayload(_ world: AppUpdateWorld) -> RestoreDumpPayload {
+        RestoreDumpPayload(
+            handle: world.context.handle, service: world.dbService,
+            applicationServices: Array(Set(world.context.appServices + world.context.runningApplicationServices)).sorted(),
+            dumpPath: world.context.dumpPath, overridePath: world.overridePath, readyTimeout: world.context.options.readyTimeout)
+    }
+
+    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
+        let context = world.context
+        let command: Command
+        let title: String
+        if context.isInvenTree, let flags = context.targetFlags {
+            command = world.tasks.invokeCommand(flags.updateArguments)
+            title = "Migrate: invoke update --skip-backup with InvenTree \(context.options.targetVersion)"
+        } else {
+            command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", context.appService])
+            title = "Start \(context.appService) on \(context.targetImage) (the application migrates itself)"
+        }
+        return PlannedStep(
+            id: "migrate", title: title, kind: "app.migrate", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
+            compensation: try RestoreDumpCompensator.spec(restorePayload(world)))
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let ctx = world.context
+        if ctx.isInvenTree, let flags = ctx.targetFlags {
+            let result = try await world.tasks.invoke(flags.updateArguments, onLine: { line in
+                let text = line.trimmingCharacters(in: .whitespaces)
+                if text.hasPrefix("Applying") || text.contains("migrations") || text.contains("update complete") { context.progress(text) }
+            })
+            let applied = InvokeOutput.stripANSI(result.stdoutText).split(whereSeparator: \.isNewline).filter { $0.contains("Applying") }.count
+            return StepOutcome(summary: "invoke update --skip-backup completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
+        }
+        try await world.isolatedCompose.up([ctx.appService])
+        try await StartApplicationStep.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)
+        return StepOutcome(summary: "\(ctx.appService) running on \(ctx.targetImage)")
+    }
+}

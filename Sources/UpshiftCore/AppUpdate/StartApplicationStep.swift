@@ -1,0 +1,81 @@
+import Foundation
+
+/// Drops the isolation override (recreating the database from the user's files) and starts the
+/// application on its new version, then watches until every service stays up.
+struct StartApplicationStep: StepAction {
+    var world: AppUpdateWorld
+
+    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
+        let services = [world.dbService] + world.context.servicesToStart
+        let command = world.compose.cli.command(["up", "-d", "--no-deps"] + services)
+        return PlannedStep(
+            id: "start-stack", title: "Start the stack: \(services.joined(separator: ", "))", kind: "app.start-stack",
+            commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
+            compensation: try ComposeServicesCompensator.spec(handle: world.context.handle, services: world.context.servicesToStart, action: .stop,
+                                                              description: "stop \(world.context.servicesToStart.joined(separator: ", "))"))
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let ctx = world.context
+        try await world.compose.up([world.dbService], wait: true, timeout: .seconds(ctx.options.readyTimeout))
+        try await world.compose.up(ctx.servicesToStart, timeout: .seconds(ctx.options.readyTimeout))
+        let services = [world.dbService] + ctx.servicesToStart
+        try await Self.waitStable(world.compose, services: services, timeout: ctx.options.readyTimeout)
+        try? FileManager.default.removeItem(atPath: world.overridePath)
+        return StepOutcome(summary: "running: \(services.joined(separator: ", "))")
+    }
+
+    /// Every service running for three consecutive polls: a service that starts and then exits (a failed
+    /// migration on start, a crash loop) fails the step.
+    static func waitStable(_ compose: ComposeOperations, services: [String], timeout: Int) async throws {
+        let expected = Set(services)
+        let deadline = ContinuousClock.now + .seconds(min(90, timeout))
+        var stable = 0
+        while true {
+            let missing = expected.subtracting(try await compose.runningServices())
+            if missing.isEmpty {
+                stable += 1
+                if stable >= 3 { return }
+            } else {
+                stable = 0
+                if ContinuousClock.now >= deadline {
+                    throw UpshiftError("these services are not running: \(missing.sorted().joined(separator: ", "))", hint: "see `docker compose logs \(missing.sorted().joined(separator: " "))`")
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// The application answers with the new version: InvenTree `invoke version`; otherwise the running
+/// container's image is the target.
+struct VerifyVersionStep: StepAction {
+    var world: AppUpdateWorld
+
+    static func planned(_ world: AppUpdateWorld) -> PlannedStep {
+        var commands: [String] = []
+        if world.context.isInvenTree {
+            let tasks = InvenTreeTasks(compose: world.compose, server: world.context.appService, noDeps: true)
+            commands = PlannedStep.render([tasks.invokeCommand(["version"])], redactor: world.redactor)
+        }
+        return PlannedStep(id: "verify", title: "Verify the application reports \(world.context.options.targetVersion)", kind: "app.verify",
+                           commands: commands, mutates: false)
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let ctx = world.context
+        if ctx.isInvenTree, let target = ctx.targetVersion {
+            let reported = try await InvenTreeTasks(compose: world.compose, server: ctx.appService, noDeps: true).version()
+            guard reported == target else {
+                throw UpshiftError("after the update `invoke version` reports \(reported), not \(target)")
+            }
+            return StepOutcome(summary: "invoke version: InvenTree \(reported)")
+        }
+        let containers = try await world.compose.cli.containers() ?? []
+        let images = Set(containers.filter { $0.service == ctx.appService && $0.isRunning }.compactMap(\.image))
+        guard images.contains(where: { ImageReference(parsing: $0) == ctx.targetImage }) else {
+            throw UpshiftError("\(ctx.appService) runs \(images.sorted().joined(separator: ", ")), not \(ctx.targetImage)")
+        }
+        return StepOutcome(summary: "\(ctx.appService) runs \(ctx.targetImage)")
+    }
+}
