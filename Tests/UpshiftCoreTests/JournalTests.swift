@@ -38,6 +38,16 @@ private struct MiniUpgrade {
         }
     }
 
+    /// What a completed compensation did to the world.
+    func unapply(_ stepID: String) throws {
+        switch stepID {
+        case "move-data": try FileManager.default.moveItem(atPath: moved, toPath: data)
+        case "edit-compose": try MiniUpgrade.originalCompose.write(to: URL(fileURLWithPath: compose))
+        case "init-new": try FileManager.default.moveItem(atPath: data, toPath: failed)
+        default: Issue.record("unknown step \(stepID)")
+        }
+    }
+
     func steps() throws -> [ExecutableStep] {
         [
             ExecutableStep(
@@ -129,6 +139,44 @@ struct JournalTests {
                 }
             }
             #expect(cases == 12)
+        }
+    }
+
+    @Test func rollbackFinishesAfterItselfWasKilledAtEveryRecordBoundary() async throws {
+        try await withPlanTempDirectory { dir in
+            // A successful run, then a rollback of it: the journal now holds the undo records too.
+            let (runBytes, _) = try await completedJournal(in: dir)
+            let folder = RunFolder(projectDirectory: dir, runID: PlanFixtures.runID)
+            let report = try await Rollback(folder: folder, registry: MiniUpgrade.registry()).run()
+            #expect(report.compensated == ["init-new", "edit-compose", "move-data"])
+            let bytes = [UInt8](FileManager.default.contents(atPath: folder.journalPath)!)
+            let undoBoundaries = bytes.indices.filter { $0 >= runBytes.count && bytes[$0] == UInt8(ascii: "\n") }.map { $0 + 1 }
+            #expect(undoBoundaries.count == 8) // rollback-started, 3 x compensating+compensated, rollback-finished
+            var cases = 0
+            for boundary in undoBoundaries {
+                let prefix = Data(bytes[..<boundary])
+                let state = RunState(records: try JournalReader.parse(prefix).records)
+                let undone = state.steps.filter { $0.undo == .done }.map(\.id)
+                let inUndo = state.steps.first { $0.undo == .inProgress }?.id
+                for undoHappened in inUndo == nil ? [false] : [false, true] {
+                    cases += 1
+                    try emptyDirectory(dir)
+                    let world = MiniUpgrade(dir: dir)
+                    try world.makeWorld()
+                    let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
+                    try folder.snapshot(files: [world.compose])
+                    try prefix.write(to: URL(fileURLWithPath: folder.journalPath))
+                    for step in ["move-data", "edit-compose", "init-new"] { try world.apply(step) }
+                    for step in ["init-new", "edit-compose", "move-data"] where undone.contains(step) || (undoHappened && step == inUndo) {
+                        try world.unapply(step)
+                    }
+                    let resumed = try await Rollback(folder: folder, registry: MiniUpgrade.registry()).run()
+                    #expect(resumed.isComplete, "boundary \(boundary): \(resumed)")
+                    #expect(!resumed.compensated.contains { undone.contains($0) }, "finished undo repeated")
+                    #expect(world.isOriginal(), "boundary \(boundary), in-flight undo applied: \(undoHappened)")
+                }
+            }
+            #expect(cases == 11)
         }
     }
 
