@@ -7,8 +7,8 @@ import UpshiftTestSupport
 import Glibc
 #endif
 
-/// Real subprocesses through `LiveCommandRunner`. Serialized: one test sends a real SIGINT to this process,
-/// and the memory test reads this process's high-water mark.
+/// Real subprocesses through `LiveCommandRunner`. Serialized: the memory test reads this process's
+/// high-water mark.
 @Suite(.serialized)
 struct ProcessRunnerTests {
     let runner = LiveCommandRunner(terminationGrace: .milliseconds(500))
@@ -157,8 +157,10 @@ struct ProcessRunnerTests {
         #expect(rendered.hasPrefix("env 'PGPASSWORD=******' sh -c"))
     }
 
+    /// Forwarding logic on a private registry, so children of other suites running in parallel are untouched.
     @Test func forwardsSIGINTToTheRunningChild() async throws {
-        let registry = ChildProcessRegistry.shared
+        let registry = ChildProcessRegistry()
+        let runner = LiveCommandRunner(terminationGrace: .milliseconds(500), registry: registry)
         let seen = Mutex<[Int32]>([])
         let observer = registry.addObserver { sig in seen.withLock { $0.append(sig) } }
         defer { registry.removeObserver(observer) }
@@ -166,7 +168,7 @@ struct ProcessRunnerTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while registry.runningPIDs.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         try #require(!registry.runningPIDs.isEmpty)
-        kill(getpid(), SIGINT)
+        registry.forward(SIGINT)
         do {
             _ = try await task.value
             Issue.record("an interrupted command must throw")
@@ -178,12 +180,51 @@ struct ProcessRunnerTests {
         #expect(registry.runningPIDs.isEmpty)
     }
 
+    /// The real path (signal handler, self-pipe, forwarding thread) in a separate process: this test binary
+    /// re-run with only `signalForwardingHelper` enabled, then sent a real SIGINT.
+    @Test func aRealSIGINTReachesTheChildOfAnotherUpshiftProcess() async throws {
+        let registry = ChildProcessRegistry()
+        let runner = LiveCommandRunner(terminationGrace: .milliseconds(500), registry: registry)
+        let ready = Mutex(false)
+        let helper = Command(CommandLine.arguments[0], ["--testing-library", "swift-testing", "--filter", "signalForwardingHelper"],
+                             environment: ["UPSHIFT_SIGNAL_HELPER": "1"], timeout: .seconds(60))
+        let task = Task {
+            try await runner.run(helper, stdout: .capture) { line in
+                if line.text.contains("HELPER ready") { ready.withLock { $0 = true } }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(45)
+        while !ready.withLock({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let pid = try #require(registry.runningPIDs.first)
+        try #require(ready.withLock { $0 })
+        kill(pid, SIGINT)
+        let result = try await task.value
+        #expect(result.stdoutText.contains("HELPER interrupted signal=2 termination=signaled(2)"), "\(result.stdoutText)\n\(result.stderrText)")
+        #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["UPSHIFT_SIGNAL_HELPER"] != nil))
+    func signalForwardingHelper() async throws {
+        let registry = ChildProcessRegistry.shared
+        let task = Task { try await LiveCommandRunner().run(Command("sleep", ["30"])) }
+        while registry.runningPIDs.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        print("HELPER ready")
+        do {
+            _ = try await task.value
+            Issue.record("not interrupted")
+        } catch let interrupted as CommandInterrupted {
+            print("HELPER interrupted signal=\(interrupted.signal) termination=\(interrupted.termination)")
+        }
+    }
+
     @Test func cancellationTerminatesTheChild() async throws {
+        let registry = ChildProcessRegistry()
+        let runner = LiveCommandRunner(terminationGrace: .milliseconds(500), registry: registry)
         let start = ContinuousClock.now
         let task = Task { try await runner.run(Command("sleep", ["30"])) }
         let deadline = ContinuousClock.now + .seconds(10)
-        while ChildProcessRegistry.shared.runningPIDs.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        let pid = try #require(ChildProcessRegistry.shared.runningPIDs.first)
+        while registry.runningPIDs.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let pid = try #require(registry.runningPIDs.first)
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(ContinuousClock.now - start < .seconds(5))

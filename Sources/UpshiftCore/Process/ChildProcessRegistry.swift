@@ -37,13 +37,15 @@ public final class ChildProcessRegistry: Sendable {
         var nextID: UInt64 = 1
         var children: [UInt64: Child] = [:]
         var observers: [UInt64: @Sendable (Int32) -> Void] = [:]
-        var installed = false
         var signalsReceived = 0
     }
 
     private let state = Mutex(State())
+    private static let handlersInstalled = Mutex(false)
 
-    private init() {}
+    /// A private registry, for tests that must not disturb (or be disturbed by) other children of the process.
+    /// Only `shared` receives the signals upshift gets; a private one forwards what `forward(_:)` is given.
+    public init() {}
 
     // MARK: - Children
 
@@ -96,23 +98,23 @@ public final class ChildProcessRegistry: Sendable {
 
     // MARK: - Signals
 
-    /// Installs the SIGINT/SIGTERM handlers once. Called lazily by `register` and `addObserver`; the CLI
-    /// may call it at startup. Also ignores SIGPIPE in upshift itself, so writing stdin to a child that has
+    /// Installs the process-wide SIGINT/SIGTERM handlers once (they feed `ChildProcessRegistry.shared`).
+    /// Called lazily by `register` and `addObserver`; the CLI may call it at startup. Also ignores SIGPIPE in upshift itself, so writing stdin to a child that has
     /// exited yields EPIPE instead of killing upshift. (Children get SIGPIPE back: Foundation resets
     /// signal dispositions when it spawns.)
     public func installSignalHandlers() {
-        let first = state.withLock { state -> Bool in
-            defer { state.installed = true }
-            return !state.installed
+        let first = Self.handlersInstalled.withLock { installed -> Bool in
+            defer { installed = true }
+            return !installed
         }
         guard first else { return }
         signal(SIGPIPE, SIG_IGN)
         let fds = SignalPipe.fds
-        let thread = Thread { [self] in
+        let thread = Thread {
             var byte: UInt8 = 0
             while true {
                 let n = read(fds.read, &byte, 1)
-                if n == 1 { self.deliver(Int32(byte)) } else if n < 0 && errno == EINTR { continue } else { return }
+                if n == 1 { ChildProcessRegistry.shared.forward(Int32(byte)) } else if n < 0 && errno == EINTR { continue } else { return }
             }
         }
         thread.name = "upshift-signals"
@@ -136,7 +138,8 @@ public final class ChildProcessRegistry: Sendable {
         }
     }
 
-    private func deliver(_ sig: Int32) {
+    /// Forwards `sig` to this registry's children and tells its observers (what a received signal does).
+    func forward(_ sig: Int32) {
         let (pids, observers) = state.withLock { state -> ([Int32], [@Sendable (Int32) -> Void]) in
             state.signalsReceived += 1
             for key in state.children.keys { state.children[key]?.forwardedSignal = sig }
@@ -144,7 +147,7 @@ public final class ChildProcessRegistry: Sendable {
         }
         for pid in pids { signalProcessGroup(pid, sig) }
         for observer in observers { observer(sig) }
-        if pids.isEmpty && observers.isEmpty {
+        if pids.isEmpty && observers.isEmpty && self === ChildProcessRegistry.shared {
             // Nobody to hand the signal to: behave as if upshift had never caught it.
             signal(sig, SIG_DFL)
             raise(sig)

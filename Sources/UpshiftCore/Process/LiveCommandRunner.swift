@@ -25,11 +25,19 @@ public struct LiveCommandRunner: CommandRunning {
     public var maxCapturedStderrBytes: Int
     /// After the child has exited, a pipe still held open by a grandchild is abandoned after this much silence.
     public var drainAfterExit: Duration
+    /// Where running children are registered for signal forwarding (`.shared` receives upshift's signals).
+    public var registry: ChildProcessRegistry
 
-    public init(terminationGrace: Duration = .seconds(5), maxCapturedStderrBytes: Int = 4 << 20, drainAfterExit: Duration = .seconds(1)) {
+    public init(
+        terminationGrace: Duration = .seconds(5),
+        maxCapturedStderrBytes: Int = 4 << 20,
+        drainAfterExit: Duration = .seconds(1),
+        registry: ChildProcessRegistry = .shared
+    ) {
         self.terminationGrace = terminationGrace
         self.maxCapturedStderrBytes = maxCapturedStderrBytes
         self.drainAfterExit = drainAfterExit
+        self.registry = registry
     }
 
     /// The environment a child of `command` gets, given the parent's environment.
@@ -47,7 +55,7 @@ public struct LiveCommandRunner: CommandRunning {
         onLine: (@Sendable (OutputLine) -> Void)?
     ) async throws -> CommandResult {
         try Task.checkCancellation()
-        let registry = ChildProcessRegistry.shared
+        let registry = self.registry
         registry.installSignalHandlers()
 
         let env = Self.environment(for: command)
