@@ -113,6 +113,22 @@ struct ProcessRunnerTests {
         #expect(env == ["PATH": "/bin", "UPSHIFT_T": "a b$c", "PWD": dir.path])
     }
 
+    /// Children start with default signal handling: nothing blocked or ignored that upshift (or the Swift
+    /// concurrency thread that spawned them) blocks or ignores.
+    @Test func childrenGetDefaultSignalDispositions() async throws {
+        let result = try await runner.check(Command("grep", ["-E", "^Sig(Blk|Ign):", "/proc/self/status"]))
+        var masks: [String: UInt64] = [:]
+        for line in result.stdoutText.split(separator: "\n") {
+            let parts = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            masks[parts[0]] = UInt64(parts[1], radix: 16)
+        }
+        for sig in [SIGINT, SIGTERM, SIGPIPE] {
+            let bit = UInt64(1) << UInt64(sig - 1)
+            #expect(try #require(masks["SigBlk"]) & bit == 0, "signal \(sig) blocked in the child")
+            #expect(try #require(masks["SigIgn"]) & bit == 0, "signal \(sig) ignored in the child")
+        }
+    }
+
     @Test func stdinDataIsFedAndClosed() async throws {
         let input = Data((0..<300_000).map { "line \($0)\n" }.joined().utf8)
         let result = try await runner.check(Command("cat", standardInput: input))

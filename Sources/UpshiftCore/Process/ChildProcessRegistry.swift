@@ -99,16 +99,14 @@ public final class ChildProcessRegistry: Sendable {
     // MARK: - Signals
 
     /// Installs the process-wide SIGINT/SIGTERM handlers once (they feed `ChildProcessRegistry.shared`).
-    /// Called lazily by `register` and `addObserver`; the CLI may call it at startup. Also ignores SIGPIPE in upshift itself, so writing stdin to a child that has
-    /// exited yields EPIPE instead of killing upshift. (Children get SIGPIPE back: Foundation resets
-    /// signal dispositions when it spawns.)
+    /// Called lazily by `register` and `addObserver`; the CLI may call it at startup. SIGPIPE is left alone:
+    /// an ignored disposition would be inherited by every child (the stdin writer blocks it in its own thread).
     public func installSignalHandlers() {
         let first = Self.handlersInstalled.withLock { installed -> Bool in
             defer { installed = true }
             return !installed
         }
         guard first else { return }
-        signal(SIGPIPE, SIG_IGN)
         let fds = SignalPipe.fds
         let thread = Thread {
             var byte: UInt8 = 0

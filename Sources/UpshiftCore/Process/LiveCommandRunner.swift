@@ -246,7 +246,21 @@ public struct LiveCommandRunner: CommandRunning {
         thread.start()
     }
 
+    /// Writes stdin for the child. Runs on its own thread with SIGPIPE blocked, so a child that exits
+    /// without reading gives EPIPE here instead of killing upshift; the pending SIGPIPE is consumed.
     static func writeAll(_ data: Data, to fd: Int32) {
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+        defer {
+            var pending = sigset_t()
+            sigpending(&pending)
+            if sigismember(&pending, SIGPIPE) == 1 {
+                var zero = timespec(tv_sec: 0, tv_nsec: 0)
+                _ = sigtimedwait(&pipeSignal, nil, &zero)
+            }
+        }
         data.withUnsafeBytes { raw in
             guard var base = raw.baseAddress else { return }
             var left = raw.count
