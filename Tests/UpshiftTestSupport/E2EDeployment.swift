@@ -30,6 +30,20 @@ public final class E2EDeployment: Sendable {
         try FileManager.default.copyItem(at: from, to: directory)
     }
 
+    /// A fresh deployment folder holding just `files` (relative path -> text), e.g. an inline compose file.
+    public convenience init(files: [String: String], namePrefix: String) throws {
+        let staging = FileManager.default.temporaryDirectory
+            .appendingPathComponent("upshift-e2e-staging-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        for (relative, text) in files {
+            let file = staging.appendingPathComponent(relative)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        try self.init(sample: namePrefix, source: staging, namePrefix: namePrefix)
+    }
+
     /// Runs `body` with a fresh copy of `sample`, then tears it down (`down -v`, files removed) whether `body`
     /// returned or threw. On failure the last compose logs are attached to the thrown error.
     public static func with<T: Sendable>(
@@ -37,7 +51,19 @@ public final class E2EDeployment: Sendable {
         namePrefix: String? = nil,
         _ body: (E2EDeployment) async throws -> T
     ) async throws -> T {
-        let deployment = try E2EDeployment(sample: sample, namePrefix: namePrefix)
+        try await run(try E2EDeployment(sample: sample, namePrefix: namePrefix), body)
+    }
+
+    /// Like `with(sample:)` for a deployment made of inline `files`.
+    public static func with<T: Sendable>(
+        files: [String: String],
+        namePrefix: String,
+        _ body: (E2EDeployment) async throws -> T
+    ) async throws -> T {
+        try await run(try E2EDeployment(files: files, namePrefix: namePrefix), body)
+    }
+
+    private static func run<T: Sendable>(_ deployment: E2EDeployment, _ body: (E2EDeployment) async throws -> T) async throws -> T {
         do {
             let value = try await body(deployment)
             try await deployment.tearDown()

@@ -3,7 +3,7 @@ STATE="${UPSHIFT_TESTENV:-/var/tmp/upshift-testenv}"
 SOCK="$STATE/docker.sock"          # keep short: unix socket paths are limited to 107 bytes
 DATA_ROOT="$STATE/docker"
 EXEC_ROOT="$STATE/x"
-REGISTRY=127.0.0.1:5555
+REGISTRY="${UPSHIFT_TESTENV_REGISTRY:-127.0.0.1:5555}"   # override only to run a second, independent stack
 
 log() { printf '[testenv %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
