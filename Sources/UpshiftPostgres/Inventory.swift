@@ -42,6 +42,18 @@ public struct DatabaseInventory: Sendable, Hashable, Codable {
     public var isTemplate: Bool
     /// Empty when connections are not allowed (template0).
     public var extensions: [ExtensionFingerprint]
+
+    public init(name: String, bytes: Int, encoding: String, collate: String, ctype: String, localeProvider: String, allowsConnections: Bool, isTemplate: Bool, extensions: [ExtensionFingerprint]) {
+        self.name = name
+        self.bytes = bytes
+        self.encoding = encoding
+        self.collate = collate
+        self.ctype = ctype
+        self.localeProvider = localeProvider
+        self.allowsConnections = allowsConnections
+        self.isTemplate = isTemplate
+        self.extensions = extensions
+    }
 }
 
 /// A collation whose recorded version differs from what the C library / ICU provides now.
@@ -51,6 +63,13 @@ public struct CollationMismatch: Sendable, Hashable, Codable, CustomStringConver
     public var collation: String?
     public var recordedVersion: String
     public var actualVersion: String
+
+    public init(database: String, collation: String?, recordedVersion: String, actualVersion: String) {
+        self.database = database
+        self.collation = collation
+        self.recordedVersion = recordedVersion
+        self.actualVersion = actualVersion
+    }
 
     public var description: String {
         "\(database): \(collation.map { "collation \"\($0)\"" } ?? "database default collation") recorded version \(recordedVersion), now \(actualVersion)"

@@ -146,6 +146,30 @@ struct FingerprintTests {
     }
 }
 
+extension FingerprintTests {
+    /// PG17+'s builtin provider records collation version "1", so a mismatch can be staged without extra OS
+    /// locales: pretend the database and one collation were created under another version.
+    @Test(.enabled(if: LocalPostgres.isAvailable(18), Comment(rawValue: LocalPostgres.unavailableReason(18))))
+    func inventoryReportsCollationVersionMismatches() async throws {
+        try await LocalPostgres.with(major: 18) { pg in
+            let main = try pg.connect()
+            try main.execute("CREATE DATABASE builtin_db TEMPLATE template0 LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'")
+            let clean = try Inventory.capture(pg.parameters())
+            #expect(clean.collationMismatches.isEmpty)
+            #expect(clean.databases.first { $0.name == "builtin_db" }?.localeProvider == "b")
+            try main.execute("UPDATE pg_database SET datcollversion = '0' WHERE datname = 'builtin_db'")
+            let db = try Connection(pg.parameters(database: "builtin_db"))
+            try db.execute("CREATE COLLATION staged (provider = builtin, locale = 'C.UTF-8'); UPDATE pg_collation SET collversion = '0' WHERE collname = 'staged'")
+            let inventory = try Inventory.capture(pg.parameters())
+            #expect(inventory.collationMismatches == [
+                CollationMismatch(database: "builtin_db", collation: nil, recordedVersion: "0", actualVersion: "1"),
+                CollationMismatch(database: "builtin_db", collation: "staged", recordedVersion: "0", actualVersion: "1"),
+            ])
+            #expect(inventory.collationMismatches.first?.description == "builtin_db: database default collation recorded version 0, now 1")
+        }
+    }
+}
+
 struct FingerprintDiffTests {
     static func sample() -> Fingerprint {
         Fingerprint(
