@@ -16,7 +16,7 @@ extension Upshift {
         func run() async throws {
             let runner = LiveCommandRunner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
-            let status = try await StatusCollector(project: project, runner: runner, lastRuns: AuditSeam.lastRuns).collect()
+            let status = try await StatusCollector(project: project, runner: runner, lastRuns: { AuditTrail.lastRuns(projectDirectory: $0) }).collect()
             print(json ? try StatusRenderer.json(status) : StatusRenderer.text(status))
         }
     }

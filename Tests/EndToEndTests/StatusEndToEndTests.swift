@@ -106,6 +106,49 @@ struct StatusEndToEndTests {
         }
     }
 
+    // MARK: - The audit trail in `status` and `log`
+
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func logAndStatusShowRuns() async throws {
+        try await StatusE2E.withProject(files: ["compose.yaml": "services:\n  db:\n    image: postgres:15\n"], prefix: "status-log") { deployment in
+            let log = try AuditLog(projectDirectory: deployment.path)
+            let run = "20261128T120000Z-abcd"
+            try log.append(run: run, event: AuditEvent.runStarted, stringDetails: ["command": "pg-upgrade --to 18"])
+            try log.append(run: run, event: AuditEvent.stepStarted, details: ["step": "dump", "index": 1])
+            try log.append(run: run, event: AuditEvent.runFinished, stringDetails: ["outcome": "succeeded"], sync: true)
+            try log.append(run: "20261128T130000Z-ef01", event: AuditEvent.runStarted, stringDetails: ["command": "rollback"], sync: true)
+
+            let list = try await deployment.upshift(["log"])
+            #expect(list.exitCode == 0, "\(list)")
+            #expect(list.stdout.contains("hash chain intact (4 records)"))
+            #expect(list.stdout.contains(run) && list.stdout.contains("succeeded") && list.stdout.contains("pg-upgrade --to 18"))
+            #expect(list.stdout.contains("incomplete"))
+
+            let one = try await deployment.upshift(["log", "--run", "20261128T12"])
+            #expect(one.exitCode == 0, "\(one)")
+            #expect(one.stdout.contains("#2  step.started  index=1 step=dump"))
+            let json = try await deployment.upshift(["log", "--run", run, "--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            #expect((object?["records"] as? [Any])?.count == 3)
+            #expect(try await deployment.upshift(["log", "--run", "2026"]).exitCode == 64)  // ambiguous prefix
+
+            // Status lists the runs, newest first, without an engine being needed for that part.
+            let status = try await deployment.upshift(["status"])
+            #expect(status.exitCode == 0, "\(status)")
+            let runs = status.stdout.components(separatedBy: "last runs\n").last ?? ""
+            #expect(runs.hasPrefix("  ") && runs.contains("20261128T130000Z-ef01  rollback  incomplete"))
+            #expect(runs.range(of: "ef01")!.lowerBound < runs.range(of: "abcd")!.lowerBound)
+
+            // Tampering breaks the chain, and `log` says so.
+            let path = AuditLog.path(projectDirectory: deployment.path)
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "\"dump\"", with: "\"dumq\"").write(toFile: path, atomically: true, encoding: .utf8)
+            let tampered = try await deployment.upshift(["log"])
+            #expect(tampered.stdout.contains("hash chain broken at line 3"))
+            #expect(tampered.stderr.contains("warning:"))
+        }
+    }
+
     // MARK: - Bad input: one clear line, exit code != 0
 
     @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
