@@ -155,6 +155,25 @@ struct AuditLogTests {
         #expect(try AuditTrail.read(projectDirectory: dir).chain.isIntact)
     }
 
+    @Test func commandResultsAreAuditedWithoutSecrets() throws {
+        let dir = try project()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let redactor = Redactor(secrets: ["pw-in-argv-123"])
+        let command = Command("psql", ["-c", "ALTER ROLE x PASSWORD 'pw-in-argv-123'"], environment: ["PGPASSWORD": "env-only-secret"], workingDirectory: "/srv/app")
+        let result = CommandResult(command: command, termination: .exited(2), standardError: Data("ERROR: pw-in-argv-123 rejected\n".utf8), duration: .milliseconds(1500))
+        let details = result.auditDetails(redactor: redactor)
+        #expect(details["exit"] == .number(2))
+        #expect(details["seconds"] == .number(1.5))
+        #expect(details["env_set"] == .array(["PGPASSWORD"]))
+        #expect(details["stderr_tail"] == .string("ERROR: ****** rejected"))
+        #expect(details["command"] == .string(#"cd /srv/app && psql -c 'ALTER ROLE x PASSWORD '\''******'\'''"#))
+        let log = try AuditLog(projectDirectory: dir, redactor: redactor)
+        try log.append(run: "r", event: AuditEvent.commandFinished, details: details)
+        let text = try String(contentsOfFile: AuditLog.path(projectDirectory: dir), encoding: .utf8)
+        #expect(!text.contains("pw-in-argv-123"))
+        #expect(!text.contains("env-only-secret"))
+    }
+
     @Test func missingLogIsAnEmptyIntactTrail() throws {
         let trail = try AuditTrail.read(path: "/nonexistent-\(UUID().uuidString)/audit.jsonl")
         #expect(trail.records.isEmpty)

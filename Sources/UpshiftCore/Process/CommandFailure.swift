@@ -27,7 +27,6 @@ public struct CommandFailure: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = "\(termination)\(timedOut ? " (timed out)" : ""): \(command.rendered(redactor: redactor, includeEnvironment: false))"
-        if let dir = command.workingDirectory { text += "\n    in \(redactor.redact(dir))" }
         if !stderrTail.isEmpty {
             text += "\n    " + stderrTail.joined(separator: "\n    ")
         }
