@@ -39,16 +39,9 @@ enum RunSummary {
 /// A run that was interrupted and not undone leaves the deployment half-way: nothing new may start over it.
 enum RunGuard {
     static func refuseUnfinishedRun(projectDirectory: String) throws {
-        for id in RunFolder.runIDs(projectDirectory: projectDirectory).reversed() {
-            let folder = RunFolder(projectDirectory: projectDirectory, runID: id)
-            guard let state = try? folder.loadState() else { continue }
-            let unfinished = state.wasInterrupted && !state.isFullyUndone
-            let stuck = state.finished.map { $0.rollback == .incomplete || $0.rollback == .skipped } ?? false
-            if (unfinished || stuck) && !state.isFullyUndone {
-                throw UpshiftError(
-                    "run \(id) (\(state.command ?? "?")) did not finish and was not undone" + (state.inFlightStep.map { "; it stopped in step \($0.id)" } ?? ""),
-                    hint: "run `upshift -C \(ShellQuote.quote(projectDirectory)) rollback --run \(id)` first; upshift will not start over a half-finished run")
-            }
-        }
+        guard let (folder, state) = try RunFolder.runNeedingRollback(projectDirectory: projectDirectory) else { return }
+        throw UpshiftError(
+            "run \(folder.runID) (\(state.command ?? "?")) did not finish and was not undone" + (state.inFlightStep.map { "; it stopped in step \($0.id)" } ?? ""),
+            hint: "run `upshift -C \(ShellQuote.quote(projectDirectory)) rollback --run \(folder.runID)` first; upshift will not start over a half-finished run")
     }
 }
