@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import UpshiftCore
 
@@ -61,12 +62,30 @@ struct ComposeDiscoveryTests {
         #expect(location.explicitProjectName == "named")
     }
 
-    @Test func composeVariablesFromDotEnvAndTheShellWins() throws {
-        // .env-provided COMPOSE_* only apply when the shell does not set them.
-        let dir = ComposeFixtures.root.appendingPathComponent("discovery").path
-        let d = ComposeDiscovery(currentDirectory: "/tmp", environment: ["COMPOSE_PROJECT_NAME": "fromshell"], fileExists: { _ in true })
-        _ = dir
-        #expect(try d.locate(ComposeOptions(files: ["/x.yml"])).explicitProjectName == "fromshell")
+    /// Real files: COMPOSE_* in .env select the name and the files (compose-verified cases, see comments).
+    @Test func composeVariablesFromDotEnv() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("upshift-disc-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: "\(root)/app", withIntermediateDirectories: true)
+        for path in ["\(root)/app/compose.yaml", "\(root)/compose.yaml", "\(root)/app/other.yml"] {
+            try "services: {}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        try "COMPOSE_PROJECT_NAME=fromapp\n".write(toFile: "\(root)/app/.env", atomically: true, encoding: .utf8)
+        try "COMPOSE_PROJECT_NAME=fromcwd\nCOMPOSE_FILE=app/other.yml\n".write(toFile: "\(root)/.env", atomically: true, encoding: .utf8)
+
+        // `cd root && docker compose -f app/compose.yaml config` names the project "fromapp" (compose 5.6.1):
+        // the .env of the first file's directory primes COMPOSE_*, not cwd's.
+        let fromRoot = ComposeDiscovery(currentDirectory: root, environment: [:])
+        #expect(try fromRoot.locate(ComposeOptions(files: ["app/compose.yaml"])).explicitProjectName == "fromapp")
+        // Without -f, cwd's .env selects the files (relative to cwd) and the name.
+        let located = try fromRoot.locate(ComposeOptions())
+        #expect(located.files == ["\(root)/app/other.yml"])
+        #expect(located.fileSource == .composeFileVariable)
+        #expect(located.explicitProjectName == "fromcwd")
+        // The shell beats .env.
+        let shell = ComposeDiscovery(currentDirectory: root, environment: ["COMPOSE_PROJECT_NAME": "fromshell"])
+        #expect(try shell.locate(ComposeOptions()).explicitProjectName == "fromshell")
     }
 
     @Test func flagsBeatEnvironment() throws {

@@ -77,7 +77,11 @@ public struct ComposeDiscovery: Sendable {
         }
 
         // COMPOSE_* variables in the env file are copied into compose's environment when not already set.
-        let primingEnvFiles = explicitEnvFiles.isEmpty ? [Self.join(projectDirectoryOption ?? cwd, ".env")] : explicitEnvFiles
+        // Without --env-file that is the .env of compose's working directory at that point:
+        // --project-directory, else the first -f file's directory, else cwd (compose-go GetWorkingDir).
+        let firstFlagFile = options.files.first.flatMap { $0 == "-" ? nil : Self.parent(of: Self.absolute($0, relativeTo: cwd)) }
+        let primingDirectory = projectDirectoryOption ?? firstFlagFile ?? cwd
+        let primingEnvFiles = explicitEnvFiles.isEmpty ? [Self.join(primingDirectory, ".env")] : explicitEnvFiles
         var env = environment
         for path in primingEnvFiles {
             guard fileExists(path), let dotEnv = try DotEnvFile.load(path: path) else { continue }
