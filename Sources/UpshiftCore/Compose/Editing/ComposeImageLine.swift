@@ -72,7 +72,6 @@ struct ComposeImageLine: Equatable {
         // Only blanks and a comment may follow.
         skipBlanks()
         guard i == line.endIndex || line[i] == "#" else { throw Failure.flowOrBlock }
-        _ = start
         return result
     }
 
