@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import UpshiftCore
+
+extension Upshift {
+    /// `upshift restore --db-file NAME`: InvenTree's `invoke restore` of an explicitly named backup file
+    /// (never "the newest"), with server and worker stopped, after a safety dump that the rollback puts back.
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a named backup: invoke restore --db-file for InvenTree, pg_restore of an upshift dump otherwise.",
+            discussion: """
+                Example:
+                  upshift -C /srv/inventree restore --db-file InvenTree-db-2026-01-31-120000.psql.bin.gz --yes
+                  upshift -C /srv/app restore --db-file backups/app-app-20261128-130000-ab12.dump --yes
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .customLong("db-file"), help: "InvenTree: the database backup's file name in its backup directory; others: the dump path.")
+        var dbFile: String
+
+        @Option(name: .customLong("media-file"), help: "InvenTree: the media archive's file name (default: database only); others: a media tar (needs --media).")
+        var mediaFile: String?
+
+        @Option(name: .customLong("media"), help: "Generic deployments: the host directory the media archive is extracted into.")
+        var mediaDirectory: String?
+
+        @Option(name: .customLong("backup-dir"), help: "Where the safety dump goes (default: <project>/backups).")
+        var backupDirectory: String?
+
+        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).")
+        var yes = false
+
+        @Flag(name: .customLong("dry-run"), help: "Print the plan and change nothing.")
+        var dryRun = false
+
+        func run() async throws {
+            ChildProcessRegistry.shared.installSignalHandlers()
+            let runner = LiveCommandRunner()
+            let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
+            let directory = project.location.directory
+            let runID = RunID.make()
+            try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
+            let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: "restore", runID: runID)
+            defer { lock?.release() }
+            let password = try? project.database().password
+            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), secrets: [password])
+            try audit.started(["project": project.name])
+            let reporter = RunReporter(audit: audit.sink)
+            let context: RestoreContext
+            do {
+                context = try await RestoreContext.prepare(project: project, runner: runner, runID: runID, dbFile: dbFile, mediaFile: mediaFile,
+                                                           mediaDirectory: mediaDirectory, backupDirectory: backupDirectory)
+            } catch {
+                audit.refused(error)
+                throw error
+            }
+            let planner = RestorePlanner(context: context, runner: runner)
+            let plan = try planner.plan()
+            if dryRun {
+                print(context.redactor.redact(plan.renderText()))
+                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
+                return
+            }
+            let folder = try RunFolder.create(projectDirectory: directory, runID: runID)
+            try folder.writePlan(plan)
+            FileHandle.standardError.write(Data(context.redactor.redact(plan.renderText()).utf8))
+            do {
+                try Confirmation.ask("Replace the database of \(project.name) with \(dbFile)?", yes: yes)
+            } catch {
+                audit.refused(error)
+                throw error
+            }
+            let interrupted = InterruptFlag()
+            let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
+            defer { ChildProcessRegistry.shared.removeObserver(observer) }
+            let journal = try folder.createJournal()
+            defer { journal.close() }
+            let executor = Executor(
+                runID: runID, command: plan.command, steps: try planner.steps(), journal: journal,
+                registry: .upshift(runner: runner), runFolder: folder, redactor: context.redactor,
+                options: ExecutorOptions(isInterrupted: { interrupted.isSet }), onEvent: reporter.handler)
+            let outcome = await executor.run()
+            let dir = ShellQuote.quote(directory)
+            switch outcome.status {
+            case .succeeded:
+                FileHandle.standardError.write(Data("\nrestored \(dbFile) into \(context.database.database) (run \(runID)); the previous contents are in \(context.safetyDumpPath)\n  undo: upshift -C \(dir) rollback --run \(runID)\n".utf8))
+            case .failed, .interrupted:
+                var message = "restore failed at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
+                message += outcome.rollback == .incomplete
+                    ? "\nROLLBACK INCOMPLETE: \(outcome.report.failure.map { "\($0.step): \($0.error)" } ?? ""); retry with: upshift -C \(dir) rollback --run \(runID)"
+                    : "\nrolled back: the database holds what it held before (from \(context.safetyDumpPath)) and the services are back"
+                throw UpshiftError(context.redactor.redact(message), exitCode: outcome.exitCode)
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// What `upshift restore` restores, decided before anything changes.
+public struct RestoreContext: Sendable {
+    public enum Source: Sendable, Hashable {
+        /// InvenTree: files in its backup directory, restored by `invoke restore` of the running version.
+        case inventree(version: InvenTreeVersion, server: String, dbFile: String, mediaFile: String?)
+        /// Others: an upshift dump on the host (and optionally a media archive into a host directory).
+        case dump(path: String, media: (archive: String, directory: String)?)
+
+        public static func == (a: Source, b: Source) -> Bool { "\(a)" == "\(b)" }
+        public func hash(into hasher: inout Hasher) { hasher.combine("\(self)") }
+    }
+
+    public var runID: RunID
+    public var project: ComposeProject
+    public var handle: ComposeHandle
+    public var database: DatabaseService
+    public var source: Source
+    /// Application services that were running: stopped for the restore (no connections, no auto-migrate), started after.
+    public var runningApplicationServices: [String]
+    /// Services that must be stopped even when not running now (InvenTree server and workers).
+    public var applicationServices: [String]
+    public var safetyDumpPath: String
+    public var redactor: Redactor
+    public var readyTimeout: Int
+
+    /// Resolves the source and the services; nothing is changed.
+    public static func prepare(project: ComposeProject, runner: any CommandRunning, runID: RunID, dbFile: String, mediaFile: String?,
+                               mediaDirectory: String?, backupDirectory: String?, readyTimeout: Int = 180) async throws -> RestoreContext {
+        let database = try project.database()
+        var redactor = Redactor()
+        redactor.add(database.password)
+        let compose = ComposeOperations(cli: project.cli, redactor: redactor)
+        let base = project.location.directory
+        let backups = backupDirectory.map { $0.hasPrefix("/") ? $0 : base + "/" + $0 } ?? base + "/backups"
+        let running = try await compose.runningServices().filter { $0 != database.service }
+        let app = AppDetection.detect(in: project.config)
+        let source: Source
+        var appServices: [String] = []
+        if app.kind == .inventree, let server = app.serverService {
+            let tasks = InvenTreeTasks(compose: compose, server: server, noDeps: true)
+            let version = try await tasks.version()
+            let listing = try await tasks.listBackupDirectory()
+            for name in [dbFile] + (mediaFile.map { [$0] } ?? []) where !listing.names.contains(name) {
+                throw UpshiftError.usage("no file \(name) in InvenTree's backup directory \(listing.directory)",
+                                         hint: "pass the file name exactly as `upshift backup` printed it (a name, not a path)")
+            }
+            source = .inventree(version: version, server: server, dbFile: dbFile, mediaFile: mediaFile)
+            appServices = [server] + app.workerServices
+        } else {
+            let path = dbFile.hasPrefix("/") ? dbFile : base + "/" + dbFile
+            guard FileManager.default.fileExists(atPath: path) else { throw UpshiftError.usage("no dump at \(path)") }
+            var media: (String, String)?
+            if let mediaFile {
+                guard let mediaDirectory else { throw UpshiftError.usage("--media-file needs --media DIR (where the archive is extracted)") }
+                let archive = mediaFile.hasPrefix("/") ? mediaFile : base + "/" + mediaFile
+                guard FileManager.default.fileExists(atPath: archive) else { throw UpshiftError.usage("no archive at \(archive)") }
+                media = (archive, mediaDirectory.hasPrefix("/") ? mediaDirectory : base + "/" + mediaDirectory)
+            }
+            source = .dump(path: path, media: media)
+        }
+        return RestoreContext(
+            runID: runID, project: project, handle: ComposeHandle(project), database: database, source: source,
+            runningApplicationServices: running, applicationServices: Array(Set(appServices + running)).sorted(),
+            safetyDumpPath: backups + "/\(project.name)-\(database.database)-\(runID.rawValue).pre-restore.dump",
+            redactor: redactor, readyTimeout: readyTimeout)
+    }
+}
