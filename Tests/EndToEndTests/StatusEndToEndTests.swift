@@ -106,6 +106,50 @@ struct StatusEndToEndTests {
         }
     }
 
+    // MARK: - Same project as compose
+
+    /// upshift must resolve the same project compose does when run from the same place with the same flags:
+    /// compared against `docker compose … config --format json` (name and the db image) for layouts where
+    /// cwd, .env files, COMPOSE_* variables and flags interact.
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func resolvesTheSameProjectAsCompose() async throws {
+        let files = [
+            "compose.yaml": "name: My.App\nservices:\n  db:\n    image: postgres:${T:-default}\n",
+            "compose.override.yaml": "services:\n  db:\n    environment:\n      X: y\n",
+            ".env": "T=root\n",
+            "sub/.env": "T=sub\n",
+            "app/compose.yaml": "services:\n  db:\n    image: postgres:${T:-appdefault}\n",
+            "app/.env": "COMPOSE_PROJECT_NAME=fromapp\nT=app\n",
+            "multi/base.yml": "services:\n  db:\n    image: postgres:15\n",
+            "multi/over.yml": "services:\n  db:\n    image: postgres:16-alpine\n",
+            "multi/.env": "COMPOSE_FILE=base.yml;over.yml\nCOMPOSE_PATH_SEPARATOR=;\n",
+        ]
+        try await StatusE2E.withProject(files: files, prefix: "status-same") { deployment in
+            let root = deployment.path
+            let cases: [(cwd: String, flags: [String])] = [
+                (root, []),
+                ("\(root)/sub", []),                                   // walk up; cwd's .env wins
+                (root, ["-f", "app/compose.yaml"]),                     // app/.env names it
+                ("/", ["--project-directory", "\(root)/app", "-f", "\(root)/app/compose.yaml"]),
+                ("\(root)/multi", []),                                 // COMPOSE_FILE + separator from .env
+                (root, ["-p", "explicit", "--env-file", "sub/.env"]),
+            ]
+            for (cwd, flags) in cases {
+                let compose = try await E2EEnvironment.runner.run(Command(
+                    "docker", ["compose"] + flags + ["config", "--format", "json"],
+                    environment: E2EEnvironment.childEnvironment.merging(["PWD": cwd]) { $1 }, workingDirectory: cwd, timeout: .seconds(60)))
+                let expected = try JSONSerialization.jsonObject(with: compose.standardOutput) as? [String: Any]
+                let expectedName = expected?["name"] as? String
+                let expectedImage = ((expected?["services"] as? [String: Any])?["db"] as? [String: Any])?["image"] as? String
+                let upshift = try await E2EUpshift.run(["status", "--json"] + flags, workingDirectory: cwd)
+                let actual = try JSONSerialization.jsonObject(with: Data(upshift.stdout.utf8)) as? [String: Any]
+                let actualImage = ((actual?["database"] as? [String: Any])?["service"] as? [String: Any])?["imageText"] as? String
+                #expect(expectedName != nil && actual?["project"] as? String == expectedName, "cwd \(cwd) flags \(flags): \(upshift)")
+                #expect(expectedImage != nil && actualImage == expectedImage, "cwd \(cwd) flags \(flags)")
+            }
+        }
+    }
+
     // MARK: - The audit trail in `status` and `log`
 
     @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
@@ -248,7 +292,11 @@ enum StatusE2E {
         let source = FileManager.default.temporaryDirectory.appendingPathComponent(E2EEnvironment.uniqueName("upshift-src"))
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: source) }
-        for (name, text) in files { try text.write(to: source.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in files {
+            let file = source.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
         let deployment = try E2EDeployment(sample: prefix, source: source, namePrefix: prefix)
         do {
             try await body(deployment)
