@@ -26,6 +26,7 @@ enum StatusRenderer {
         out.append("files      \(status.files.joined(separator: ", "))  (\(source))")
         if !status.envFiles.isEmpty { out.append("env files  \(status.envFiles.joined(separator: ", "))") }
         out.append("compose    \(composeName) \(status.compose.version)")
+        for warning in status.composeWarnings { out.append("  compose warning: \(warning)") }
         out.append("")
 
         out.append("services")

@@ -33,6 +33,21 @@ struct ComposeCLITests {
         }
     }
 
+    @Test func warningsAreKeptAsMessages() async throws {
+        let runner = RecordingRunner()
+        runner.stub(["docker", "compose"], stdout: #"{"name":"p","services":{}}"#, stderr: #"""
+            time="2026-11-28T13:24:52Z" level=warning msg="The \"SUFFIX\" variable is not set. Defaulting to a blank string."
+            time="2026-11-28T13:24:52Z" level=warning msg="/p/compose.yaml: the attribute `version` is obsolete, it will be ignored"
+
+            """#)
+        var cli = ComposeCLI(runner: runner, tool: ComposeTool(flavor: .plugin, version: ComposeVersion(major: 5, minor: 6, patch: 1)), location: location)
+        _ = try await cli.config()
+        #expect(cli.configWarnings == [
+            #"The "SUFFIX" variable is not set. Defaulting to a blank string."#,
+            "/p/compose.yaml: the attribute `version` is obsolete, it will be ignored",
+        ])
+    }
+
     @Test func oldComposeGetsNoProgressFlagAndStandaloneHasNoPrefix() {
         let cli = ComposeCLI(
             runner: RecordingRunner(), tool: ComposeTool(flavor: .standalone, version: ComposeVersion(major: 2, minor: 18, patch: 0)),

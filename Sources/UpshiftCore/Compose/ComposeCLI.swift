@@ -13,6 +13,8 @@ public struct ComposeCLI: Sendable {
     public var location: ComposeProjectLocation
     /// `-p` for every call: the explicit name, or the one read back from the first `config`.
     public var projectName: String?
+    /// Warnings compose printed during the last `config` (unset variables, obsolete attributes), as text.
+    public private(set) var configWarnings: [String] = []
 
     public init(runner: any CommandRunning, tool: ComposeTool, location: ComposeProjectLocation, projectName: String? = nil) {
         self.runner = runner
@@ -52,6 +54,7 @@ public struct ComposeCLI: Sendable {
         }
         let config = try ComposeConfig.decode(result.standardOutput)
         if projectName == nil { projectName = config.name }
+        configWarnings = Self.warnings(in: result.stderrText)
         return config
     }
 
@@ -61,6 +64,17 @@ public struct ComposeCLI: Sendable {
         let result = try await runner.run(command(["ps", "-a", "--format", "json"], timeout: .seconds(30)))
         guard result.termination.isSuccess else { return nil }
         return try ComposeContainer.parseList(result.standardOutput)
+    }
+
+    /// The `msg` of each logrus warning line (`time=… level=warning msg="…"`); other lines as they are.
+    static func warnings(in stderr: String) -> [String] {
+        stderr.split(whereSeparator: \.isNewline).map(String.init).compactMap { line in
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+            guard let range = line.range(of: "msg=\"") else { return line }
+            var message = String(line[range.upperBound...])
+            if message.hasSuffix("\"") { message.removeLast() }
+            return message.replacingOccurrences(of: "\\\"", with: "\"")
+        }
     }
 
     /// The last non-empty stderr line: compose prints its error last, after any warnings.

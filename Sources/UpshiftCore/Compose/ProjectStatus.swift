@@ -55,8 +55,10 @@ public struct ProjectStatus: Sendable, Codable {
     public var services: [Service]
     public var database: Database
     public var app: AppProfile
-    /// `nil` until the audit log can be read (see `StatusCollector.lastRuns`).
+    /// `nil` when the audit log cannot be read (see `StatusCollector.lastRuns`).
     public var lastRuns: [RunSummary]?
+    /// What compose warned about while resolving the project (an unset variable is often the real problem).
+    public var composeWarnings: [String] = []
 }
 
 /// Gathers a `ProjectStatus`: reads compose's model, asks the engine what runs, looks at the data through
@@ -118,7 +120,7 @@ public struct StatusCollector: Sendable {
             project: config.name, directory: project.location.directory, files: project.location.files,
             fileSource: project.location.fileSource, envFiles: project.location.envFiles, compose: project.tool,
             engineReachable: containers != nil, services: services, database: database, app: AppDetection.detect(in: config),
-            lastRuns: lastRuns(project.location.directory))
+            lastRuns: lastRuns(project.location.directory), composeWarnings: project.cli.configWarnings)
     }
 
     static func mismatch(db: DatabaseService, imageMajor: Int, dataMajor: Int) -> ProjectStatus.MajorMismatch {
