@@ -24,7 +24,7 @@ extension Upshift {
         @Option(name: .customLong("to"), help: "Target PostgreSQL major (e.g. 18).")
         var targetMajor: Int
 
-        @Option(help: "How the data moves: dump (pg_dumpall-style dump and restore).")
+        @Option(help: "How the data moves: dump (pg_dumpall-style dump and restore) or invoke (InvenTree backup/update/restore).")
         var method: String = "dump"
 
         @Option(name: .customLong("backup-dir"), help: "Where the dump goes (default: <project>/backups).")
@@ -77,6 +77,7 @@ extension Upshift {
             let context: PgUpgradeContext
             do {
                 context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: runID, progress: { reporter.emit("preflight: \($0)") }).run()
+                if options.method == .invoke { try await InvokeUpgradePreflight(context: context, runner: runner, progress: { reporter.emit("preflight: \($0)") }).run() }
             } catch {
                 audit.refused(error)
                 throw error

@@ -13,7 +13,8 @@ public struct PgUpgradePlanner: Sendable {
     }
 
     public func steps() throws -> [ExecutableStep] {
-        [
+        if world.context.options.method == .invoke { return try InvokeUpgradeSteps(world: world, environment: environment).steps() }
+        return [
             ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
             ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
             ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),

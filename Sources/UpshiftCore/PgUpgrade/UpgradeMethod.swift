@@ -3,6 +3,9 @@ public enum UpgradeMethod: String, Sendable, Hashable, Codable, CaseIterable {
     /// `pg_dumpall` of the old cluster, restored into a freshly initialised new one. Slowest, safest: the
     /// old data directory is never opened by the new server.
     case dump
+    /// InvenTree's own tasks: `invoke backup` of the old cluster, a fresh new cluster, `invoke update
+    /// --skip-backup`, `invoke restore --db-file <recorded>` (see `InvokeUpgradeSteps`).
+    case invoke
 }
 
 /// Everything the user chose on the command line for `pg-upgrade`.
