@@ -261,6 +261,18 @@ struct StatusEndToEndTests {
     }
 
     @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
+    func noEngineStillShowsTheModel() async throws {
+        let files = ["compose.yaml": "services:\n  db:\n    image: postgres:15\n    environment:\n      POSTGRES_PASSWORD: e2e-secret-pw\n"]
+        try await StatusE2E.withProject(files: files, prefix: "status-noengine") { deployment in
+            let result = try await deployment.upshift(["status"], environment: ["DOCKER_HOST": "unix:///nonexistent/upshift-test.sock"])
+            #expect(result.exitCode == 0, "\(result)")
+            #expect(result.stdout.contains("db  postgres:15  state unknown"))
+            #expect(result.stdout.contains("on disk    unknown: no docker engine answered"))
+            #expect(!result.stdout.contains("e2e-secret-pw"))
+        }
+    }
+
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil))
     func unknownFlagIsUsage64() async throws {
         let result = try await E2EUpshift.run(["status", "--no-such-flag"], workingDirectory: "/")
         #expect(result.exitCode == 64)
