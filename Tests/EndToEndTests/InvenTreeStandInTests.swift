@@ -82,6 +82,10 @@ struct InvenTreeStandInTests {
             try await project.seed(megabytes: 1)
             let export = try await project.invoke(["export-records", "--filename", "data/backup/records.json", "--overwrite"])
             try #require(export.exit == 0, "\(export.output)")
+            // An existing target without --overwrite and no TTY: the prompt hits EOF, exit 1.
+            let again = try await project.invoke(["export-records", "--filename", "data/backup/records.json"])
+            #expect(again.exit == 1)
+            #expect(again.output.contains("EOFError"))
             let file = project.directory + "/inventree-data/backup/records.json"
             let records = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [[String: Any]]
             #expect(records?.contains { $0["model"] as? String == "part.part" } == true)
@@ -104,6 +108,21 @@ struct InvenTreeStandInTests {
             let cleared = try await project.invoke(["import-records", "--clear", "--filename", "data/backup/records.json"])
             try #require(cleared.exit == 0, "\(cleared.output)")
             #expect(try await project.scalar("SELECT value FROM common_inventreesetting WHERE key = 'BARCODE_ENABLE'") == "True")
+        }
+    }
+
+    @Test func plantedDuplicateIPNMakesTheUpdateMigrationFail() async throws {
+        try await StandInE2E.withInventree(tag: "0.17.0") { project in
+            try await project.seed(megabytes: 1, plugin: false, plantMigrationFailure: true)
+            try project.setTag("1.0.0")
+            let update = try await project.invoke(["update", "--skip-backup"])
+            #expect(update.exit == 1)
+            #expect(update.output.contains("could not create unique index \"part_part_IPN_unique\""))
+            #expect(update.output.contains("Key (\"IPN\")=(DUPLICATE-IPN) is duplicated."))
+            // Django applies each migration atomically: the ones before the failing one stay applied.
+            let applied = try await project.psql("SELECT string_agg(app || '.' || name, ' ' ORDER BY id) FROM django_migrations")
+            #expect(applied.contains("part.0132_part_revision_of"))
+            #expect(!applied.contains("part.0133_part_ipn_unique"))
         }
     }
 
@@ -153,9 +172,7 @@ enum StandInE2E {
         let project = Project(directory: directory, name: name)
         try FileManager.default.copyItem(atPath: repositoryRoot + "/compose/inventree", toPath: directory)
         do {
-            var env = try String(contentsOfFile: directory + "/.env", encoding: .utf8)
-            env = env.replacingOccurrences(of: "INVENTREE_TAG=1.0.0", with: "INVENTREE_TAG=\(tag)")
-            try env.write(toFile: directory + "/.env", atomically: true, encoding: .utf8)
+            try project.setTag(tag)
             if let databaseImage {
                 var compose = try String(contentsOfFile: directory + "/docker-compose.yml", encoding: .utf8)
                 compose = compose.replacingOccurrences(of: "image: postgres:15", with: "image: \(databaseImage)")
@@ -190,6 +207,14 @@ enum StandInE2E {
                 return Output(exit: -1, stdout: result.stdoutText, stderr: result.stderrText)
             }
             return Output(exit: code, stdout: result.stdoutText, stderr: result.stderrText)
+        }
+
+        /// Points INVENTREE_TAG in the project's .env at another stand-in version.
+        func setTag(_ tag: String) throws {
+            let path = directory + "/.env"
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let edited = lines.map { $0.hasPrefix("INVENTREE_TAG=") ? "INVENTREE_TAG=\(tag)" : String($0) }
+            try edited.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
 
         func compose(_ arguments: [String]) async throws {
@@ -230,10 +255,11 @@ enum StandInE2E {
             return try await psql(query)
         }
 
-        func seed(megabytes: Int, plugin: Bool = true) async throws {
+        func seed(megabytes: Int, plugin: Bool = true, plantMigrationFailure: Bool = false) async throws {
             let output = try await run(
                 StandInE2E.repositoryRoot + "/compose/seed",
-                [directory, "--megabytes", String(megabytes)] + (plugin ? [] : ["--no-plugin"]))
+                [directory, "--megabytes", String(megabytes)] + (plugin ? [] : ["--no-plugin"])
+                    + (plantMigrationFailure ? ["--plant-migration-failure"] : []))
             guard output.exit == 0 else { throw StandInFailure("seed failed: \(output.output)") }
         }
 
