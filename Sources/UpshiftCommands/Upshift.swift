@@ -7,7 +7,7 @@ public struct Upshift: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "upshift",
         abstract: "Safe, audited Postgres upgrades, app updates and migrations for docker compose deployments.",
-        subcommands: [Status.self, PgUpgrade.self, Rollback.self, Log.self, Update.self, Backup.self, Restore.self, Export.self, Import.self, Transfer.self]
+        subcommands: [Status.self, Doctor.self, PgUpgrade.self, Rollback.self, Log.self, Update.self, Backup.self, Restore.self, Export.self, Import.self, Transfer.self]
     )
     public init() {}
 
