@@ -201,3 +201,54 @@ struct FixtureFidelityTests {
         }
     }
 }
+
+/// The harness itself: teardown really removes everything (including files uid 999 wrote into a bind mount),
+/// the poll helper really times out, and the built binary is found and runs.
+@Suite(
+    .serialized,
+    .enabled(if: E2EEnvironment.isEngineReachable, "no docker engine: run `eval \"$(compose/testenv/up)\"` first")
+)
+struct E2EHarnessSelfTests {
+    @Test func tearDownRemovesContainersVolumesAndFilesOwnedByTheDatabaseUser() async throws {
+        let files = [
+            "docker-compose.yml": FixtureFidelityTests.composeFile(image: "postgres:15", mount: "/var/lib/postgresql/data")
+                .replacingOccurrences(of: "      - data:/var/lib/postgresql/data", with: "      - ./pgdata:/var/lib/postgresql/data"),
+            ".env": "DB_PASSWORD=\(FixtureFidelityTests.password)\n",
+        ]
+        let deployment = try E2EDeployment(files: files, namePrefix: "harness")
+        do {
+            try await deployment.up()
+            let attributes = try FileManager.default.attributesOfItem(atPath: deployment.url("pgdata/PG_VERSION").path)
+            #expect((attributes[.ownerAccountID] as? NSNumber)?.intValue == 999)
+            // The folder name is the project name, so upshift run in it finds the same project as `-p`.
+            #expect(deployment.directory.lastPathComponent == deployment.projectName)
+        } catch {
+            try? await deployment.tearDown()
+            throw error
+        }
+        try await deployment.tearDown()
+        #expect(!FileManager.default.fileExists(atPath: deployment.path))
+        let left = try await E2EEnvironment.dockerChecked(["ps", "-a", "-q", "--filter", "label=com.docker.compose.project=\(deployment.projectName)"])
+        #expect(left.stdout.isEmpty)
+        let volumes = try await E2EEnvironment.dockerChecked(["volume", "ls", "-q", "--filter", "label=com.docker.compose.project=\(deployment.projectName)"])
+        #expect(volumes.stdout.isEmpty)
+    }
+
+    @Test func pollTimesOutWithTheConditionsName() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect(throws: E2EFailure.self) {
+            try await E2EPoll.until("a condition that never holds", timeout: .milliseconds(300), interval: .milliseconds(50)) { false }
+        }
+        #expect(clock.now - start < .seconds(5))
+        let waited = try await E2EPoll.until("an immediate condition", timeout: .seconds(1)) { true }
+        #expect(waited < .seconds(1))
+    }
+
+    @Test(.enabled(if: E2EEnvironment.upshiftBinary != nil, "upshift binary not built (swift build) and UPSHIFT_BIN not set"))
+    func theBuiltBinaryRuns() async throws {
+        let help = try await E2EUpshift.run(["--help"])
+        #expect(help.exitCode == 0, "\(help)")
+        #expect((help.stdout + help.stderr).contains("USAGE: upshift"))
+    }
+}
