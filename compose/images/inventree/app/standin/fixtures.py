@@ -254,29 +254,30 @@ def _save_batch(con, m, batch, current) -> None:
     if not batch:
         return
     pks = [_text(m.pk_kind, pk) for pk, _v, _m in batch]
+    # rows travel as ONE json text parameter (pg8000's per-element array encoding is slow in Python)
+    pktype = _sqltype(m.pk_kind)
     existing = {r[0] for r in con.run(
-        f'SELECT {qi(m.pk)}::text FROM {qi(m.table)} WHERE {qi(m.pk)}::text = ANY(CAST(:pks AS text[]))', pks=pks)}
+        f'SELECT {qi(m.pk)}::text FROM {qi(m.table)} WHERE {qi(m.pk)} IN '
+        f"(SELECT (x #>> '{{}}')::{pktype} FROM jsonb_array_elements(CAST(:pks AS jsonb)) AS x)",
+        pks=json.dumps(pks))}
     groups = {}
     for (pk, values, _m2m), tpk in zip(batch, pks):
         groups.setdefault((tpk in existing, tuple(values.keys())), []).append((pk, tpk, values))
     for (is_update, fields), rows in groups.items():
         current['label'], current['pk'] = m.label, rows[0][0]
-        params = {'k': [r[1] for r in rows]}
-        names = ['k']
-        for i, f in enumerate(fields):
-            params[f'c{i}'] = [_text(f.kind, r[2][f]) for r in rows]
-            names.append(f'c{i}')
-        unnest = 'unnest(' + ', '.join(f'CAST(:{n} AS text[])' for n in names) + ') AS u(' + ', '.join(names) + ')'
+        data = json.dumps([[r[1]] + [_text(f.kind, r[2][f]) for f in fields] for r in rows])
+        source = 'jsonb_array_elements(CAST(:rows AS jsonb)) AS u(r)'
         if is_update:
             if not fields:
                 continue
-            sets = ', '.join(f'{qi(f.col)} = {_expr(f.kind, f"u.c{i}", f)}' for i, f in enumerate(fields))
-            con.run(f'UPDATE {qi(m.table)} AS t SET {sets} FROM {unnest} '
-                    f'WHERE t.{qi(m.pk)} = {_expr(m.pk_kind, "u.k")}', **params)
+            sets = ', '.join(f'{qi(f.col)} = {_expr(f.kind, f"(u.r->>{i + 1})", f)}' for i, f in enumerate(fields))
+            con.run(f'UPDATE {qi(m.table)} AS t SET {sets} FROM {source} '
+                    f'WHERE t.{qi(m.pk)} = {_expr(m.pk_kind, "(u.r->>0)")}', rows=data)
         else:
             cols = ', '.join([qi(m.pk)] + [qi(f.col) for f in fields])
-            exprs = ', '.join([_expr(m.pk_kind, 'u.k')] + [_expr(f.kind, f'u.c{i}', f) for i, f in enumerate(fields)])
-            con.run(f'INSERT INTO {qi(m.table)} ({cols}) SELECT {exprs} FROM {unnest}', **params)
+            exprs = ', '.join([_expr(m.pk_kind, '(u.r->>0)')]
+                              + [_expr(f.kind, f'(u.r->>{i + 1})', f) for i, f in enumerate(fields)])
+            con.run(f'INSERT INTO {qi(m.table)} ({cols}) SELECT {exprs} FROM {source}', rows=data)
     for pk, values, m2m in batch:
         current['label'], current['pk'] = m.label, pk
         for f, ids in m2m.items():

@@ -145,7 +145,7 @@ def _load_step(con, objects, title, verbose=False, app=None, ignore=False, exclu
     if not objects:
         return
     tmp = tempfile.NamedTemporaryFile(suffix='.json', delete=False, mode='w', encoding='utf-8')
-    json.dump(objects, tmp, indent=2)
+    tmp.write(json.dumps(objects))   # internal temp file (C encoder; indent would be pure Python)
     tmp.close()
     args = f'loaddata {tmp.name} -v 0 --force-color'
     if app:
@@ -218,8 +218,8 @@ def _import_old(filename, clear, retain_temp):
         else:
             warning('WARNING: Invalid entry in data file')
             plain(str(entry))
-    authfile.write_text(json.dumps(auth_data, indent=2), encoding='utf-8')
-    datafile.write_text(json.dumps(load_data, indent=2), encoding='utf-8')
+    authfile.write_text(json.dumps(auth_data), encoding='utf-8')
+    datafile.write_text(json.dumps(load_data), encoding='utf-8')
     con = db.connect()
     try:
         try:
