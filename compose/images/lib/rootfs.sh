@@ -85,7 +85,10 @@ rootfs_busybox() {
     [ -x "$bb" ] || { rootfs_log "busybox not found (apt-get install busybox-static)"; return 1; }
     cp "$bb" "$root/usr/bin/busybox"
     for applet in $("$bb" --list-full); do
-        dst="$(_rootfs_dst "$root" "/$applet")"
+        case "/$applet" in                     # _rootfs_dst inlined: no subshell per applet
+            /bin/*|/sbin/*) dst="$root/usr/$applet" ;;
+            *) dst="$root/$applet" ;;
+        esac
         [ -e "$dst" ] || [ -L "$dst" ] && continue
         mkdir -p "$(dirname "$dst")"
         ln -s /usr/bin/busybox "$dst"
