@@ -106,6 +106,48 @@ struct StatusEndToEndTests {
         }
     }
 
+    // MARK: - Helper-container file operations on a real engine
+
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd, "\(E2EEnvironment.skipReason)"))
+    func dataOperationsOnBindAndVolume() async throws {
+        try await E2EDeployment.with(sample: "inventree", namePrefix: "status-dataops") { deployment in
+            try await deployment.up(["inventree-db"])
+            _ = try await StatusE2E.waitForCluster(deployment)
+            try await deployment.composeChecked(["stop", "inventree-db"])
+            let bind = DataLocation(
+                kind: .bind, pgdata: "/var/lib/postgresql/data/pgdb", mountTarget: "/var/lib/postgresql/data",
+                hostPath: "\(deployment.path)/inventree-data", subpath: "pgdb")
+            let ops = DataDirectoryOperations(
+                runner: E2EEnvironment.runner, image: "postgres:15", environment: E2EEnvironment.childEnvironment)
+            #expect(try await ops.probe(bind) == .cluster(major: 15, pgVersion: "15"))
+            let owner = try #require(try await ops.ownership(bind, relativePath: "pgdb"))
+            #expect(owner.mode == 0o700 && owner.uid != 0)
+
+            // Rename aside and back: same mount, nothing copied; status follows.
+            try await ops.moveAside(bind, from: "pgdb", to: "pgdb.pg15-e2e")
+            #expect(try await ops.probe(bind) == .directoryMissing(path: "\(deployment.path)/inventree-data/pgdb"))
+            #expect(try await ops.exists(bind, relativePath: "pgdb.pg15-e2e/PG_VERSION"))
+            #expect(try await ops.ownership(bind, relativePath: "pgdb.pg15-e2e") == owner)
+            let moved = try await deployment.upshift(["status"])
+            #expect(moved.stdout.contains("on disk    \(deployment.path)/inventree-data/pgdb does not exist"))
+            await #expect(throws: UpshiftError.self) { try await ops.moveAside(bind, from: "pgdb.pg15-e2e", to: "pgdb.pg15-e2e") }
+            try await ops.moveAside(bind, from: "pgdb.pg15-e2e", to: "pgdb")
+            #expect(try await ops.probe(bind).major == 15)
+
+            // A named volume: size, a missing one is reported without being created.
+            let volumeName = "\(deployment.projectName)_scratch"
+            try await E2EEnvironment.dockerChecked(["volume", "create", volumeName])
+            defer { Task { _ = try? await E2EEnvironment.docker(["volume", "rm", "-f", volumeName]) } }
+            let volume = DataLocation(kind: .volume, pgdata: "/d", mountTarget: "/d", volumeName: volumeName, volumeKey: "scratch")
+            #expect(try await ops.probe(volume) == .empty(path: "volume \(volumeName)"))
+            let missing = DataLocation(kind: .volume, pgdata: "/d", mountTarget: "/d", volumeName: "\(volumeName)-missing", volumeKey: "x")
+            #expect(try await ops.probe(missing) == .volumeMissing(name: "\(volumeName)-missing"))
+            let listed = try await E2EEnvironment.dockerChecked(["volume", "ls", "-q", "--filter", "name=\(volumeName)-missing"])
+            #expect(listed.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+            _ = try await E2EEnvironment.docker(["volume", "rm", "-f", volumeName])
+        }
+    }
+
     // MARK: - Same project as compose
 
     /// upshift must resolve the same project compose does when run from the same place with the same flags:

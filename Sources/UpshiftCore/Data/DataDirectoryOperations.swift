@@ -18,14 +18,17 @@ public struct DataDirectoryOperations: Sendable {
     /// The db service's image (`DatabaseService.imageText`).
     public var image: String
     public var docker: String
+    /// Added to every docker call's environment (e.g. `DOCKER_HOST`); the rest is inherited.
+    public var environment: [String: String]
 
     /// Where the helper container sees the mount.
     public static let mountPoint = "/upshift-data"
 
-    public init(runner: any CommandRunning, image: String, docker: String = "docker") {
+    public init(runner: any CommandRunning, image: String, docker: String = "docker", environment: [String: String] = [:]) {
         self.runner = runner
         self.image = image
         self.docker = docker
+        self.environment = environment
     }
 
     /// The first of `candidates` the engine already has, else the first one (docker pulls it).
@@ -167,7 +170,7 @@ public struct DataDirectoryOperations: Sendable {
         }
         args += ["--label", "com.upshift.helper=true", image]
         args += arguments
-        return Command(docker, args)
+        return Command(docker, args, environment: environment)
     }
 
     func runHelper(_ location: DataLocation, tool: String, _ arguments: [String], readOnly: Bool, timeout: Duration) async throws -> CommandResult {
@@ -179,7 +182,7 @@ public struct DataDirectoryOperations: Sendable {
     /// `.volumeMissing` for a named volume the engine does not have.
     func missingVolume(_ location: DataLocation) async throws -> DataProbe? {
         guard location.kind == .volume, let name = location.volumeName else { return nil }
-        var command = Command(docker, ["volume", "inspect", "--format", "{{.Name}}", name])
+        var command = Command(docker, ["volume", "inspect", "--format", "{{.Name}}", name], environment: environment)
         command.timeout = .seconds(30)
         let result = try await runner.run(command)
         if result.termination.isSuccess { return nil }
