@@ -46,6 +46,15 @@ public struct RestoreContext: Sendable {
                 throw UpshiftError.usage("no file \(name) in InvenTree's backup directory \(listing.directory)",
                                          hint: "pass the file name exactly as `upshift backup` printed it (a name, not a path)")
             }
+            // The dump was written by the image's pg_dump and goes back through its pg_restore. A newer client
+            // than the server writes settings the server does not know (PG17+: `SET transaction_timeout`), and
+            // restoring into an older major is unsupported by PostgreSQL: refuse before anything changes.
+            let client = try await tasks.clientMajor("pg_restore")
+            if let server = database.imageMajor, client > server {
+                throw UpshiftError.usage(
+                    "the InvenTree \(version) image restores with pg_restore \(client), newer than the PostgreSQL \(server) server of \(database.service): restoring into an older major is not supported (a PG\(client) dump sets parameters PG\(server) does not know)",
+                    hint: "upgrade the database first (upshift pg-upgrade --to \(client)), then restore")
+            }
             source = .inventree(version: version, server: server, dbFile: dbFile, mediaFile: mediaFile)
             appServices = [server] + app.workerServices
         } else {

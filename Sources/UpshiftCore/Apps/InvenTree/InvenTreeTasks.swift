@@ -85,11 +85,13 @@ public struct InvenTreeTasks: Sendable {
         return (directory, lines.sorted())
     }
 
+    /// `size sha256 name` per file argument, run by `sh -c` in the app image (names are arguments, never code).
+    static let describeScript = #"cd "${INVENTREE_BACKUP_DIR:-/home/inventree/data/backup}" && for f in "$@"; do printf '%s %s ' "$(stat -c %s -- "$f")" "$(sha256sum -- "$f" | cut -d' ' -f1)"; printf '%s\n' "$f"; done"#
+
     /// SHA-256 and size of files in the backup directory, computed inside the app image.
     public func describeBackupFiles(_ names: [String]) async throws -> [InvenTreeBackupRecord.File] {
         guard !names.isEmpty else { return [] }
-        let script = #"cd "${INVENTREE_BACKUP_DIR:-/home/inventree/data/backup}" && for f in "$@"; do printf '%s %s ' "$(stat -c %s -- "$f")" "$(sha256sum -- "$f" | cut -d' ' -f1)"; printf '%s\n' "$f"; done"#
-        let result = try await compose.runner.run(runCommand(["-c", script, "sh"] + names, entrypoint: "sh", timeout: .seconds(3600)))
+        let result = try await compose.runner.run(runCommand(["-c", Self.describeScript, "sh"] + names, entrypoint: "sh", timeout: .seconds(3600)))
         try result.check(redactor: compose.redactor)
         var files: [InvenTreeBackupRecord.File] = []
         for line in result.stdoutText.split(whereSeparator: \.isNewline) {
