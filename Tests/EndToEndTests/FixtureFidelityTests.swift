@@ -234,6 +234,24 @@ struct E2EHarnessSelfTests {
         #expect(volumes.stdout.isEmpty)
     }
 
+    @Test(arguments: ["generic", "inventree"])
+    func sampleDeploymentComesUpInAFreshCopy(sample: String) async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await E2EDeployment.with(sample: sample) { d in
+            try await d.up()
+            let ready = clock.now - start
+            let states = try await d.composeChecked(["ps", "-a", "--format", "{{.Service}} {{.State}}"]).stdout
+            let lines = states.split(whereSeparator: \.isNewline).map(String.init)
+            #expect(lines.count >= 2, "\(states)")
+            #expect(lines.allSatisfy { $0.hasSuffix(" running") }, "\(states)")
+            let db = sample == "inventree" ? "inventree-db" : "db"
+            let ready2 = try await d.exec(db, ["pg_isready", "-h", "127.0.0.1"])
+            #expect(ready2.succeeded, "\(ready2)")
+            print("fixture-timing sample \(sample): copy + up --wait \(ready)")
+        }
+    }
+
     @Test func pollTimesOutWithTheConditionsName() async throws {
         let clock = ContinuousClock()
         let start = clock.now
