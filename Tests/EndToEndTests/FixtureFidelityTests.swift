@@ -125,6 +125,56 @@ struct FixtureFidelityTests {
         }
     }
 
+    @Test func refusesToInitialiseWithoutAPasswordWithTheOfficialMessage() async throws {
+        let run = try await E2EEnvironment.docker(["run", "--rm", "--network", "none", "postgres:18"], timeout: .seconds(60))
+        #expect(run.exitCode == 1)
+        #expect(run.stderr.contains("Error: Database is uninitialized and superuser password is not specified."), "\(run)")
+    }
+
+    @Test func initialisesUserDatabaseAndInitScriptsWithThePasswordFromAFile() async throws {
+        let compose = """
+            services:
+              db:
+                image: postgres:16
+                environment:
+                  POSTGRES_USER: app
+                  POSTGRES_DB: appdb
+                  POSTGRES_PASSWORD_FILE: /run/pw
+                  POSTGRES_INITDB_ARGS: --data-checksums
+                volumes:
+                  - data:/var/lib/postgresql/data
+                  - ./pw:/run/pw:ro
+                  - ./init:/docker-entrypoint-initdb.d:ro
+                healthcheck:
+                  test: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-U", "app", "-d", "appdb"]
+                  interval: 1s
+                  retries: 120
+            volumes:
+              data:
+
+            """
+        let files = [
+            "compose.yaml": compose, "pw": "\(Self.password)\n",
+            "init/10-schema.sql": "CREATE TABLE seeded(v text); INSERT INTO seeded VALUES ('from initdb.d');\n",
+        ]
+        try await E2EDeployment.with(files: files, namePrefix: "fid-init") { d in
+            try await d.up()
+            let row = try await d.exec("db", ["psql", "-U", "app", "-d", "appdb", "-Atc", "SELECT v FROM seeded"]).checked("seeded row")
+            #expect(row.stdout == "from initdb.d\n")
+            let settings = try await d.exec("db", ["psql", "-U", "app", "-d", "appdb", "-Atc", "SELECT rolsuper, current_setting('data_checksums') FROM pg_roles WHERE rolname = 'app'"]).checked("role")
+            #expect(settings.stdout == "t|on\n")
+            // Like the official image, loopback is `trust` (initdb's default); the network address needs the password.
+            let viaNetwork = ["sh", "-c", "exec psql -h \"$(hostname -i)\" -U app -d appdb -Atc 'SELECT 1'"]
+            let wrong = try await d.exec("db", viaNetwork, environment: ["PGPASSWORD": "wrong"])
+            #expect(!wrong.succeeded && wrong.stderr.contains("password authentication failed"), "\(wrong)")
+            let right = try await d.exec("db", viaNetwork, environment: ["PGPASSWORD": Self.password])
+            #expect(right.stdout == "1\n", "\(right)")
+            let logs = try await d.composeChecked(["logs", "--no-color", "db"])
+            #expect(logs.stdout.contains("running /docker-entrypoint-initdb.d/10-schema.sql"))
+            #expect(!logs.stdout.contains(Self.password) && !logs.stderr.contains(Self.password))
+        }
+    }
+
     @Test func composePullFetchesThroughTheLocalRegistryMirror() async throws {
         // A variant tag only this test removes, so parallel users of postgres:16 are not disturbed.
         let tag = "postgres:16.2-bookworm"
