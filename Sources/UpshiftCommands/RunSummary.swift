@@ -39,6 +39,13 @@ enum RunSummary {
 /// A run that was interrupted and not undone leaves the deployment half-way: nothing new may start over it.
 enum RunGuard {
     static func refuseUnfinishedRun(projectDirectory: String) throws {
+        // A run that is still going looks half-finished from its journal: name its holder instead of telling
+        // the user to roll back a run that is running (found by the fault campaign).
+        if let holder = ProjectLock.currentHolder(projectDirectory: projectDirectory) {
+            throw UpshiftError(
+                "another upshift run holds the project lock: \(holder)",
+                hint: "wait for it to finish; the lock is released as soon as that process ends", exitCode: .failedRolledBack)
+        }
         guard let (folder, state) = try RunFolder.runNeedingRollback(projectDirectory: projectDirectory) else { return }
         throw UpshiftError(
             "run \(folder.runID) (\(state.command ?? "?")) did not finish and was not undone" + (state.inFlightStep.map { "; it stopped in step \($0.id)" } ?? ""),
