@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+import UpshiftCore
+import UpshiftTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fault campaign, part 1: a real `upshift pg-upgrade --to 18 --yes` on a seeded InvenTree copy, killed
+/// (`kill -9`) or interrupted (SIGINT) at a moment picked by watching its audit log, then `upshift rollback`.
+/// After each fault the deployment must be exactly what it was: PostgreSQL 15 at `pgdb`, the test's own
+/// fingerprint and row counts equal, compose file and `.env` byte-identical, the same services running.
+///
+/// Several faults share one deployment (each starts from the rolled-back state of the previous one, which
+/// also proves a rolled-back deployment can be upgraded again); every fault adds a row to the campaign table.
+@Suite(.serialized)
+struct FaultKillEndToEndTests {
+    static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
+
+    // MARK: - Before the point of no return: stop-app, mid-dump (+ the lock), Ctrl-C mid-dump
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func killAtStopAppAndMidDumpThenCtrlC() async throws {
+        try await E2EUpgrade.timed("fault campaign: kill at stop-app, kill mid-dump, SIGINT mid-dump") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "fault-early") { d in
+                try await FaultCampaign.prepare(d)
+                let outputs = FaultOutputs()
+
+                // 1. kill -9 when stop-app starts (its intent journaled); a new pg-upgrade is refused, points to
+                //    rollback, and initialises nothing; then rollback.
+                try await Self.scenario(d, "kill -9", at: "stop-app", outputs: outputs) { d, verdict, baseline in
+                    let (runID, _) = try await Self.killRun(d, verdict) { watcher, _ in
+                        try await watcher.waitForStepStart("stop-app")
+                        try await Self.waitForIntent(d, step: "stop-app", timeout: .seconds(30))
+                    }
+                    let again = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+                    outputs.add("pg-upgrade over a killed run", again.stdout + again.stderr)
+                    verdict.check(again.exitCode != 0, "pg-upgrade over a killed run was not refused: \(again)")
+                    verdict.check(again.stderr.contains("rollback --run \(runID)"), "the refusal does not point to `rollback --run \(runID)`: \(again.stderr.suffix(800))")
+                    verdict.check(FaultCampaign.dataEntries(d) == baseline.dataEntries, "the refused run changed the data directory: \(FaultCampaign.dataEntries(d))")
+                    verdict.check(FaultCampaign.pgVersionOnDisk(d) == "15", "PG_VERSION changed by the refused run")
+                    verdict.check(E2EUpgrade.runIDs(d) == [runID], "the refused run left a run folder: \(E2EUpgrade.runIDs(d))")
+                    return "killed (signal 9); re-run refused (exit \(again.exitCode)); rollback"
+                }
+
+                // 2. kill -9 in the middle of the dump. Before the kill, the run is frozen (SIGSTOP) while it holds
+                //    the lock: a second pg-upgrade and a rollback are refused, naming the holder's pid.
+                try await Self.scenario(d, "kill -9", at: "dump (mid-dump)", outputs: outputs) { d, verdict, _ in
+                    var refusals = ""
+                    _ = try await Self.killRun(d, verdict) { watcher, process in
+                        try await watcher.waitForProgress("dump", prefix: "pg_dump")
+                        process.send(SIGSTOP)
+                        let second = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+                        let rollback = try await d.upshift(["rollback", "--yes"])
+                        outputs.add("second pg-upgrade", second.stdout + second.stderr)
+                        outputs.add("rollback while held", rollback.stdout + rollback.stderr)
+                        for (label, result) in [("second pg-upgrade", second), ("rollback during the run", rollback)] {
+                            verdict.check(result.exitCode != 0, "\(label) was not refused while the lock is held: \(result)")
+                            verdict.check(result.stderr.contains("holds the project lock") && result.stderr.contains("pid \(process.pid)"),
+                                          "\(label) does not name the lock holder pid \(process.pid): \(result.stderr.suffix(600))")
+                        }
+                        refusals = "2nd pg-upgrade exit \(second.exitCode), rollback exit \(rollback.exitCode) (holder named)"
+                    }
+                    return "killed mid-dump; \(refusals); rollback"
+                }
+
+                // 3. Ctrl-C (SIGINT to upshift) during the dump: upshift rolls back by itself and exits 130.
+                try await Self.scenario(d, "SIGINT (Ctrl-C)", at: "dump (mid-dump)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                    let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+                    try await watcher.waitForProgress("dump", prefix: "pg_dump")
+                    process.send(SIGINT)
+                    let result = try await process.wait(timeout: .seconds(300))
+                    outputs.add("pg-upgrade interrupted", result.stdout + result.stderr)
+                    print("--- interrupted pg-upgrade\n\(result)")
+                    verdict.check(!result.signaled && result.status == 130, "exit is not 130: \(result)")
+                    verdict.check(result.stderr.contains("was interrupted"), "no interruption message: \(result.stderr.suffix(800))")
+                    verdict.check(result.stderr.contains("rollback complete"), "no rollback confirmation: \(result.stderr.suffix(800))")
+                    verdict.check(process.descendants().isEmpty, "children left running")
+                    if let runID = E2EUpgrade.runIDs(d).last {
+                        let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
+                        verdict.check(!state.needsRollback, "the interrupted run still needs a rollback")
+                    }
+                    return "exit \(result.status), rolled back by itself"
+                }
+
+                let summary = try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts"))
+                print(summary)
+            }
+        }
+    }
+
+    // MARK: - After the data move: right after move-data-aside, mid-restore, at verify
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func killAfterMoveMidRestoreAndAtVerify() async throws {
+        try await E2EUpgrade.timed("fault campaign: kill after the move, mid-restore, at verify") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "fault-late") { d in
+                try await FaultCampaign.prepare(d)
+                let outputs = FaultOutputs()
+
+                // 4. Right after the data move (when switch-image starts): the moved-aside cluster keeps owner 999, 0700.
+                try await Self.scenario(d, "kill -9", at: "switch-image (after move-data-aside)", outputs: outputs) { d, verdict, _ in
+                    let (runID, _) = try await Self.killRun(d, verdict) { watcher, _ in
+                        try await watcher.waitForStepStart("switch-image")
+                    }
+                    let aside = FaultCampaign.dataDirectory(d) + "/pgdb.pg15-\(runID)"
+                    verdict.check(FaultCampaign.owner(aside) == 999, "moved-aside \(aside) owner \(FaultCampaign.owner(aside).map(String.init) ?? "missing"), not 999")
+                    verdict.check(FaultCampaign.mode(aside) == 0o700, "moved-aside \(aside) mode \(FaultCampaign.octal(FaultCampaign.mode(aside))), not 0700")
+                    verdict.check(FileManager.default.fileExists(atPath: aside + "/PG_VERSION"), "moved-aside cluster has no PG_VERSION")
+                    return "killed after the move (aside 999/0700); rollback"
+                }
+
+                // 5. In the middle of the restore into PostgreSQL 18.
+                try await Self.scenario(d, "kill -9", at: "restore (mid-restore)", outputs: outputs) { d, verdict, _ in
+                    _ = try await Self.killRun(d, verdict) { watcher, _ in
+                        try await watcher.waitForProgress("restore", prefix: "restoring inventree")
+                    }
+                    return "killed mid-restore; rollback"
+                }
+
+                // 6. When verification starts (restore and analyze done, new cluster complete).
+                try await Self.scenario(d, "kill -9", at: "verify", outputs: outputs) { d, verdict, _ in
+                    _ = try await Self.killRun(d, verdict) { watcher, _ in
+                        try await watcher.waitForStepStart("verify")
+                    }
+                    return "killed at verify; rollback"
+                }
+
+                print(try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts")))
+            }
+        }
+    }
+
+    // MARK: - Scenario plumbing
+
+    /// Runs one fault scenario: baseline, `body` (the fault), `upshift rollback --yes` unless the run rolled back by
+    /// itself, the full comparison with the baseline, and the table row — also when something threw.
+    static func scenario(
+        _ d: E2EDeployment, _ name: String, at point: String, outputs: FaultOutputs, rollbackAfter: Bool = true,
+        _ body: (E2EDeployment, FaultVerdict, FaultCampaign.Baseline) async throws -> String
+    ) async throws {
+        let verdict = FaultVerdict(scenario: name, injectedAt: point)
+        do {
+            let baseline = try await FaultCampaign.Baseline.take(d)
+            var outcome = try await body(d, verdict, baseline)
+            if rollbackAfter {
+                let rollback = try await E2EUpgrade.timed("  rollback after \(name) at \(point)") { try await d.upshift(["rollback", "--yes"]) }
+                outputs.add("rollback after \(point)", rollback.stdout + rollback.stderr)
+                print("--- rollback after \(name) at \(point)\n\(rollback.stderr.suffix(2500))")
+                verdict.check(rollback.exitCode == 0, "rollback failed: \(rollback)")
+                verdict.check(rollback.stderr.contains("complete"), "rollback did not say complete: \(rollback.stderr.suffix(600))")
+                outcome += " exit \(rollback.exitCode)"
+                if let runID = E2EUpgrade.runIDs(d).last, let id = RunID(runID) {
+                    let state = try RunFolder(projectDirectory: d.path, runID: id).loadState()
+                    verdict.check(!state.needsRollback, "run \(runID) still needs a rollback after `rollback`")
+                }
+            }
+            verdict.outcome = outcome
+            try await FaultCampaign.expectBack(d, baseline, verdict)
+        } catch {
+            verdict.fail("scenario aborted: \(error)")
+            verdict.record()
+            throw error
+        }
+        verdict.record()
+    }
+
+    /// Starts `pg-upgrade --to 18 --yes`, waits for `trigger`, SIGKILLs upshift (only upshift), waits for it and
+    /// for the children it had started (they are not killed with it). Returns the killed run's id.
+    static func killRun(
+        _ d: E2EDeployment, _ verdict: FaultVerdict,
+        trigger: (FaultAuditWatcher, FaultProcess) async throws -> Void
+    ) async throws -> (String, FaultRunOutput) {
+        let watcher = FaultAuditWatcher(projectDirectory: d.path)
+        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+        do {
+            try await trigger(watcher, process)
+        } catch {
+            process.send(SIGKILL)
+            _ = try? await process.wait(timeout: .seconds(30))
+            throw error
+        }
+        let children = process.descendants()
+        process.send(SIGKILL)
+        let result = try await process.wait(timeout: .seconds(30))
+        verdict.check(result.signaled && result.status == SIGKILL, "upshift did not die of SIGKILL: \(result)")
+        print("--- killed pg-upgrade (\(verdict.injectedAt)); \(await FaultOrphans.wait(children))\n\(result.stderr.suffix(1500))")
+        let runID = try #require(E2EUpgrade.runIDs(d).last, "the killed run left no run folder")
+        let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
+        verdict.check(state.needsRollback, "the killed run \(runID) is not marked as needing a rollback")
+        return (runID, result)
+    }
+
+    /// Polls the newest run's journal until it holds an `intent` record for `step`.
+    static func waitForIntent(_ d: E2EDeployment, step: String, timeout: Duration) async throws {
+        try await E2EPoll.until("journal intent for \(step)", timeout: timeout, interval: .milliseconds(20)) {
+            guard let runID = E2EUpgrade.runIDs(d).last else { return false }
+            let records = (try? E2EUpgrade.journal(d, runID)) ?? []
+            return records.contains { $0["type"] as? String == "intent" && $0["step"] as? String == step }
+        }
+    }
+}
