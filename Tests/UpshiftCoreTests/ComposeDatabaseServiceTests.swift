@@ -66,6 +66,7 @@ struct ComposeDatabaseServiceTests {
             containerPath: "/run/secrets/db_password", hostPath: "/srv/custom-superuser/secrets/db_password.txt"))
         #expect(db.password == "filepw")
         #expect(db.image.digest?.hasPrefix("sha256:") == true)
+        #expect(db.notes == ["the image is pinned by digest (sha256:9a5ea4bd3b5b…): the engine pulls by digest and ignores the tag, so a tag change must also drop or replace the digest"])
     }
 
     @Test func passwordNeverEncoded() throws {

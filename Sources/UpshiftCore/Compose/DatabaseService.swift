@@ -127,6 +127,11 @@ extension DatabaseService {
             notes.append(
                 "image tag \"\(image.tag ?? "none")\" names no major version; assuming the postgres \(latestMajor) layout")
         }
+        if let digest = image.digest {
+            notes.append(
+                "the image is pinned by digest (\(digest.prefix(19))…): the engine pulls by digest and ignores the tag, "
+                    + "so a tag change must also drop or replace the digest")
+        }
         let pgdata = explicitPGData ?? defaultPGData(major: image.major)
         let location = DataLocation.resolve(
             pgdata: pgdata, volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
