@@ -48,7 +48,7 @@ struct FaultKillEndToEndTests {
                 try await Self.scenario(d, "kill -9", at: "dump (mid-dump)", outputs: outputs) { d, verdict, _ in
                     var refusals = ""
                     _ = try await Self.killRun(d, verdict) { watcher, process in
-                        try await watcher.waitForProgress("dump", prefix: "pg_dump")
+                        try await watcher.waitForProgress("dump", prefix: "pg_dump → db-")
                         process.send(SIGSTOP)
                         let second = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
                         let rollback = try await d.upshift(["rollback", "--yes"])
@@ -68,7 +68,7 @@ struct FaultKillEndToEndTests {
                 try await Self.scenario(d, "SIGINT (Ctrl-C)", at: "dump (mid-dump)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                     let watcher = FaultAuditWatcher(projectDirectory: d.path)
                     let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
-                    try await watcher.waitForProgress("dump", prefix: "pg_dump")
+                    try await watcher.waitForProgress("dump", prefix: "pg_dump → db-")
                     process.send(SIGINT)
                     let result = try await process.wait(timeout: .seconds(300))
                     outputs.add("pg-upgrade interrupted", result.stdout + result.stderr)
@@ -90,11 +90,11 @@ struct FaultKillEndToEndTests {
         }
     }
 
-    // MARK: - After the data move: right after move-data-aside, mid-restore, at verify
+    // MARK: - After the data move: right after move-data-aside, mid-restore, server crash mid-restore, at verify
 
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
     func killAfterMoveMidRestoreAndAtVerify() async throws {
-        try await E2EUpgrade.timed("fault campaign: kill after the move, mid-restore, at verify") {
+        try await E2EUpgrade.timed("fault campaign: kill after the move, mid-restore, server crash, at verify") {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "fault-late") { d in
                 try await FaultCampaign.prepare(d)
                 let outputs = FaultOutputs()
@@ -108,7 +108,13 @@ struct FaultKillEndToEndTests {
                     verdict.check(FaultCampaign.owner(aside) == 999, "moved-aside \(aside) owner \(FaultCampaign.owner(aside).map(String.init) ?? "missing"), not 999")
                     verdict.check(FaultCampaign.mode(aside) == 0o700, "moved-aside \(aside) mode \(FaultCampaign.octal(FaultCampaign.mode(aside))), not 0700")
                     verdict.check(FileManager.default.fileExists(atPath: aside + "/PG_VERSION"), "moved-aside cluster has no PG_VERSION")
-                    return "killed after the move (aside 999/0700); rollback"
+                    // pgdb is gone now: a new run that did not refuse would initialise an empty cluster there.
+                    let entries = FaultCampaign.dataEntries(d)
+                    let again = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+                    outputs.add("pg-upgrade over a killed run (after the move)", again.stdout + again.stderr)
+                    verdict.check(again.exitCode != 0 && again.stderr.contains("rollback --run \(runID)"), "pg-upgrade after the move was not refused with a pointer to rollback: \(again)")
+                    verdict.check(FaultCampaign.dataEntries(d) == entries, "the refused run changed the data directory: \(entries) -> \(FaultCampaign.dataEntries(d))")
+                    return "killed after the move (aside 999/0700); re-run refused (exit \(again.exitCode)); rollback"
                 }
 
                 // 5. In the middle of the restore into PostgreSQL 18.
@@ -119,7 +125,24 @@ struct FaultKillEndToEndTests {
                     return "killed mid-restore; rollback"
                 }
 
-                // 6. When verification starts (restore and analyze done, new cluster complete).
+                // 6. The new server crashes during the restore (its container killed from outside): upshift notices,
+                //    rolls back by itself, exit 1.
+                try await Self.scenario(d, "new server crashes", at: "restore (mid-restore)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                    let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+                    try await watcher.waitForProgress("restore", prefix: "restoring inventree")
+                    let container = try await d.containerID(FaultCampaign.dbService)
+                    let killed = try await E2EEnvironment.docker(["kill", container])
+                    let result = try await process.wait(timeout: .seconds(600))
+                    outputs.add("pg-upgrade (server crash)", result.stdout + result.stderr)
+                    print("--- pg-upgrade whose new server was killed mid-restore (docker kill: exit \(killed.exitCode))\n\(result.stderr.suffix(2500))")
+                    verdict.check(!result.signaled && result.status == 1, "exit is not 1: \(result)")
+                    verdict.check(result.stderr.contains("pg-upgrade failed at step restore"), "not failed at restore: \(result.stderr.suffix(800))")
+                    verdict.check(result.stderr.contains("rollback complete"), "no rollback confirmation")
+                    return "failed at restore, exit \(result.status), rolled back by itself"
+                }
+
+                // 7. When verification starts (restore and analyze done, new cluster complete).
                 try await Self.scenario(d, "kill -9", at: "verify", outputs: outputs) { d, verdict, _ in
                     _ = try await Self.killRun(d, verdict) { watcher, _ in
                         try await watcher.waitForStepStart("verify")
