@@ -19,6 +19,7 @@ struct StartNewDatabaseStep: StepAction {
     func run(_ context: StepContext) async throws -> StepOutcome {
         try await world.isolatedCompose.up([world.service])
         context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) to initialise and accept logins")
+        try await waitWhileRunning()
         try await world.waitForServer()
         let major = try await world.serverMajor()
         guard major == world.context.options.targetMajor else {
@@ -34,5 +35,25 @@ struct StartNewDatabaseStep: StepAction {
             throw UpshiftError("the new cluster is not empty (\(tables ?? "?") tables in \(world.database.database)); refusing to restore over data")
         }
         return StepOutcome(summary: "PostgreSQL \(major) ready on an empty cluster")
+    }
+
+    /// Waits for the server to answer, but gives up as soon as its container has stopped: a new image whose
+    /// entrypoint fails (restart policy off during the window) will never become ready, and waiting out the
+    /// whole ready timeout would only lengthen the downtime before the rollback.
+    func waitWhileRunning() async throws {
+        let parameters = world.context.connection()
+        let deadline = world.readyDeadline
+        while true {
+            do {
+                try await Connection.waitUntilReady(parameters, deadline: min(deadline, .now + .seconds(2)))
+                return
+            } catch where ContinuousClock.now < deadline {
+                guard try await world.isolatedCompose.runningServices().contains(world.service) else {
+                    let logs = try? await world.isolatedCompose.run(["logs", "--no-color", "--tail", "15", world.service], timeout: .seconds(60))
+                    let tail = logs.map { world.redactor.redact(($0.stdoutText + $0.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? ""
+                    throw UpshiftError("the new \(world.service) container (\(world.context.targetImage)) stopped before PostgreSQL \(world.context.options.targetMajor) accepted connections" + (tail.isEmpty ? "" : "; its last log lines:\n" + tail))
+                }
+            }
+        }
     }
 }
