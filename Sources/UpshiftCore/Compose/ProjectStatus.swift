@@ -104,9 +104,12 @@ public struct StatusCollector: Sendable {
             do {
                 // With an 18+ image on a pre-18 mount, the cluster that matters is the old one.
                 let location = db.dataLocation.isPersistent ? db.dataLocation : (db.legacyLayoutLocation ?? db.dataLocation)
+                // Both helpers at once: each container start costs seconds on a slow storage driver.
+                async let size = try? ops.size(location)
                 let probe = try await ops.probe(location)
                 database.onDisk = probe
-                if case .cluster = probe { database.sizeBytes = try await ops.size(location) }
+                let bytes = await size
+                if case .cluster = probe { database.sizeBytes = bytes ?? nil }
             } catch {
                 database.probeError = "\(error)"
             }
