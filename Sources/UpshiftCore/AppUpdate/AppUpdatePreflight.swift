@@ -62,8 +62,7 @@ public struct AppUpdatePreflight: Sendable {
         guard let source = project.imageSource(service: appService, environment: environment) else {
             throw UpshiftError("cannot find the line that defines the image of \(appService) in \(project.location.files.joined(separator: ", "))")
         }
-        let edit = try SetTagStep.prepare(source: source, tag: options.targetVersion, environment: environment)
-        _ = edit
+        _ = try SetTagStep.prepare(source: source, tag: options.targetVersion, environment: environment)
         let targetImage = currentImage.withTag(options.targetVersion)
 
         // Versions.
@@ -115,7 +114,7 @@ public struct AppUpdatePreflight: Sendable {
         return AppUpdateContext(
             runID: runID, options: options, project: project, handle: ComposeHandle(project), database: database, app: app,
             appService: appService, appServices: appServices.sorted(), imageSource: source, currentImage: currentImage, targetImage: targetImage,
-            currentVersion: isInvenTree ? currentVersion : currentVersion, targetVersion: targetVersion,
+            currentVersion: currentVersion, targetVersion: targetVersion,
             runningApplicationServices: running.filter { $0 != database.service }, databaseWasRunning: running.contains(database.service),
             backupDirectory: backupDirectory, hostPort: try PgUpgradePreflight.freePort(), redactor: redactor, warnings: warnings)
             .with(isInvenTree: isInvenTree)
