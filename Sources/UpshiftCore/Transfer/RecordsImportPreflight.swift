@@ -98,15 +98,17 @@ public struct RecordsImportPreflight: Sendable {
             let needed = Set(file.pluginModels.map(RecordsFile.app(of:)))
                 .union((file.metadata?.installedApps ?? []).filter { !$0.contains(".") && !RecordsFile.coreApps.contains($0) })
             if !needed.isEmpty {
+                if !target.pluginsEnabled && !options.ignoreNonexistent {
+                    throw UpshiftError.usage(
+                        "the file holds records of plugin app(s) \(needed.sorted().joined(separator: ", ")) but plugins are not enabled on the target \(target.project.name) (INVENTREE_PLUGINS_ENABLED)",
+                        hint: "install the same plugins on the target (plugins.txt, INVENTREE_PLUGINS_ENABLED=True, restart), or leave their records out with --exclude-plugins; nothing was changed")
+                }
                 let keys = try await target.pluginKeys()
                 let tables = try await target.tableNames()
-                let missing = needed.filter { app in !keys.contains(app) && !tables.contains { $0.hasPrefix(app + "_") } }.sorted()
-                if !missing.isEmpty && !options.ignoreNonexistent {
-                    throw UpshiftError.usage(
-                        "the file holds records of plugin app(s) \(missing.joined(separator: ", ")) that the target \(target.project.name) does not have installed",
-                        hint: "install the same plugins on the target (plugins.txt, INVENTREE_PLUGINS_ENABLED=True, restart the server), or leave their records out with --exclude-plugins; nothing was changed")
+                let unseen = needed.filter { app in !keys.contains(app) && !tables.contains { $0.hasPrefix(app + "_") } }.sorted()
+                if !unseen.isEmpty {
+                    warnings.append("the target has not registered plugin app(s) \(unseen.joined(separator: ", ")) yet (they must be installed: same plugins.txt); their rows are counted after the import and a shortfall rolls it back")
                 }
-                if !target.pluginsEnabled { warnings.append("INVENTREE_PLUGINS_ENABLED is not true on the target; plugin records may not load") }
             }
         }
 
