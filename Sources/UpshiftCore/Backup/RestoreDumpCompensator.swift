@@ -66,11 +66,25 @@ public struct RestoreDumpCompensator: Compensating {
             context.progress("stopping \(payload.applicationServices.joined(separator: ", "))")
             try await compose.stop(payload.applicationServices, timeout: 60)
         }
+        try await stopOneOffContainers(project: payload.handle.projectName, context: context)
         try await compose.up([payload.service])
         let dump = DatabaseDump(compose: compose, database: database)
         try await dump.waitUntilReady(timeout: .seconds(payload.readyTimeout))
         try await dump.restore(from: payload.dumpPath, expectedSHA256: payload.sha256, progress: context.progress)
         context.progress("database \(database.database) restored from \((payload.dumpPath as NSString).lastPathComponent)")
+    }
+}
+
+extension RestoreDumpCompensator {
+    /// `docker compose run` containers of the project (an `invoke update` whose upshift was killed keeps
+    /// migrating in its container): stopped before the database is replaced under them.
+    func stopOneOffContainers(project: String, context: CompensationContext) async throws {
+        let list = try await runner.run(Command("docker", ["ps", "-q", "--filter", "label=com.docker.compose.project=\(project)", "--filter", "label=com.docker.compose.oneoff=True"], timeout: .seconds(60)))
+        let ids = list.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
+        guard list.termination.isSuccess, !ids.isEmpty else { return }
+        context.progress("stopping \(ids.count) one-off container(s) still running for \(project)")
+        let stop = try await runner.run(Command("docker", ["stop", "-t", "10"] + ids, timeout: .seconds(120)))
+        try stop.check(redactor: context.redactor)
     }
 }
 
