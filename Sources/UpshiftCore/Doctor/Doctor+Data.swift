@@ -48,9 +48,12 @@ extension Doctor {
         let images = DoctorImages(runner: runner)
 
         // Owner.
-        progress("reading the owner of PGDATA")
-        let ownership = try? await data.ownership(location, relativePath: location.subpath)
-        let uid = await images.postgresUID(helperImage)
+        progress("reading the owner and size of PGDATA")
+        async let ownershipRead = try? data.ownership(location, relativePath: location.subpath)
+        async let uidRead = images.postgresUID(helperImage)
+        async let sizeRead = try? data.size(location)
+        let ownership = await ownershipRead ?? nil
+        let uid = await uidRead
         stage.add(DoctorRules.owner(ownership: ownership, expectedUID: uid, uidSource: helperImage, pgdata: location.pgdata))
 
         // Shutdown state (only meaningful while stopped).
@@ -85,7 +88,7 @@ extension Doctor {
         }
 
         // Disk space: sized after the cluster facts are known (running) or from du (stopped).
-        stage.dataBytes = try? await data.size(location)
+        stage.dataBytes = await sizeRead ?? nil
         stage.add(DoctorRules.linkSwap(placement: stage.placement))
     }
 

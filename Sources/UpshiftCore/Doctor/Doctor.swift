@@ -91,23 +91,33 @@ public struct Doctor: Sendable {
         var stage = DoctorStage(report: report, database: database, target: target, upgrading: upgrading, targetImage: targetImage,
                                 dbRunning: dbRunning, engine: containers != nil)
         stage.initdbArgs = config.services[database.service]?.environmentValue("POSTGRES_INITDB_ARGS")
+        // SQL through psql runs while the helper containers look at the files.
+        let readCluster = stage.engine && dbRunning
+        let psql = PsqlRunner(compose: compose, database: database)
+        async let clusterRead: Result<DoctorClusterFacts, UpshiftError>? = readCluster ? Self.readCluster(psql, redactor: redactor) : nil
+        if readCluster { progress("reading the cluster through psql in \(database.service)") }
         if let containers {
             await dataChecks(&stage, containers: containers)
         } else {
             stage.report.checks.append(DoctorRules.dataMount(database: database))
         }
-        if stage.engine && dbRunning {
-            progress("reading the cluster through psql in \(database.service)")
-            do {
-                stage.cluster = try await DoctorClusterReader(psql: PsqlRunner(compose: compose, database: database)).read()
-            } catch {
-                stage.clusterError = redactor.redact(Self.shortError(error))
-            }
+        switch await clusterRead {
+        case .success(let facts): stage.cluster = facts
+        case .failure(let error): stage.clusterError = error.message
+        case .none: break
         }
         await clusterChecks(&stage, images: images)
         await imageChecks(&stage, project: project, images: images)
         await serviceChecks(&stage, project: project, images: images)
         return stage.report
+    }
+
+    static func readCluster(_ psql: PsqlRunner, redactor: Redactor) async -> Result<DoctorClusterFacts, UpshiftError> {
+        do {
+            return .success(try await DoctorClusterReader(psql: psql).read())
+        } catch {
+            return .failure(UpshiftError(redactor.redact(shortError(error))))
+        }
     }
 
     /// The line that says what went wrong (psql's `ERROR:`/`FATAL:`), not the whole command line.
