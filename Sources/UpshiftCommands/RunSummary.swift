@@ -8,13 +8,15 @@ enum RunSummary {
         let dump = context.backupDirectory + "/" + context.dumpBaseName
         switch outcome.status {
         case .succeeded:
+            let invoke = context.options.method == .invoke
             var lines = [
                 "",
                 "PostgreSQL \(context.oldMajor) -> \(context.options.targetMajor) done for \(context.project.name) (run \(context.runID)).",
-                "  verification: every table's row count and checksum identical",
+                invoke ? "  verification: every table's row count and checksum identical (django_session excepted: InvenTree's backups leave sessions out)"
+                    : "  verification: every table's row count and checksum identical",
                 "  application downtime: \(reporter.downtimeText)",
                 "  old data: \(context.placement.summary)",
-                "  dump: \(dump)",
+                invoke ? "  backup: the `invoke backup` files recorded in \(folder.path)" : "  dump: \(dump)",
                 "  roll back: upshift -C \(ShellQuote.quote(context.project.location.directory)) rollback --run \(context.runID)",
             ]
             lines.append("  the old data directory and the dump are kept until you remove them")

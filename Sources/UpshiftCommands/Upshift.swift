@@ -23,6 +23,12 @@ public struct Upshift: AsyncParsableCommand {
         do {
             command = try parseAsRoot(arguments)
         } catch {
+            // --help, --version and completion scripts are answers, not errors: stdout and exit 0.
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
             exit(withError: error)
         }
         do {
@@ -33,6 +39,11 @@ public struct Upshift: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            if Upshift.exitCode(for: error) == .success, !(error is UpshiftError) {
+                // `upshift` alone or a help request surfaced from run(): help text on stdout, exit 0.
+                print(Upshift.fullMessage(for: error))
+                Foundation.exit(0)
+            }
             let (text, code) = ErrorReport.render(error)
             FileHandle.standardError.write(Data((text + "\n").utf8))
             Foundation.exit(code)
