@@ -11,7 +11,9 @@ import UpshiftTestSupport
 ///   is untouched (table digests and every data file outside pgdb hashed before and after);
 /// - export -f writes valid JSON on the host with its counts printed;
 /// - import refusals, each leaving the target identical: non-UTF-8 file (byte offset named), a file from
-///   another InvenTree version (both versions named), a non-empty target without --clear.
+///   another InvenTree version (both versions named), a non-empty target without --clear;
+/// - import --convert-from latin1 --clear of a file that fails half-way in InvenTree: rolled back to the
+///   identical database, services running.
 @Suite(.serialized, .enabled(if: E2EEnvironment.canRunUpshiftEndToEnd))
 struct TransferEndToEndTests {
     @Test func transferExportAndImportRefusals() async throws {
@@ -115,7 +117,15 @@ struct TransferEndToEndTests {
         #expect(notEmpty.stderr.contains("is not empty") && notEmpty.stderr.contains("part_part=") && notEmpty.stderr.contains("--clear"), "\(notEmpty.stderr)")
         #expect(try await fingerprint(target) == targetAfterTransfer, "a refused import changed the target")
 
-        // 5. The source was only read.
+        // 5. --convert-from makes the latin1 file importable; its renamed group ("é" + name) breaks the users'
+        //    natural keys, so InvenTree's import fails half-way: the target is restored from upshift's dump.
+        let failed = try await timed("import failed + rolled back") { try await target.upshift(["import", "-f", latin1, "--convert-from", "latin1", "--clear", "--yes"]) }
+        #expect(failed.exitCode == 1, "\(failed)")
+        #expect(failed.stderr.contains("re-encoded") && failed.stderr.contains("rollback complete"), "\(failed.stderr.suffix(3000))")
+        #expect(try await fingerprint(target) == targetAfterTransfer, "a failed import was not rolled back to the identical database")
+        try await InvenTreeE2E.expectRunning(target, ["inventree-db", "inventree-server", "inventree-worker"])
+
+        // 6. The source was only read.
         #expect(try await fingerprint(source) == sourceBefore, "the transfer or export changed the source")
         print("TransferEndToEndTests wall times: " + times.joined(separator: ", "))
     }
