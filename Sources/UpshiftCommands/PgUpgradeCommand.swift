@@ -59,63 +59,28 @@ extension Upshift {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
-            let directory = project.location.directory
-            let runID = RunID.make()
             let options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,
                 rollbackOnFailure: !noRollback, stopTimeout: stopTimeout)
-
-            try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
-            let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: "pg-upgrade --to \(targetMajor)", runID: runID)
-            defer { lock?.release() }
-
-            let password = try? project.database().password
-            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "pg-upgrade --to \(targetMajor)" + (dryRun ? " --dry-run" : ""), secrets: [password])
-            try audit.started(["project": project.name])
-            let reporter = RunReporter(audit: audit.sink)
+            let session = try RunSession(
+                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password])
+            defer { session.close() }
+            let reporter = session.reporter
             reporter.emit("preflight: checking \(project.name) for PostgreSQL \(targetMajor)")
-            let context: PgUpgradeContext
-            do {
-                context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: runID, progress: { reporter.emit("preflight: \($0)") }).run()
+            let context = try await session.preflight {
+                let context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: session.runID, progress: { reporter.emit("preflight: \($0)") }).run()
                 if options.method == .invoke { try await InvokeUpgradePreflight(context: context, runner: runner, progress: { reporter.emit("preflight: \($0)") }).run() }
-            } catch {
-                audit.refused(error)
-                throw error
+                return context
             }
 
-            if dryRun {
-                let folder = RunFolder(projectDirectory: directory, runID: runID)
-                let world = PgUpgradeWorld(context: context, runner: runner, runFolder: folder)
-                let plan = try PgUpgradePlanner(world: world).plan()
-                print(json ? String(decoding: try plan.jsonData(), as: UTF8.self) : context.redactor.redact(plan.renderText()))
-                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
-                return
-            }
-
-            let folder = try RunFolder.create(projectDirectory: directory, runID: runID)
-            let world = PgUpgradeWorld(context: context, runner: runner, runFolder: folder)
-            let planner = PgUpgradePlanner(world: world)
+            let folder = try session.folder(create: !dryRun)
+            let planner = PgUpgradePlanner(world: PgUpgradeWorld(context: context, runner: runner, runFolder: folder))
             let plan = try planner.plan()
-            try folder.writePlan(plan)
-            FileHandle.standardError.write(Data(context.redactor.redact(plan.renderText()).utf8))
-            do {
-                try Confirmation.ask("Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: yes)
-            } catch {
-                audit.refused(error)
-                throw error
-            }
-
-            let interrupted = InterruptFlag()
-            let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
-            defer { ChildProcessRegistry.shared.removeObserver(observer) }
-            let journal = try folder.createJournal()
-            defer { journal.close() }
-            let executor = Executor(
-                runID: runID, command: plan.command, steps: try planner.steps(), journal: journal,
-                registry: .pgUpgrade(runner: runner), runFolder: folder, redactor: context.redactor,
-                options: ExecutorOptions(rollbackOnFailure: !noRollback, isInterrupted: { interrupted.isSet }),
-                onEvent: reporter.handler)
-            let outcome = await executor.run()
+            if dryRun { return try session.printDryRun(plan, json: json, redactor: context.redactor) }
+            let outcome = try await session.execute(
+                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
+                question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: yes,
+                rollbackOnFailure: !noRollback)
             try RunSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)
         }
     }

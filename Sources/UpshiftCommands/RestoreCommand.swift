@@ -39,48 +39,21 @@ extension Upshift {
             let runner = LiveCommandRunner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let directory = project.location.directory
-            let runID = RunID.make()
-            try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
-            let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: "restore", runID: runID)
-            defer { lock?.release() }
-            let password = try? project.database().password
-            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), secrets: [password])
-            try audit.started(["project": project.name])
-            let reporter = RunReporter(audit: audit.sink)
-            let context: RestoreContext
-            do {
-                context = try await RestoreContext.prepare(project: project, runner: runner, runID: runID, dbFile: dbFile, mediaFile: mediaFile,
-                                                           mediaDirectory: mediaDirectory, backupDirectory: backupDirectory)
-            } catch {
-                audit.refused(error)
-                throw error
+            let session = try RunSession(
+                project: project, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), dryRun: dryRun,
+                secrets: [try? project.database().password])
+            defer { session.close() }
+            let runID = session.runID
+            let context = try await session.preflight {
+                try await RestoreContext.prepare(project: project, runner: runner, runID: runID, dbFile: dbFile, mediaFile: mediaFile,
+                                                 mediaDirectory: mediaDirectory, backupDirectory: backupDirectory)
             }
             let planner = RestorePlanner(context: context, runner: runner)
             let plan = try planner.plan()
-            if dryRun {
-                print(context.redactor.redact(plan.renderText()))
-                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
-                return
-            }
-            let folder = try RunFolder.create(projectDirectory: directory, runID: runID)
-            try folder.writePlan(plan)
-            FileHandle.standardError.write(Data(context.redactor.redact(plan.renderText()).utf8))
-            do {
-                try Confirmation.ask("Replace the database of \(project.name) with \(dbFile)?", yes: yes)
-            } catch {
-                audit.refused(error)
-                throw error
-            }
-            let interrupted = InterruptFlag()
-            let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
-            defer { ChildProcessRegistry.shared.removeObserver(observer) }
-            let journal = try folder.createJournal()
-            defer { journal.close() }
-            let executor = Executor(
-                runID: runID, command: plan.command, steps: try planner.steps(), journal: journal,
-                registry: .upshift(runner: runner), runFolder: folder, redactor: context.redactor,
-                options: ExecutorOptions(isInterrupted: { interrupted.isSet }), onEvent: reporter.handler)
-            let outcome = await executor.run()
+            if dryRun { return try session.printDryRun(plan, json: false, redactor: context.redactor) }
+            let outcome = try await session.execute(
+                plan: plan, steps: try planner.steps(), folder: try session.folder(create: true), registry: .upshift(runner: runner),
+                redactor: context.redactor, question: "Replace the database of \(project.name) with \(dbFile)?", yes: yes)
             let dir = ShellQuote.quote(directory)
             switch outcome.status {
             case .succeeded:

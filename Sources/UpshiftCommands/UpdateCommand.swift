@@ -51,62 +51,27 @@ extension Upshift {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
-            let directory = project.location.directory
-            let runID = RunID.make()
             let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
                                            rollbackOnFailure: !noRollback, backupDirectory: backupDirectory)
-
-            try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
-            let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: "update --to \(version)", runID: runID)
-            defer { lock?.release() }
-
-            let password = try? project.database().password
-            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "update --to \(version)" + (dryRun ? " --dry-run" : ""), secrets: [password])
-            try audit.started(["project": project.name])
-            let reporter = RunReporter(audit: audit.sink)
+            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: dryRun, secrets: [try? project.database().password])
+            defer { session.close() }
+            let reporter = session.reporter
+            let audit = session.audit
             reporter.emit("preflight: checking \(project.name) for an update to \(version)")
-            let context: AppUpdateContext
-            do {
-                context = try await AppUpdatePreflight(project: project, options: options, runner: runner, runID: runID,
-                                                       progress: { reporter.emit("preflight: \($0)") }).run()
-            } catch {
-                audit.refused(error)
-                throw error
+            let context = try await session.preflight {
+                try await AppUpdatePreflight(project: project, options: options, runner: runner, runID: session.runID,
+                                             progress: { reporter.emit("preflight: \($0)") }).run()
             }
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
 
-            if dryRun {
-                let world = AppUpdateWorld(context: context, runner: runner, runFolder: RunFolder(projectDirectory: directory, runID: runID))
-                let plan = try AppUpdatePlanner(world: world).plan()
-                print(json ? String(decoding: try plan.jsonData(), as: UTF8.self) : context.redactor.redact(plan.renderText()))
-                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
-                return
-            }
-
-            let folder = try RunFolder.create(projectDirectory: directory, runID: runID)
+            let folder = try session.folder(create: !dryRun)
             let world = AppUpdateWorld(context: context, runner: runner, runFolder: folder)
             let planner = AppUpdatePlanner(world: world)
             let plan = try planner.plan()
-            try folder.writePlan(plan)
-            FileHandle.standardError.write(Data(context.redactor.redact(plan.renderText()).utf8))
-            do {
-                try Confirmation.ask("Update \(context.appService) to \(version)?", yes: yes)
-            } catch {
-                audit.refused(error)
-                throw error
-            }
-
-            let interrupted = InterruptFlag()
-            let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
-            defer { ChildProcessRegistry.shared.removeObserver(observer) }
-            let journal = try folder.createJournal()
-            defer { journal.close() }
-            let executor = Executor(
-                runID: runID, command: plan.command, steps: try planner.steps(), journal: journal,
-                registry: .upshift(runner: runner), runFolder: folder, redactor: context.redactor,
-                options: ExecutorOptions(rollbackOnFailure: !noRollback, isInterrupted: { interrupted.isSet }),
-                onEvent: reporter.handler)
-            let outcome = await executor.run()
+            if dryRun { return try session.printDryRun(plan, json: json, redactor: context.redactor) }
+            let outcome = try await session.execute(
+                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
+                question: "Update \(context.appService) to \(version)?", yes: yes, rollbackOnFailure: !noRollback)
             if let record = try? InvenTreeBackupRecord.read(world.backupRecordPath) {
                 audit.note("backup.recorded", ["database_file": record.databaseFile ?? "", "media_file": record.mediaFile ?? "",
                                                "files": record.lines.joined(separator: "; "), "upshift_dump": context.dumpPath])
