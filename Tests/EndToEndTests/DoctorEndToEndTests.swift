@@ -126,6 +126,33 @@ struct DoctorEndToEndTests {
         }
     }
 
+    // MARK: - Disk space
+
+    /// The data on a small filesystem (an 80 MiB tmpfs, bind-mounted like InvenTree's data folder): the new cluster
+    /// would not fit next to the old one.
+    @Test(.enabled(if: enabled && getuid() == 0, "needs the test engine and root (mounts a small tmpfs)"))
+    func diskSpaceTooSmall() async throws {
+        let small = FileManager.default.temporaryDirectory.appendingPathComponent(E2EEnvironment.uniqueName("doctor-small")).path
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        try await DoctorE2E.run(["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", small])
+        var failure: (any Error)?
+        do {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "doctor-disk") { deployment in
+                try deployment.setEnv("INVENTREE_EXT_VOLUME", small)
+                try await deployment.up(["inventree-db"])
+                let report = try await DoctorE2E.report(deployment)
+                DoctorE2E.expect(report, DoctorCheckID.diskSpace, .fail, "the new cluster needs")
+                #expect(report.check(DoctorCheckID.diskSpace)?.found.contains(small) == true)
+                #expect(report.exitCode == .failedRolledBack)
+            }
+        } catch {
+            failure = error
+        }
+        try await DoctorE2E.run(["umount", small])
+        try FileManager.default.removeItem(atPath: small)
+        if let failure { throw failure }
+    }
+
     // MARK: - Project shape: no compose, no db service, anonymous data, 18 layout on an old mount
 
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
@@ -192,6 +219,11 @@ enum DoctorE2E {
         let check = report.check(id)
         #expect(check?.status == status, "\(id): \(String(describing: check))", sourceLocation: sourceLocation)
         #expect(check?.found.contains(text) == true, "\(id) should mention \"\(text)\": \(check?.found ?? "no such check")", sourceLocation: sourceLocation)
+    }
+
+    static func run(_ argv: [String]) async throws {
+        let result = try await E2EEnvironment.runner.run(Command(argv[0], Array(argv.dropFirst()), timeout: .seconds(60)))
+        guard result.termination.isSuccess else { throw E2EFailure("\(argv.joined(separator: " ")): \(result.stderrText)") }
     }
 
     static func psql(_ deployment: E2EDeployment, _ sql: String, database: String) async throws {
