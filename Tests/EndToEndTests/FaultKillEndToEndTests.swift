@@ -29,7 +29,7 @@ struct FaultKillEndToEndTests {
                 // 1. kill -9 when stop-app starts (its intent journaled); a new pg-upgrade is refused, points to
                 //    rollback, and initialises nothing; then rollback.
                 try await Self.scenario(d, "kill -9", at: "stop-app", outputs: outputs) { d, verdict, baseline in
-                    let (runID, _) = try await Self.killRun(d, verdict) { watcher, _ in
+                    let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
                         try await watcher.waitForStepStart("stop-app")
                         try await Self.waitForIntent(d, step: "stop-app", timeout: .seconds(30))
                     }
@@ -47,7 +47,7 @@ struct FaultKillEndToEndTests {
                 //    the lock: a second pg-upgrade and a rollback are refused, naming the holder's pid.
                 try await Self.scenario(d, "kill -9", at: "dump (mid-dump)", outputs: outputs) { d, verdict, _ in
                     var refusals = ""
-                    _ = try await Self.killRun(d, verdict) { watcher, process in
+                    _ = try await Self.killRun(d, verdict, outputs: outputs) { watcher, process in
                         try await watcher.waitForProgress("dump", prefix: "pg_dump → db-")
                         process.send(SIGSTOP)
                         let second = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
@@ -69,14 +69,16 @@ struct FaultKillEndToEndTests {
                     let watcher = FaultAuditWatcher(projectDirectory: d.path)
                     let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
                     try await watcher.waitForProgress("dump", prefix: "pg_dump → db-")
+                    let children = process.descendants()
                     process.send(SIGINT)
                     let result = try await process.wait(timeout: .seconds(300))
+                    let survivors = children.filter(FaultOrphans.isAlive)
+                    verdict.check(survivors.isEmpty, "children of the interrupted run still running: \(survivors)")
                     outputs.add("pg-upgrade interrupted", result.stdout + result.stderr)
                     print("--- interrupted pg-upgrade\n\(result)")
                     verdict.check(!result.signaled && result.status == 130, "exit is not 130: \(result)")
                     verdict.check(result.stderr.contains("was interrupted"), "no interruption message: \(result.stderr.suffix(800))")
                     verdict.check(result.stderr.contains("rollback complete"), "no rollback confirmation: \(result.stderr.suffix(800))")
-                    verdict.check(process.descendants().isEmpty, "children left running")
                     if let runID = E2EUpgrade.runIDs(d).last {
                         let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
                         verdict.check(!state.needsRollback, "the interrupted run still needs a rollback")
@@ -101,7 +103,7 @@ struct FaultKillEndToEndTests {
 
                 // 4. Right after the data move (when switch-image starts): the moved-aside cluster keeps owner 999, 0700.
                 try await Self.scenario(d, "kill -9", at: "switch-image (after move-data-aside)", outputs: outputs) { d, verdict, _ in
-                    let (runID, _) = try await Self.killRun(d, verdict) { watcher, _ in
+                    let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
                         try await watcher.waitForStepStart("switch-image")
                     }
                     let aside = FaultCampaign.dataDirectory(d) + "/pgdb.pg15-\(runID)"
@@ -119,7 +121,7 @@ struct FaultKillEndToEndTests {
 
                 // 5. In the middle of the restore into PostgreSQL 18.
                 try await Self.scenario(d, "kill -9", at: "restore (mid-restore)", outputs: outputs) { d, verdict, _ in
-                    _ = try await Self.killRun(d, verdict) { watcher, _ in
+                    _ = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
                         try await watcher.waitForProgress("restore", prefix: "restoring inventree")
                     }
                     return "killed mid-restore; rollback"
@@ -144,7 +146,7 @@ struct FaultKillEndToEndTests {
 
                 // 7. When verification starts (restore and analyze done, new cluster complete).
                 try await Self.scenario(d, "kill -9", at: "verify", outputs: outputs) { d, verdict, _ in
-                    _ = try await Self.killRun(d, verdict) { watcher, _ in
+                    _ = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
                         try await watcher.waitForStepStart("verify")
                     }
                     return "killed at verify; rollback"
@@ -192,7 +194,7 @@ struct FaultKillEndToEndTests {
     /// Starts `pg-upgrade --to 18 --yes`, waits for `trigger`, SIGKILLs upshift (only upshift), waits for it and
     /// for the children it had started (they are not killed with it). Returns the killed run's id.
     static func killRun(
-        _ d: E2EDeployment, _ verdict: FaultVerdict,
+        _ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs,
         trigger: (FaultAuditWatcher, FaultProcess) async throws -> Void
     ) async throws -> (String, FaultRunOutput) {
         let watcher = FaultAuditWatcher(projectDirectory: d.path)
@@ -209,6 +211,7 @@ struct FaultKillEndToEndTests {
         let result = try await process.wait(timeout: .seconds(30))
         verdict.check(result.signaled && result.status == SIGKILL, "upshift did not die of SIGKILL: \(result)")
         print("--- killed pg-upgrade (\(verdict.injectedAt)); \(await FaultOrphans.wait(children))\n\(result.stderr.suffix(1500))")
+        outputs.add("killed pg-upgrade at \(verdict.injectedAt)", result.stdout + result.stderr)
         let runID = try #require(E2EUpgrade.runIDs(d).last, "the killed run left no run folder")
         let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
         verdict.check(state.needsRollback, "the killed run \(runID) is not marked as needing a rollback")
