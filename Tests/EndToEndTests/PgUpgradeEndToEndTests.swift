@@ -304,7 +304,8 @@ struct PgUpgradeEndToEndTests {
                 #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, ".upshift/\(leak) is not 0600")
             }
         }
-        #expect(FileManager.default.fileExists(atPath: upshiftDir + "/audit.jsonl"), "no audit log")
+        let audit = (try? String(contentsOfFile: upshiftDir + "/audit.jsonl", encoding: .utf8)) ?? ""
+        for runID in E2EUpgrade.runIDs(d) { #expect(audit.contains(runID), "run \(runID) is not in the audit log") }
         #expect(E2EUpgrade.filesContaining(password, under: d.path + "/backups").isEmpty, "password in a dump file")
         print("secret scan: \(leaks.count) .env snapshot copies hold the password (0600); no other file or output does")
     }

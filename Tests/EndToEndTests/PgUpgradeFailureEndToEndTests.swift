@@ -164,14 +164,30 @@ struct PgUpgradeFailureEndToEndTests {
 enum BrokenImage {
     static func with(major: Int, _ body: () async throws -> Void) async throws {
         let remote = "\(E2EEnvironment.registry)/library/postgres:\(major)"
+        var digest: String?
         do {
             try await build(remote)
+            // Remember exactly what was pushed: only this manifest is deleted afterwards, even if another test
+            // process pushed its own postgres:<major> meanwhile.
+            digest = await manifestDigest(major: major)
             try await body()
         } catch {
-            await remove(remote, major: major)
+            await remove(remote, major: major, digest: digest)
             throw error
         }
-        await remove(remote, major: major)
+        await remove(remote, major: major, digest: digest)
+    }
+
+    static func manifestDigest(major: Int) async -> String? {
+        let url = "http://\(E2EEnvironment.registry)/v2/library/postgres/manifests/\(major)"
+        let accept = [
+            "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json",
+        ].flatMap { ["-H", "Accept: \($0)"] }
+        guard let head = try? await E2EEnvironment.runner.run(Command("curl", ["-fsSI"] + accept + [url], timeout: .seconds(30))) else { return nil }
+        return head.stdoutText.split(whereSeparator: \.isNewline)
+            .first(where: { $0.lowercased().hasPrefix("docker-content-digest:") })?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func build(_ remote: String) async throws {
@@ -191,20 +207,11 @@ enum BrokenImage {
         _ = try await E2EEnvironment.docker(["rmi", remote])
     }
 
-    static func remove(_ remote: String, major: Int) async {
+    static func remove(_ remote: String, major: Int, digest: String?) async {
         _ = try? await E2EEnvironment.docker(["rmi", "-f", remote, "postgres:\(major)"])
         // Delete the manifest from the registry (delete is enabled in compose/testenv/up's registry config).
-        let url = "http://\(E2EEnvironment.registry)/v2/library/postgres/manifests/\(major)"
-        let accept = [
-            "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json",
-        ].flatMap { ["-H", "Accept: \($0)"] }
-        guard let head = try? await E2EEnvironment.runner.run(Command("curl", ["-fsSI"] + accept + [url], timeout: .seconds(30))),
-              let digest = head.stdoutText.split(whereSeparator: \.isNewline)
-                .first(where: { $0.lowercased().hasPrefix("docker-content-digest:") })?
-                .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespacesAndNewlines)
-        else {
-            print("BrokenImage: could not read the digest of \(url) to delete it")
+        guard let digest else {
+            print("BrokenImage: the digest of \(remote) is unknown; it stays in the registry")
             return
         }
         let delete = try? await E2EEnvironment.runner.run(Command(
