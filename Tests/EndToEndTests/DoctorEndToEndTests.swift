@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import UpshiftCore
 import UpshiftTestSupport
@@ -126,6 +127,34 @@ struct DoctorEndToEndTests {
         }
     }
 
+    // MARK: - Read-only by construction
+
+    /// Doctor in-process with a runner that records every command: each must be a read-only question (compose
+    /// version/config/ps, `exec psql -c SELECT …`, inspect/info/ps, or a `docker run --rm --network none` helper
+    /// whose mounts are all read-only). Any pull, up, stop, run or create fails the test. Running and stopped.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func everyCommandIsReadOnly() async throws {
+        try await E2EDeployment.with(sample: "inventree", namePrefix: "doctor-ro") { deployment in
+            try await deployment.up(["inventree-db"])
+            var environment = ProcessInfo.processInfo.environment
+            environment.merge(E2EEnvironment.childEnvironment) { $1 }
+            for phase in ["running", "stopped"] {
+                if phase == "stopped" { try await deployment.composeChecked(["stop", "inventree-db"]) }
+                let runner = DoctorRecordingRunner(environment: E2EEnvironment.childEnvironment)
+                let report = try await UpshiftCore.Doctor(
+                    options: ComposeOptions(), runner: runner, environment: environment, currentDirectory: deployment.path).run()
+                #expect(!report.failed, "\(phase): \(report.checks.filter { $0.status == .fail })")
+                let commands = runner.argvs
+                #expect(commands.count > 10, "\(phase): \(commands.count) commands")
+                for argv in commands {
+                    #expect(DoctorE2E.isReadOnly(argv), "\(phase): not read-only: \(argv.joined(separator: " "))")
+                }
+                #expect(commands.contains { $0.contains("pg_controldata") } == (phase == "stopped"))
+                #expect(commands.contains { $0.contains("exec") } == (phase == "running"))
+            }
+        }
+    }
+
     // MARK: - Disk space
 
     /// The data on a small filesystem (an 80 MiB tmpfs, bind-mounted like InvenTree's data folder): the new cluster
@@ -203,7 +232,56 @@ struct DoctorEndToEndTests {
     }
 }
 
+/// A live runner that records every argv (and points children at the test engine).
+final class DoctorRecordingRunner: CommandRunning, Sendable {
+    private let live = LiveCommandRunner()
+    private let environment: [String: String]
+    private let recorded = Mutex<[[String]]>([])
+
+    init(environment: [String: String]) { self.environment = environment }
+
+    var argvs: [[String]] { recorded.withLock { $0 } }
+
+    func run(_ command: Command, stdout: OutputDestination, onLine: (@Sendable (OutputLine) -> Void)?) async throws -> CommandResult {
+        recorded.withLock { $0.append(command.argv) }
+        var command = command
+        command.environment.merge(environment) { current, _ in current }
+        return try await live.run(command, stdout: stdout, onLine: onLine)
+    }
+}
+
 enum DoctorE2E {
+    /// The read-only allowlist for doctor's commands.
+    static func isReadOnly(_ argv: [String]) -> Bool {
+        guard argv.first == "docker" || argv.first == "docker-compose" else { return false }
+        var rest = Array(argv.dropFirst())
+        if argv.first == "docker", rest.first == "compose" { rest.removeFirst() } else if argv.first == "docker" {
+            switch (rest.first, rest.dropFirst().first) {
+            case ("image", "inspect"), ("volume", "inspect"), ("manifest", "inspect"), ("info", _), ("ps", _): return true
+            case ("run", _):
+                guard rest.contains("--rm"), let network = rest.firstIndex(of: "--network"), rest[network + 1] == "none" else { return false }
+                for (index, word) in rest.enumerated() {
+                    if word == "--mount", !rest[index + 1].contains("readonly") { return false }
+                    if word == "-v", !rest[index + 1].hasSuffix(":ro") { return false }
+                }
+                return true
+            default: return false
+            }
+        }
+        // compose: skip the global flags, then only version/config/ps/exec psql SELECT.
+        let withValue: Set<String> = ["--ansi", "--progress", "--project-directory", "-f", "-p", "--env-file"]
+        var index = 0
+        while index < rest.count, rest[index].hasPrefix("-") { index += withValue.contains(rest[index]) ? 2 : 1 }
+        guard index < rest.count else { return false }
+        switch rest[index] {
+        case "version", "config", "ps": return true
+        case "exec":
+            guard let psql = rest.firstIndex(of: "psql"), let c = rest[psql...].firstIndex(of: "-c"), c + 1 < rest.count else { return false }
+            return rest[c + 1].trimmingCharacters(in: .whitespacesAndNewlines).uppercased().hasPrefix("SELECT")
+        default: return false
+        }
+    }
+
     /// `upshift doctor --json ARGS` decoded.
     static func report(_ deployment: E2EDeployment, _ arguments: [String] = []) async throws -> DoctorReport {
         let out = try await deployment.upshift(["doctor", "--json"] + arguments)
