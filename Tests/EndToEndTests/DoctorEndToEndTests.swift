@@ -155,6 +155,20 @@ struct DoctorEndToEndTests {
         }
     }
 
+    /// The allowlist itself must reject what would change something.
+    @Test func readOnlyAllowlistRejectsChanges() {
+        let compose = ["docker", "compose", "--ansi", "never", "--project-directory", "/p", "-f", "/p/c.yml", "-p", "x"]
+        #expect(DoctorE2E.isReadOnly(compose + ["ps", "-a", "--format", "json"]))
+        #expect(DoctorE2E.isReadOnly(compose + ["exec", "-T", "-e", "PGPASSWORD", "db", "psql", "-X", "-c", "SELECT 1"]))
+        #expect(!DoctorE2E.isReadOnly(compose + ["exec", "-T", "db", "psql", "-c", "ALTER ROLE x PASSWORD 'y'"]))
+        #expect(!DoctorE2E.isReadOnly(compose + ["up", "-d", "db"]))
+        #expect(!DoctorE2E.isReadOnly(compose + ["run", "--rm", "-T", "--no-deps", "server", "pg_dump", "--version"]))
+        #expect(!DoctorE2E.isReadOnly(["docker", "pull", "postgres:18"]))
+        #expect(!DoctorE2E.isReadOnly(["docker", "run", "--rm", "--network", "none", "-v", "vol:/upshift-data", "postgres:15", "mv", "a", "b"]))
+        #expect(!DoctorE2E.isReadOnly(["docker", "run", "--rm", "--mount", "type=bind,source=/x,target=/y,readonly", "postgres:15", "ls"]))
+        #expect(DoctorE2E.isReadOnly(["docker", "run", "--rm", "--network", "none", "--mount", "type=bind,source=/x,target=/y,readonly", "postgres:15", "ls"]))
+    }
+
     // MARK: - Disk space
 
     /// The data on a small filesystem (an 80 MiB tmpfs, bind-mounted like InvenTree's data folder): the new cluster
