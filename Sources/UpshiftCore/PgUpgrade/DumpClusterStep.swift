@@ -4,6 +4,11 @@ import Foundation
 /// `pg_dumpall --globals-only` for roles and tablespaces, then one plain `pg_dump` per database, each
 /// streamed to a file in the backup directory (never through memory), mode 0600, checked for pg_dump's
 /// completion trailer, with size and SHA-256 in a manifest beside them.
+///
+/// The dump tools are the TARGET image's, run in a one-off container that shares the old server's network
+/// namespace: PostgreSQL's own advice (a newer pg_dump reads an older server), and the restore then runs
+/// a psql at least as new as the pg_dump that wrote the file. An older psql rejects what a newer pg_dump
+/// writes — 15.18's `\restrict` lines stop 16.2's psql under ON_ERROR_STOP.
 struct DumpClusterStep: StepAction {
     var world: PgUpgradeWorld
 
@@ -15,8 +20,8 @@ struct DumpClusterStep: StepAction {
         let psql = PsqlRunner(compose: world.compose, database: world.database)
         _ = psql
         let dir = directory(world)
-        let globals = world.compose.execCommand(world.service, ["pg_dumpall", "--globals-only", "-U", world.database.superuser])
-        let perDatabase = world.compose.execCommand(world.service, ["pg_dump", "-U", world.database.superuser, "--create", "-d", "<database>"])
+        let globals = dumpCommand(world, container: "<container of \(world.service)>", ["pg_dumpall", "--globals-only", "-U", world.database.superuser], environment: [:])
+        let perDatabase = dumpCommand(world, container: "<container of \(world.service)>", ["pg_dump", "-U", world.database.superuser, "--create", "-d", "<database>"], environment: [:])
         return PlannedStep(
             id: "dump", title: "Dump the PostgreSQL \(world.context.oldMajor) cluster to \(dir)", kind: "pg.dump",
             commands: PlannedStep.render([globals, perDatabase], redactor: world.redactor), mutates: true, compensation: nil,
@@ -59,7 +64,8 @@ struct DumpClusterStep: StepAction {
         defer { try? handle.close() }
         var env: [String: String] = [:]
         if let password = world.database.password { env["PGPASSWORD"] = password }
-        let command = world.compose.execCommand(world.service, argv, environment: env, timeout: .seconds(6 * 3600))
+        var command = Self.dumpCommand(world, container: try await container(), argv, environment: env)
+        command.timeout = .seconds(6 * 3600)
         context.progress("\(argv[0]) → \((path as NSString).lastPathComponent)")
         let result = try await world.runner.run(command, stdout: .file(handle), onLine: nil)
         try handle.synchronize()
@@ -76,6 +82,25 @@ struct DumpClusterStep: StepAction {
     }
 
     func isDiskFull(_ text: String) -> Bool { text.contains("No space left") }
+
+    /// The id of the running old-server container, whose network namespace the dump container joins.
+    func container() async throws -> String {
+        let result = try await world.isolatedCompose.run(["ps", "-q", world.service], timeout: .seconds(60))
+        guard let id = result.stdoutText.split(whereSeparator: \.isNewline).first.map(String.init), !id.isEmpty else {
+            throw UpshiftError("the \(world.service) container is not running; cannot dump")
+        }
+        return id
+    }
+
+    /// `docker run` of a dump tool from the target image inside the old server's network namespace, so it
+    /// reaches the server on 127.0.0.1 without publishing anything. The password travels by name (`-e`).
+    static func dumpCommand(_ world: PgUpgradeWorld, container: String, _ argv: [String], environment: [String: String]) -> Command {
+        var args = ["run", "--rm", "--network", "container:" + container, "--log-driver", "none", "--label", "com.upshift.helper=true"]
+        for name in environment.keys.sorted() { args += ["-e", name] }
+        args += ["--entrypoint", argv[0], world.context.targetImage.description]
+        args += Array(argv.dropFirst()) + ["-h", "127.0.0.1", "-p", "5432"]
+        return Command("docker", args, environment: environment)
+    }
 
     /// Whether the last 4 KiB of the file contain `marker` (pg_dump writes it only when it finished).
     static func endsWith(path: String, marker: String) throws -> Bool {
