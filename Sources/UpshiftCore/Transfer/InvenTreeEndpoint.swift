@@ -199,8 +199,14 @@ public struct InvenTreeEndpoint: Sendable {
 
     /// Copies a host file into the data volume (written to `.part`, renamed when complete) and checks it.
     public func copyIn(_ hostPath: String, to containerPath: String) async throws {
-        try await shell(#"mkdir -p -- "$(dirname -- "$1")" && cat > "$1.part" && mv -f -- "$1.part" "$1""#, [containerPath], stdinFile: hostPath)
-        try await verifySame(containerPath, hostPath)
+        // One container: write, rename when complete, print the hash of what arrived.
+        let result = try await shell(#"mkdir -p -- "$(dirname -- "$1")" && cat > "$1.part" && mv -f -- "$1.part" "$1" && sha256sum -- "$1""#,
+                                     [containerPath], stdinFile: hostPath)
+        let inside = result.stdoutText.prefix(64)
+        let outside = try SHA256.hexOfFile(atPath: hostPath)
+        guard inside == outside else {
+            throw UpshiftError("copying \(hostPath) into \(containerPath) changed it (SHA-256 \(inside) in the container, \(outside) on the host)")
+        }
     }
 
     public func remove(_ containerPath: String) async throws {
