@@ -129,7 +129,7 @@ enum RecordsRun {
         defer { journal.close() }
         let executor = Executor(
             runID: folder.runID, command: plan.command, steps: steps, journal: journal,
-            registry: .transfer(runner: runner), runFolder: folder, redactor: redactor,
+            registry: .upshift(runner: runner), runFolder: folder, redactor: redactor,
             options: ExecutorOptions(rollbackOnFailure: rollback, isInterrupted: { interrupted.isSet }),
             onEvent: reporter.handler)
         return await executor.run()

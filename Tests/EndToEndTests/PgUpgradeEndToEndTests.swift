@@ -224,22 +224,6 @@ struct PgUpgradeEndToEndTests {
                         try await d.upshift(["pg-upgrade", "--to", "\(target)", "--yes"])
                     }
                     outputs.append(("pg-upgrade --to \(target)", upgrade))
-                    if from == 15, target == 16, upgrade.exitCode == 1, upgrade.stderr.contains("invalid command \\restrict") {
-                        // Known upshift bug: the dump comes from the old image's pg_dump (15.18, which writes
-                        // `\restrict` since 15.14) and is replayed by the new image's psql (16.2, which predates
-                        // `\restrict`), so the restore stops. It must still roll back cleanly; the chain then
-                        // continues 15 -> 18.
-                        withKnownIssue("15->16: psql 16.2 rejects the \\restrict line that pg_dump 15.18 writes") {
-                            Issue.record("pg-upgrade --to 16 failed at restore: invalid command \\restrict")
-                        }
-                        #expect(upgrade.stderr.contains("old fingerprint verified"), "\(upgrade.stderr.suffix(2000))")
-                        #expect(try Data(contentsOf: d.url("docker-compose.yml")) == composeBefore)
-                        #expect(try d.read(".env") == envBefore)
-                        try await E2EUpgrade.waitRunning(d, runningBefore)
-                        #expect(try await E2EUpgrade.serverMajor(d, service: db) == 15)
-                        #expect(try await E2EUpgrade.tableCounts(d, service: db) == countsBefore)
-                        continue
-                    }
                     try #require(upgrade.exitCode == 0, "\(upgrade)")
                     current = target
                     #expect(upgrade.stderr.contains("PostgreSQL \(from) -> \(target) done"))

@@ -94,5 +94,6 @@ extension CompensationRegistry {
     public static func upshift(runner: any CommandRunning) -> CompensationRegistry {
         CompensationRegistry.pgUpgrade(runner: runner)
             .registering(RestoreDumpCompensator.kind, RestoreDumpCompensator(runner: runner))
+            .registering(RestoreMediaCompensator.kind, RestoreMediaCompensator(runner: runner))
     }
 }

@@ -84,13 +84,10 @@ public struct PgUpgradePreflight: Sendable {
             _ = try PGDATAPin.apply(to: try String(contentsOfFile: composeFile, encoding: .utf8), imageLine: source.line, pgdata: placement.newPGDATA)
             notes.append("PGDATA pinned to \(placement.newPGDATA) in \(composeFile)")
         }
-        for relative in [placement.oldRelativePath, placement.newRelativePath] where !relative.isEmpty {
-            if case .moveAside(_, let name, _, _) = placement, relative == name { continue }
-            if try await data.exists(placement.mount, relativePath: relative) {
-                throw UpshiftError(
-                    "\(relative) already exists in \(DataPlacement.describe(placement.mount)); upshift will not overwrite it",
-                    hint: "rename or remove it by hand after checking what it holds, then run again")
-            }
+        if let relative = try await PreflightChecks.existingPlacementPaths(placement, data: data).first {
+            throw UpshiftError(
+                "\(relative) already exists in \(DataPlacement.describe(placement.mount)); upshift will not overwrite it",
+                hint: "rename or remove it by hand after checking what it holds, then run again")
         }
 
         // What runs now.

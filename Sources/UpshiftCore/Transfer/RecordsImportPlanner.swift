@@ -29,10 +29,3 @@ public struct RecordsImportPlanner: Sendable {
     }
 }
 
-extension CompensationRegistry {
-    /// Everything `upshift rollback` knows (`.upshift`) plus the media undo of `transfer --include-media`.
-    public static func transfer(runner: any CommandRunning) -> CompensationRegistry {
-        CompensationRegistry.upshift(runner: runner)
-            .registering(RestoreMediaCompensator.kind, RestoreMediaCompensator(runner: runner))
-    }
-}
