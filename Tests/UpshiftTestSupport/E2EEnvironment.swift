@@ -16,7 +16,7 @@ public enum E2EEnvironment {
         ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? "unix://\(testenvDirectory)/docker.sock"
 
     /// The local registry the engine uses as its mirror (`compose/testenv/up`).
-    public static let registry = "127.0.0.1:5555"
+    public static let registry = ProcessInfo.processInfo.environment["UPSHIFT_TESTENV_REGISTRY"] ?? "127.0.0.1:5555"
 
     /// The repository root, derived from this source file's location (Tests/UpshiftTestSupport/…).
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
