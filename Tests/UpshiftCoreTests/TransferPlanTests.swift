@@ -79,7 +79,7 @@ struct TransferPlanTests {
         let media = try transferPlan(media: true)
         #expect(media.steps.map(\.id) == ["export", "backup-target", "stop-app", "migrate-target", "import", "copy-media", "verify-records", "verify-media", "start-app"])
         #expect(media.step(id: "copy-media")?.compensation?.kind == RestoreMediaCompensator.kind)
-        #expect(CompensationRegistry.transfer(runner: RecordingRunner()).kinds.contains(RestoreMediaCompensator.kind))
+        #expect(CompensationRegistry.upshift(runner: RecordingRunner()).kinds.contains(RestoreMediaCompensator.kind))
         #expect(media.summary.contains { $0.contains("src") && $0.contains("only read") })
     }
 }
