@@ -18,6 +18,14 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let status = try await StatusCollector(project: project, runner: runner, lastRuns: { AuditTrail.lastRuns(projectDirectory: $0) }).collect()
             print(json ? try StatusRenderer.json(status) : StatusRenderer.text(status))
+            if !json, let (folder, state) = try? RunFolder.runNeedingRollback(projectDirectory: project.location.directory) {
+                // A killed or half-undone run leaves the deployment between two states: say so first and loudest.
+                print("""
+
+                    !! run \(folder.runID) (\(state.command ?? "?")) was interrupted\(state.inFlightStep.map { " in step \($0.id)" } ?? "") and is not undone.
+                    !! recover with: upshift -C \(ShellQuote.quote(project.location.directory)) rollback --run \(folder.runID)
+                    """)
+            }
         }
     }
 }
