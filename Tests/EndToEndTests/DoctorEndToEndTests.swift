@@ -16,6 +16,7 @@ struct DoctorEndToEndTests {
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
     func healthyInventreeExitsZeroAndChangesNothing() async throws {
         try await E2EDeployment.with(sample: "inventree", namePrefix: "doctor-ok") { deployment in
+            try await DoctorE2E.pullTargetImage()
             try await deployment.up()
             let before = try await DoctorE2E.fingerprint(deployment)
 
@@ -46,6 +47,7 @@ struct DoctorEndToEndTests {
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
     func runningDatabaseFindings() async throws {
         try await E2EDeployment.with(sample: "inventree", namePrefix: "doctor-run") { deployment in
+            try await DoctorE2E.pullTargetImage()
             try await deployment.up(["inventree-db"])
             let sql = """
                 SET password_encryption = 'md5';
@@ -265,6 +267,12 @@ final class DoctorRecordingRunner: CommandRunning, Sendable {
 }
 
 enum DoctorE2E {
+    /// Doctor never pulls, so it reads the target image only when that image is already local (as it is for
+    /// a user who followed doctor's own advice). On a fresh engine no earlier test has pulled it: do it here.
+    static func pullTargetImage() async throws {
+        _ = try await E2EEnvironment.dockerChecked(["pull", "-q", "postgres:18"])
+    }
+
     /// The read-only allowlist for doctor's commands.
     static func isReadOnly(_ argv: [String]) -> Bool {
         guard argv.first == "docker" || argv.first == "docker-compose" else { return false }

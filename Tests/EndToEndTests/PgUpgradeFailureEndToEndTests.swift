@@ -83,7 +83,9 @@ struct PgUpgradeFailureEndToEndTests {
                     let broken = try await E2EUpgrade.timed("  (d) target image cannot start") {
                         try await d.upshift(["pg-upgrade", "--to", "17", "--yes"])
                     }
-                    try await Self.expectRolledBack(broken, d, baselineD, password: password, failedStep: "start-new-db", message: "", detail: nil)
+                    // The dump runs the target image's own pg_dump, so an image that cannot run fails there,
+                    // before any data has moved.
+                    try await Self.expectRolledBack(broken, d, baselineD, password: password, failedStep: "dump", message: "", detail: nil)
 
                     // (c) 15 -> 18 works up to the last step, then the application exits on 18.
                     let baselineC = try await Baseline.take(d, password: password)
