@@ -29,7 +29,7 @@ extension Upshift {
         var json = false
 
         func run() async throws {
-            let interactive = isatty(STDERR_FILENO) == 1 && !json
+            let interactive = OutputStyle.redrawOnStandardError() && !json
             let doctor = UpshiftCore.Doctor(
                 options: global.composeOptions, targetMajor: targetMajor, runner: LiveCommandRunner(),
                 progress: { message in
@@ -58,7 +58,7 @@ enum DoctorRenderer {
 
     /// Colour only on a terminal and when NO_COLOR is unset (https://no-color.org).
     static func useColor(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        isatty(STDOUT_FILENO) == 1 && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+        OutputStyle.colorOnStandardOutput(environment: environment)
     }
 
     static func text(_ report: DoctorReport, color: Bool) -> String {

@@ -6,7 +6,15 @@ extension Upshift {
     /// `upshift log`: the audit trail of the project (`.upshift/audit.jsonl`), per run or in full.
     struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the audit trail: every run, or every event of one run, and whether the hash chain is intact.")
+            abstract: "Show the audit trail: every run, or every event of one run, and whether the hash chain is intact.",
+            discussion: """
+                Reads .upshift/audit.jsonl in the project folder; needs no docker.
+
+                Examples:
+                  upshift log
+                  upshift -C /srv/inventree log --run 20261128-134501
+                  upshift log --json | jq '.runs[-1]'
+                """)
 
         @OptionGroup var global: GlobalOptions
 

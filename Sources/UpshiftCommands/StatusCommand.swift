@@ -6,7 +6,15 @@ extension Upshift {
     /// `upshift status`: what is deployed and whether the data on disk matches the image.
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the project, its services, the database image vs the data on disk, and the last runs.")
+            abstract: "Show the project, its services, the database image vs the data on disk, and the last runs.",
+            discussion: """
+                Reads only: docker compose config and ps, the image tags, and PG_VERSION through a helper container.
+
+                Examples:
+                  upshift status
+                  upshift -C /srv/inventree status
+                  upshift status --json | jq '.database'
+                """)
 
         @OptionGroup var global: GlobalOptions
 

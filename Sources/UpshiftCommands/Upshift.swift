@@ -7,6 +7,15 @@ public struct Upshift: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "upshift",
         abstract: "Safe, audited Postgres upgrades, app updates and migrations for docker compose deployments.",
+        discussion: """
+            Examples:
+              upshift doctor                      # is this deployment ready? (read-only)
+              upshift pg-upgrade --to 18 --dry-run
+              upshift pg-upgrade --to 18
+              upshift rollback
+            Output: no colour or progress redraws when NO_COLOR is set or the output is not a terminal.
+            """,
+        version: UpshiftVersion.current,
         subcommands: [Status.self, Doctor.self, PgUpgrade.self, Rollback.self, Log.self, Update.self, Backup.self, Restore.self, Export.self, Import.self, Transfer.self]
     )
     public init() {}
