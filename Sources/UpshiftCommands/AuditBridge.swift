@@ -50,6 +50,8 @@ final class AuditBridge: Sendable {
             return (AuditEvent.stepFailed, ["step": .string(step.id), "error": .string(error), "seconds": .number(seconds(duration))], true)
         case .pointOfNoReturn(let id):
             return ("point-of-no-return", ["step": .string(id)], true)
+        case .oldClusterUnusable(let id, let message):
+            return ("point-of-no-return", ["step": .string(id), "message": .string(message), "old_cluster": .string("unusable; undo rebuilds it from the verified dump")], true)
         case .interrupted(let before):
             return ("run.interrupted", ["before": before.map { .string($0) } ?? .null], true)
         case .rollbackStarted(let ids):

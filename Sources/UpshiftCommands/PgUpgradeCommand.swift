@@ -14,9 +14,15 @@ extension Upshift {
                 switches the image tag, restores into the new major, compares per-table fingerprints, and starts the stack. \
                 Any failure undoes every step and verifies the old data.
 
+                Methods: dump (default; globals + pg_dump per database, -Fd -j N in parallel when --jobs > 1), \
+                pg_upgrade (the new major's pg_upgrade in an image holding both majors; --mode copy|link|clone|swap), \
+                invoke (InvenTree's own backup/restore tasks). link and swap take a verified dump first and rebuild the \
+                old cluster from it if the run is undone after the point of no return.
+
                 Example:
                   upshift -C /srv/inventree pg-upgrade --to 18 --dry-run
                   upshift -C /srv/inventree pg-upgrade --to 18 --yes
+                  upshift -C /srv/inventree pg-upgrade --to 18 --method pg_upgrade --mode link --yes
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -24,13 +30,19 @@ extension Upshift {
         @Option(name: .customLong("to"), help: "Target PostgreSQL major (e.g. 18).")
         var targetMajor: Int
 
-        @Option(help: "How the data moves: dump (pg_dumpall-style dump and restore) or invoke (InvenTree backup/update/restore).")
+        @Option(help: "How the data moves: dump (dump and restore), pg_upgrade (pg_upgrade in an upgrade image) or invoke (InvenTree backup/update/restore).")
         var method: String = "dump"
+
+        @Option(help: "pg_upgrade transfer mode: copy (old untouched, 2x space), link (hard links), clone (reflinks), swap (18+, moves files).")
+        var mode: String?
+
+        @Option(name: .customLong("upgrade-image"), help: "Image with both majors' binaries (default: tianon/postgres-upgrade:OLD-to-NEW).")
+        var upgradeImage: String?
 
         @Option(name: .customLong("backup-dir"), help: "Where the dump goes (default: <project>/backups).")
         var backupDirectory: String?
 
-        @Option(help: "Parallel jobs for dump and restore (reserved; the dump method runs one stream).")
+        @Option(help: "Parallel jobs for dump/restore and pg_upgrade (default: the engine host's cores; 1 = one plain SQL stream).")
         var jobs: Int?
 
         @Option(name: .customLong("stop-timeout"), help: "Seconds to wait for a clean database shutdown.")
@@ -53,6 +65,14 @@ extension Upshift {
                 throw ValidationError("unknown --method \(method); available: \(UpgradeMethod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard stopTimeout > 0 else { throw ValidationError("--stop-timeout must be positive") }
+            if let mode {
+                guard TransferMode(rawValue: mode) != nil else {
+                    throw ValidationError("unknown --mode \(mode); available: \(TransferMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard method == UpgradeMethod.pgUpgrade.rawValue else { throw ValidationError("--mode only applies to --method pg_upgrade") }
+            }
+            if upgradeImage != nil, method != UpgradeMethod.pgUpgrade.rawValue { throw ValidationError("--upgrade-image only applies to --method pg_upgrade") }
+            if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         }
 
         func run() async throws {
@@ -61,7 +81,8 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,
-                rollbackOnFailure: !noRollback, stopTimeout: stopTimeout)
+                rollbackOnFailure: !noRollback, stopTimeout: stopTimeout,
+                mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
             let session = try RunSession(
                 project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password])
             defer { session.close() }

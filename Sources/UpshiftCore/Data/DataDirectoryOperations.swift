@@ -160,17 +160,23 @@ public struct DataDirectoryOperations: Sendable {
     /// The `docker run` argv for a helper (exposed for plans and dry runs).
     public func helperCommand(_ location: DataLocation, tool: String, _ arguments: [String], readOnly: Bool) -> Command {
         var args = ["run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", tool]
-        switch location.kind {
-        case .bind:
-            var spec = "type=bind," + Self.csvField("source=\(location.hostPath ?? "")") + ",target=\(Self.mountPoint)"
-            if readOnly { spec += ",readonly" }
-            args += ["--mount", spec]
-        default:
-            args += ["-v", "\(location.volumeName ?? ""):\(Self.mountPoint)\(readOnly ? ":ro" : "")"]
-        }
+        args += Self.mountArguments(location, readOnly: readOnly)
         args += ["--label", "com.upshift.helper=true", image]
         args += arguments
         return Command(docker, args, environment: environment)
+    }
+
+    /// The `docker run` arguments that mount `location` at `mountPoint`: `--mount type=bind` for a host
+    /// directory (fails on a missing source instead of creating it), `-v name:` for a named volume.
+    public static func mountArguments(_ location: DataLocation, readOnly: Bool) -> [String] {
+        switch location.kind {
+        case .bind:
+            var spec = "type=bind," + csvField("source=\(location.hostPath ?? "")") + ",target=\(mountPoint)"
+            if readOnly { spec += ",readonly" }
+            return ["--mount", spec]
+        default:
+            return ["-v", "\(location.volumeName ?? ""):\(mountPoint)\(readOnly ? ":ro" : "")"]
+        }
     }
 
     func runHelper(_ location: DataLocation, tool: String, _ arguments: [String], readOnly: Bool, timeout: Duration) async throws -> CommandResult {
@@ -222,7 +228,7 @@ public struct DataDirectoryOperations: Sendable {
         }
     }
 
-    static func containerPath(_ parts: String...) -> String {
+    public static func containerPath(_ parts: String...) -> String {
         let rest = parts.map(trim).filter { !$0.isEmpty }
         return ([mountPoint] + rest).joined(separator: "/")
     }
@@ -230,7 +236,7 @@ public struct DataDirectoryOperations: Sendable {
     static func trim(_ path: String) -> String { path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
 
     /// docker's `--mount` value is CSV: quote a field that contains a comma or a quote.
-    static func csvField(_ field: String) -> String {
+    public static func csvField(_ field: String) -> String {
         guard field.contains(",") || field.contains("\"") else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -16,16 +16,35 @@ struct DumpClusterStep: StepAction {
         world.context.backupDirectory + "/" + world.context.dumpBaseName
     }
 
+    /// The image whose tools dump: the target's (a newer pg_dump reads an older server), except for
+    /// pg_upgrade link/swap, whose dump exists to rebuild the OLD cluster and must be readable by its psql.
+    static func toolImage(_ world: PgUpgradeWorld) -> String {
+        world.context.options.method == .pgUpgrade ? world.database.imageText : world.context.targetImage.description
+    }
+
+    /// Parallel jobs per database: directory format (`pg_dump -Fd -j N`) when above 1.
+    static func jobs(_ world: PgUpgradeWorld) -> Int {
+        world.context.options.method == .pgUpgrade ? 1 : max(1, world.context.jobs)
+    }
+
     static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
-        let psql = PsqlRunner(compose: world.compose, database: world.database)
-        _ = psql
         let dir = directory(world)
-        let globals = dumpCommand(world, container: "<container of \(world.service)>", ["pg_dumpall", "--globals-only", "-U", world.database.superuser], environment: [:])
-        let perDatabase = dumpCommand(world, container: "<container of \(world.service)>", ["pg_dump", "-U", world.database.superuser, "--create", "-d", "<database>"], environment: [:])
+        let jobs = jobs(world)
+        let container = "<container of \(world.service)>"
+        let globals = dumpCommand(world, container: container, ["pg_dumpall", "--globals-only", "-U", world.database.superuser], environment: [:])
+        let perDatabase = jobs > 1
+            ? dumpCommand(world, container: container, ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/db-N.dir", "-d", "<database>"], environment: [:], dumpDirectory: dir)
+            : dumpCommand(world, container: container, ["pg_dump", "-U", world.database.superuser, "--create", "-d", "<database>"], environment: [:])
+        let title = jobs > 1
+            ? "Dump the PostgreSQL \(world.context.oldMajor) cluster to \(dir) (globals + pg_dump -Fd -j \(jobs) per database)"
+            : "Dump the PostgreSQL \(world.context.oldMajor) cluster to \(dir)"
+        var notes = ["estimated size \(ByteFormat.string(world.context.databaseBytes)) (sum of pg_database_size); kept after the run"]
+        if world.context.options.method == .pgUpgrade {
+            notes.append("taken with the old image's tools: it is what rebuilds the old cluster if the run is undone after pg_upgrade --\(world.context.options.mode.rawValue)")
+        }
         return PlannedStep(
-            id: "dump", title: "Dump the PostgreSQL \(world.context.oldMajor) cluster to \(dir)", kind: "pg.dump",
-            commands: PlannedStep.render([globals, perDatabase], redactor: world.redactor), mutates: true, compensation: nil,
-            notes: ["estimated size \(ByteFormat.string(world.context.databaseBytes)) (sum of pg_database_size); kept after the run"])
+            id: "dump", title: title, kind: "pg.dump",
+            commands: PlannedStep.render([globals, perDatabase], redactor: world.redactor), mutates: true, compensation: nil, notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -40,7 +59,13 @@ struct DumpClusterStep: StepAction {
             ["pg_dumpall", "--globals-only", "-U", world.database.superuser], to: dir + "/globals.sql",
             trailer: "PostgreSQL database cluster dump complete", context: context)
         manifest.files.append(DumpManifest.File(database: nil, name: "globals.sql", bytes: globals.bytes, sha256: globals.sha256))
-        for (index, name) in databases.enumerated() {
+        let jobs = Self.jobs(world)
+        for (index, name) in databases.enumerated() where jobs > 1 {
+            let file = "db-\(index + 1).dir"
+            let written = try await dumpDirectory(name, to: file, in: dir, jobs: jobs, context: context)
+            manifest.files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256, format: "directory"))
+        }
+        for (index, name) in databases.enumerated() where jobs == 1 {
             let file = "db-\(index + 1).sql"
             // The postgres database exists in every new cluster: restore into it instead of creating it.
             var argv = ["pg_dump", "-U", world.database.superuser]
@@ -54,6 +79,30 @@ struct DumpClusterStep: StepAction {
         return StepOutcome(
             summary: "\(databases.count) databases, \(ByteFormat.string(total)) in \(dir)",
             data: .string(dir))
+    }
+
+    /// Where a one-off tool container sees the run's dump directory.
+    static let dumpMount = "/upshift-dump"
+
+    /// `pg_dump -Fd -j N` of one database into `dir/file`, written by the container as the invoking user
+    /// (so upshift can hash it without root), uncompressed: on the engine host's few cores compression
+    /// would cost more downtime than the disk it saves.
+    func dumpDirectory(_ database: String, to file: String, in dir: String, jobs: Int, context: StepContext) async throws -> (bytes: Int64, sha256: String) {
+        var env: [String: String] = [:]
+        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/" + file, "-d", database]
+        var command = Self.dumpCommand(world, container: try await container(), argv, environment: env, dumpDirectory: dir)
+        command.timeout = .seconds(6 * 3600)
+        context.progress("pg_dump -Fd -j \(jobs) \(database) → \(file)")
+        let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
+        guard result.termination.isSuccess else {
+            let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw UpshiftError("pg_dump of \(database) failed (\(result.termination)): \(world.redactor.redact(String(stderr.suffix(600))))", hint: isDiskFull(stderr) ? "the backup disk is full; free space or use --backup-dir" : nil)
+        }
+        guard FileManager.default.fileExists(atPath: dir + "/" + file + "/toc.dat") else {
+            throw UpshiftError("the dump \(dir)/\(file) is incomplete: toc.dat is missing")
+        }
+        return try DumpManifest.digestDirectory(dir + "/" + file)
     }
 
     /// Streams one dump command's stdout into `path` and checks the file is complete.
@@ -94,10 +143,13 @@ struct DumpClusterStep: StepAction {
 
     /// `docker run` of a dump tool from the target image inside the old server's network namespace, so it
     /// reaches the server on 127.0.0.1 without publishing anything. The password travels by name (`-e`).
-    static func dumpCommand(_ world: PgUpgradeWorld, container: String, _ argv: [String], environment: [String: String]) -> Command {
+    static func dumpCommand(_ world: PgUpgradeWorld, container: String, _ argv: [String], environment: [String: String], dumpDirectory: String? = nil, readOnly: Bool = false, image: String? = nil) -> Command {
         var args = ["run", "--rm", "--network", "container:" + container, "--log-driver", "none", "--label", "com.upshift.helper=true"]
+        if let dumpDirectory {
+            args += ["--user", "\(getuid()):\(getgid())", "--mount", "type=bind," + DataDirectoryOperations.csvField("source=" + dumpDirectory) + ",target=" + dumpMount + (readOnly ? ",readonly" : "")]
+        }
         for name in environment.keys.sorted() { args += ["-e", name] }
-        args += ["--entrypoint", argv[0], world.context.targetImage.description]
+        args += ["--entrypoint", argv[0], image ?? toolImage(world)]
         args += Array(argv.dropFirst()) + ["-h", "127.0.0.1", "-p", "5432"]
         return Command("docker", args, environment: environment)
     }
@@ -120,7 +172,40 @@ public struct DumpManifest: Sendable, Hashable, Codable {
         public var database: String?
         public var name: String
         public var bytes: Int64
+        /// For `directory`, a digest of every file's name and SHA-256 (`digestDirectory`).
         public var sha256: String
+        /// `plain` (psql script, the default when absent) or `directory` (`pg_dump -Fd`, for pg_restore).
+        public var format: String?
+
+        public init(database: String?, name: String, bytes: Int64, sha256: String, format: String? = nil) {
+            self.database = database
+            self.name = name
+            self.bytes = bytes
+            self.sha256 = sha256
+            self.format = format
+        }
+
+        public var isDirectory: Bool { format == "directory" }
+    }
+
+    /// Total size and a digest of a `-Fd` dump directory: SHA-256 over "name sha256" lines of its files,
+    /// sorted, so any changed, missing or added file changes it.
+    public static func digestDirectory(_ path: String) throws -> (bytes: Int64, sha256: String) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        var lines = ""
+        var bytes: Int64 = 0
+        for name in names {
+            let file = path + "/" + name
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            bytes += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            lines += name + " " + (try SHA256.hexOfFile(atPath: file)) + "\n"
+        }
+        return (bytes, SHA256.hex(of: lines))
+    }
+
+    /// Re-computes a file's digest the way it was recorded.
+    public static func digest(of file: File, in directory: String) throws -> String {
+        file.isDirectory ? try digestDirectory(directory + "/" + file.name).sha256 : try SHA256.hexOfFile(atPath: directory + "/" + file.name)
     }
 
     public var oldMajor: Int

@@ -26,6 +26,10 @@ public struct PgUpgradeContext: Sendable {
     public var dataBytes: Int64
     public var redactor: Redactor
     public var notes: [String]
+    /// Parallel jobs, resolved (the option, or the engine host's cores).
+    public var jobs: Int = 1
+    /// Method pg_upgrade: the image with both majors' binaries and what preflight learned of it.
+    public var upgradeTool: UpgradeTool? = nil
 
     /// Where upshift reaches the server during the window.
     public func connection(database name: String = "postgres") -> ConnectionParameters {

@@ -13,7 +13,11 @@ public struct PgUpgradePlanner: Sendable {
     }
 
     public func steps() throws -> [ExecutableStep] {
-        if world.context.options.method == .invoke { return try InvokeUpgradeSteps(world: world, environment: environment).steps() }
+        switch world.context.options.method {
+        case .invoke: return try InvokeUpgradeSteps(world: world, environment: environment).steps()
+        case .pgUpgrade: return try PgUpgradeMethodSteps(world: world, environment: environment).steps()
+        case .dump: break
+        }
         return [
             ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
             ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
@@ -40,6 +44,18 @@ public struct PgUpgradePlanner: Sendable {
             "databases \(ByteFormat.string(context.databaseBytes)), data directory \(ByteFormat.string(context.dataBytes)); dump to \(context.backupDirectory)",
             "application services stopped during the window: \(context.applicationServices.isEmpty ? "none running" : context.applicationServices.joined(separator: ", "))",
         ]
+        switch context.options.method {
+        case .pgUpgrade:
+            if let tool = context.upgradeTool {
+                summary.append("pg_upgrade --\(context.options.mode.rawValue) in \(tool.image) (old binaries \(tool.binOld), new \(tool.binNew)) as uid \(tool.uid), \(context.jobs) jobs")
+            }
+            summary.append(context.options.mode.destroysOldCluster
+                ? "--\(context.options.mode.rawValue): a verified dump is taken first; if the run is undone after the point of no return, the old cluster is rebuilt from it"
+                : "--\(context.options.mode.rawValue): the old cluster's files are never modified; undo is a rename")
+        case .dump:
+            summary.append(context.jobs > 1 ? "parallel dump and restore: pg_dump -Fd -j \(context.jobs) / pg_restore -j \(context.jobs) per database" : "single-stream dump and restore (plain SQL through psql)")
+        case .invoke: break
+        }
         summary += context.notes
         return Plan(runID: context.runID, command: "pg-upgrade --to \(context.options.targetMajor)", projectDirectory: context.project.location.directory, summary: summary, steps: try steps().map(\.planned))
     }

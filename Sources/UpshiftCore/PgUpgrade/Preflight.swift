@@ -141,12 +141,27 @@ public struct PgUpgradePreflight: Sendable {
                 hint: "choose another place with --backup-dir")
         }
 
+        let tools = UpgradeToolPreflight(runner: runner, progress: progress)
+        var upgradeTool: UpgradeTool?
+        if options.method == .pgUpgrade {
+            upgradeTool = try await tools.upgradeTool(options: options, oldMajor: imageMajor, database: database, placement: placement)
+            if options.mode == .copy, let free = try await Self.freeBytes(in: placement.mount, data: data), free < dataBytes + margin {
+                throw UpshiftError(
+                    "not enough free space for pg_upgrade --copy in \(DataPlacement.describe(placement.mount)): \(ByteFormat.string(free)) free, \(ByteFormat.string(dataBytes + margin)) needed (a full copy of the data directory)",
+                    hint: "free some space, or use --mode link (needs almost no space)")
+            }
+        }
+        let jobs = await tools.jobs(options.jobs)
+
         let port = try Self.freePort()
-        return PgUpgradeContext(
+        var context = PgUpgradeContext(
             runID: runID, options: options, project: project, handle: ComposeHandle(project), database: database,
             imageSource: source, oldMajor: imageMajor, targetImage: targetImage, placement: placement,
             applicationServices: applications, databaseWasRunning: databaseWasRunning, backupDirectory: backupDirectory,
             hostPort: port, databaseBytes: databaseBytes, dataBytes: dataBytes, redactor: redactor, notes: notes)
+        context.jobs = jobs
+        context.upgradeTool = upgradeTool
+        return context
     }
 
     static func absolute(_ path: String, base: String) -> String {

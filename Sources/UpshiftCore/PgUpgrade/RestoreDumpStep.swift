@@ -25,9 +25,8 @@ struct RestoreDumpStep: StepAction {
         let dir = DumpClusterStep.directory(world)
         let manifest = try DumpManifest.read(dir + "/manifest.json")
         for file in manifest.files {
-            let path = dir + "/" + file.name
-            let actual = try SHA256.hexOfFile(atPath: path)
-            guard actual == file.sha256 else { throw UpshiftError("the dump file \(path) changed since it was written (SHA-256 mismatch)") }
+            let actual = try DumpManifest.digest(of: file, in: dir)
+            guard actual == file.sha256 else { throw UpshiftError("the dump file \(dir)/\(file.name) changed since it was written (SHA-256 mismatch)") }
         }
         // Globals, without the role the entrypoint created (CREATE ROLE would fail under ON_ERROR_STOP).
         guard let globals = manifest.files.first(where: { $0.database == nil }) else { throw UpshiftError("the dump has no globals file") }
@@ -44,12 +43,38 @@ struct RestoreDumpStep: StepAction {
             }
         }
         for file in manifest.files where file.database != nil {
-            try await psql(input: .file(dir + "/" + file.name), label: file.database!, context: context)
+            if file.isDirectory {
+                try await pgRestore(file, in: dir, context: context)
+            } else {
+                try await psql(input: .file(dir + "/" + file.name), label: file.database!, context: context)
+            }
         }
         return StepOutcome(summary: "\(restored.count) databases restored")
     }
 
     enum Input { case data(Data), file(String) }
+
+    /// `pg_restore -j N --exit-on-error` of a `-Fd` dump, from a one-off container of the target image in
+    /// the new server's network namespace, the dump mounted read-only. `--create` recreates every
+    /// database but `postgres`, which exists in every new cluster.
+    func pgRestore(_ file: DumpManifest.File, in dir: String, context: StepContext) async throws {
+        let name = file.database ?? "postgres"
+        var env: [String: String] = [:]
+        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let jobs = max(1, world.context.jobs)
+        var argv = ["pg_restore", "-U", world.database.superuser, "-j", String(jobs), "--exit-on-error", "-d", "postgres"]
+        if name != "postgres" { argv.append("--create") }
+        argv.append(DumpClusterStep.dumpMount + "/" + file.name)
+        let container = try await DumpClusterStep(world: world).container()
+        var command = DumpClusterStep.dumpCommand(world, container: container, argv, environment: env, dumpDirectory: dir, readOnly: true, image: world.context.targetImage.description)
+        command.timeout = .seconds(6 * 3600)
+        context.progress("pg_restore -j \(jobs) \(name)")
+        let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
+        guard result.termination.isSuccess else {
+            let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw UpshiftError("restoring \(name) failed (\(result.termination)): \(world.redactor.redact(String(stderr.suffix(800))))")
+        }
+    }
 
     func psql(input: Input, label: String, context: StepContext) async throws {
         var env: [String: String] = [:]

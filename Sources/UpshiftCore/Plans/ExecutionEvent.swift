@@ -10,6 +10,9 @@ public enum ExecutionEvent: Sendable, Hashable {
     case stepFinished(step: PlannedStep, outcome: StepOutcome, duration: Duration)
     case stepFailed(step: PlannedStep, error: String, duration: Duration)
     case pointOfNoReturn(stepID: String)
+    /// From here the old cluster can no longer simply be started again (pg_upgrade link/swap); an undo
+    /// rebuilds it from the verified dump. Written to the audit log before the step does it.
+    case oldClusterUnusable(stepID: String, message: String)
     /// The run stopped at a step boundary because of SIGINT or cancellation.
     case interrupted(beforeStepID: String?)
     /// Undo is about to start for these steps, latest first.

@@ -99,10 +99,11 @@ public struct Executor: Sendable {
                 }
                 applied.append(Applied(stepID: planned.id, spec: planned.compensation, state: .partial))
             }
-            let context = StepContext(
+            var context = StepContext(
                 runID: runID, runFolder: runFolder, redactor: redactor,
                 progress: { [redactor] in eventHandler(.stepProgress(stepID: planned.id, message: redactor.redact($0))) },
                 isInterrupted: { [options] in Task.isCancelled || options.isInterrupted() })
+            context.oldClusterUnusable = { [redactor] in eventHandler(.oldClusterUnusable(stepID: planned.id, message: redactor.redact($0))) }
             do {
                 let outcome = try await step.action.run(context)
                 if planned.mutates {

@@ -25,6 +25,9 @@ public struct StepContext: Sendable {
     public var progress: @Sendable (String) -> Void
     /// True once the user asked to stop (SIGINT) or the task was cancelled; long steps should poll it.
     public var isInterrupted: @Sendable () -> Bool
+    /// Announces, before doing it, that the old cluster is about to become unusable (audit: point of no
+    /// return for the old data; the run is still undone, from the dump).
+    public var oldClusterUnusable: @Sendable (String) -> Void = { _ in }
 
     public init(
         runID: RunID,

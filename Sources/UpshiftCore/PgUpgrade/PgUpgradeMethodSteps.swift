@@ -1,0 +1,93 @@
+import Foundation
+
+/// The plan of `pg-upgrade --method pg_upgrade`: the dump method's window and move-aside, then the new
+/// major's `pg_upgrade` on one mount holding both clusters instead of dump and restore, so the downtime
+/// of `link`, `clone` and `swap` hardly grows with the data.
+///
+/// `link` and `swap` can leave the old cluster unusable, so for them a verified dump (taken with the OLD
+/// image's tools, so the old major can read it back) comes first, the moment of no return is written to the
+/// audit log, and the undo rebuilds the old cluster from that dump (`RebuildFromDumpCompensator`).
+/// `copy` and `clone` never touch the old files: undo is the same rename as the dump method's.
+public struct PgUpgradeMethodSteps: Sendable {
+    public var world: PgUpgradeWorld
+    public var environment: [String: String]
+
+    public init(world: PgUpgradeWorld, environment: [String: String]) {
+        self.world = world
+        self.environment = environment
+    }
+
+    public func steps() throws -> [ExecutableStep] {
+        guard let tool = world.context.upgradeTool else { throw UpshiftError("internal: method pg_upgrade without an upgrade image") }
+        let upgrade = PgUpgradeRun(world: world, tool: tool)
+        var steps = [
+            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
+            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
+            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
+            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
+            ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world)),
+        ]
+        if world.context.options.mode.destroysOldCluster {
+            steps.append(ExecutableStep(DumpClusterStep.planned(world), action: DumpClusterStep(world: world)))
+        }
+        steps += [
+            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
+            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),
+            ExecutableStep(InitNewClusterStep.planned(upgrade), action: InitNewClusterStep(upgrade: upgrade)),
+            ExecutableStep(PgUpgradeCheckStep.planned(upgrade), action: PgUpgradeCheckStep(upgrade: upgrade)),
+            ExecutableStep(try TransferDataStep.planned(upgrade), action: TransferDataStep(upgrade: upgrade)),
+            ExecutableStep(CarryConfigurationStep.planned(upgrade), action: CarryConfigurationStep(upgrade: upgrade)),
+            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
+            ExecutableStep(try StartUpgradedDatabaseStep.planned(upgrade), action: StartUpgradedDatabaseStep(upgrade: upgrade)),
+            ExecutableStep(PostUpgradeStep.planned(upgrade), action: PostUpgradeStep(upgrade: upgrade)),
+            ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+            ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
+        ]
+        return steps
+    }
+}
+
+/// What the pg_upgrade steps share: the world, the upgrade image, and the paths of both clusters as the
+/// upgrade container sees them.
+struct PgUpgradeRun: Sendable {
+    var world: PgUpgradeWorld
+    var tool: UpgradeTool
+
+    var mount: DataLocation { world.context.placement.mount }
+    var mode: TransferMode { world.context.options.mode }
+    var oldRelative: String { world.context.placement.oldRelativePath }
+    var newRelative: String { world.context.placement.newRelativePath }
+    var oldPath: String { DataDirectoryOperations.containerPath(oldRelative) }
+    var newPath: String { DataDirectoryOperations.containerPath(newRelative) }
+
+    /// The pg_upgrade argv (without `--check`), for plan and run alike.
+    func pgUpgradeArguments(superuser: String) -> [String] {
+        [
+            "--old-bindir", tool.binOld, "--new-bindir", tool.binNew, "--old-datadir", oldPath, "--new-datadir", newPath,
+            "--username", superuser, "--socketdir", "/var/run/postgresql", "--jobs", String(world.context.jobs), "--\(mode.rawValue)",
+        ]
+    }
+
+    var environment: [String: String] {
+        var env: [String: String] = [:]
+        if let password = world.database.password { env["PGPASSWORD"] = password }
+        return env
+    }
+
+    func settings() throws -> ClusterSettings {
+        try ClusterSettings.load(ClusterSettings.path(world.runFolder))
+    }
+
+    /// Runs a binary of the upgrade image and fails with its output's tail.
+    @discardableResult
+    func run(_ tool: String, _ arguments: [String], what: String, workdir: String? = nil, asRoot: Bool = false, stdin: Data? = nil) async throws -> CommandResult {
+        var command = self.tool.command(mount, tool: tool, arguments, workdir: workdir, environment: environment, asRoot: asRoot, stdin: stdin != nil)
+        command.standardInput = stdin
+        let result = try await world.runner.run(command)
+        guard result.termination.isSuccess else {
+            let output = (result.stdoutText + "\n" + result.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw UpshiftError("\(what) failed (\(result.termination)):\n" + world.redactor.redact(String(output.suffix(1500))))
+        }
+        return result
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Starts the new major on the upgraded cluster (the entrypoint sees `PG_VERSION` and skips init) and waits
+/// for a password login. In `link` mode this is the moment the old cluster becomes unusable — the new
+/// server rewrites files both share — so it is written to the audit log first and the undo from here on
+/// rebuilds the old cluster from the verified dump.
+struct StartUpgradedDatabaseStep: StepAction {
+    var upgrade: PgUpgradeRun
+
+    static func planned(_ upgrade: PgUpgradeRun) throws -> PlannedStep {
+        let world = upgrade.world
+        let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let compensation: CompensationSpec
+        var notes: [String] = []
+        if upgrade.mode == .link {
+            compensation = try RebuildFromDumpCompensator.spec(upgrade)
+            notes.append("POINT OF NO RETURN for the old cluster (--link): once the new server starts, undo rebuilds the old cluster from the dump")
+        } else {
+            compensation = try ComposeServicesCompensator.spec(handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)")
+        }
+        return PlannedStep(
+            id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on the upgraded cluster (\(world.context.placement.newPGDATA))",
+            kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
+            compensation: compensation, notes: notes)
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let world = upgrade.world
+        if upgrade.mode == .link {
+            context.oldClusterUnusable("starting PostgreSQL \(world.context.options.targetMajor) on hard-linked files makes the PostgreSQL \(world.context.oldMajor) cluster unusable; an undo rebuilds it from \(DumpClusterStep.directory(world))")
+        }
+        try await world.isolatedCompose.up([world.service])
+        context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) to accept logins")
+        try await StartNewDatabaseStep(world: world).waitWhileRunning()
+        try await world.waitForServer()
+        let major = try await world.serverMajor()
+        guard major == world.context.options.targetMajor else {
+            throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
+        }
+        return StepOutcome(summary: "PostgreSQL \(major) ready on the upgraded cluster")
+    }
+}
