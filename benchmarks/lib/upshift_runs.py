@@ -21,11 +21,13 @@ def find_binary(repo: str):
     explicit = os.environ.get("UPSHIFT_BIN")
     if explicit:
         return explicit
-    for candidate in (".build/release/upshift", ".build/debug/upshift"):
-        path = os.path.join(repo, candidate)
-        if os.access(path, os.X_OK):
-            return path
-    return None
+    # release when it is the newest build; a debug build newer than the release has features the release lacks
+    # (upshift's own work is orchestration and server-side SQL, so the build type hardly changes its timings)
+    found = [os.path.join(repo, c) for c in (".build/release/upshift", ".build/debug/upshift")]
+    found = [p for p in found if os.access(p, os.X_OK)]
+    if not found:
+        return None
+    return max(found, key=lambda p: (os.path.getmtime(p), "release" in p))
 
 
 def method_argv(method: str, jobs: int):
