@@ -93,7 +93,7 @@ struct DumpClusterStep: StepAction {
         let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/" + file, "-d", database]
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env, dumpDirectory: dir)
         command.timeout = .seconds(6 * 3600)
-        context.progress("pg_dump -Fd -j \(jobs) \(database) → \(file)")
+        context.progress("pg_dump → \(file) (\(database), -Fd -j \(jobs))")
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
         guard result.termination.isSuccess else {
             let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)

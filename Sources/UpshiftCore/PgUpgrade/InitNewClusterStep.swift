@@ -10,18 +10,20 @@ struct InitNewClusterStep: StepAction {
 
     static func planned(_ upgrade: PgUpgradeRun) -> PlannedStep {
         let world = upgrade.world
-        let mkdir = upgrade.tool.command(upgrade.mount, tool: "install", ["-d", "-o", String(upgrade.tool.uid), "-g", String(upgrade.tool.gid), "-m", "0700", upgrade.newPath], asRoot: true)
+        let mkdir = upgrade.tool.command(upgrade.mount, tool: "mkdir", ["-p", "-m", "0700", upgrade.newPath], asRoot: true)
+        let chown = upgrade.tool.command(upgrade.mount, tool: "chown", ["\(upgrade.tool.uid):\(upgrade.tool.gid)", upgrade.newPath], asRoot: true)
         let initdb = upgrade.tool.command(upgrade.mount, tool: upgrade.tool.binNew + "/initdb", ["-D", upgrade.newPath, "<settings of the old cluster>"])
         return PlannedStep(
             id: "init-new-cluster", title: "Initialise the PostgreSQL \(world.context.options.targetMajor) cluster at \(world.context.placement.newPGDATA) with the old cluster's settings",
-            kind: "pg.init-new-cluster", commands: PlannedStep.render([mkdir, initdb], redactor: world.redactor), mutates: true, compensation: nil,
+            kind: "pg.init-new-cluster", commands: PlannedStep.render([mkdir, chown, initdb], redactor: world.redactor), mutates: true, compensation: nil,
             notes: ["moved aside with the rest of the new data when the run is undone"])
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let settings = try upgrade.settings()
         let tool = upgrade.tool
-        try await upgrade.run("install", ["-d", "-o", String(tool.uid), "-g", String(tool.gid), "-m", "0700", upgrade.newPath], what: "creating \(upgrade.newRelative)", asRoot: true)
+        try await upgrade.run("mkdir", ["-p", "-m", "0700", upgrade.newPath], what: "creating \(upgrade.newRelative)", asRoot: true)
+        try await upgrade.run("chown", ["\(tool.uid):\(tool.gid)", upgrade.newPath], what: "handing \(upgrade.newRelative) to uid \(tool.uid)", asRoot: true)
         let arguments = ["-D", upgrade.newPath] + (try settings.initdbArguments(newMajor: upgrade.world.context.options.targetMajor)) + ["--auth-local=trust", "--auth-host=scram-sha-256"]
         context.progress("initdb " + arguments.dropFirst(2).joined(separator: " "))
         try await upgrade.run(tool.binNew + "/initdb", arguments, what: "initdb of the new cluster")

@@ -61,10 +61,15 @@ struct PgUpgradeRun: Sendable {
     var newPath: String { DataDirectoryOperations.containerPath(newRelative) }
 
     /// The pg_upgrade argv (without `--check`), for plan and run alike.
+    ///
+    /// Always one job: pg_upgrade 18.6 with `--jobs 2` failed on the test stack while "Restoring database
+    /// schemas" (the `postgres` database is dropped and recreated by one worker while another connects to
+    /// it: "database "postgres" does not exist ... It seems to have just been dropped"). Its jobs only
+    /// parallelise across databases and tablespaces, which a compose deployment has one or two of.
     func pgUpgradeArguments(superuser: String) -> [String] {
         [
             "--old-bindir", tool.binOld, "--new-bindir", tool.binNew, "--old-datadir", oldPath, "--new-datadir", newPath,
-            "--username", superuser, "--socketdir", "/var/run/postgresql", "--jobs", String(world.context.jobs), "--\(mode.rawValue)",
+            "--username", superuser, "--socketdir", "/var/run/postgresql", "--\(mode.rawValue)",
         ]
     }
 

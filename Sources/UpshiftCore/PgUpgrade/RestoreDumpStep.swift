@@ -68,7 +68,7 @@ struct RestoreDumpStep: StepAction {
         let container = try await DumpClusterStep(world: world).container()
         var command = DumpClusterStep.dumpCommand(world, container: container, argv, environment: env, dumpDirectory: dir, readOnly: true, image: world.context.targetImage.description)
         command.timeout = .seconds(6 * 3600)
-        context.progress("pg_restore -j \(jobs) \(name)")
+        context.progress("restoring \(name) (pg_restore -j \(jobs))")
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
         guard result.termination.isSuccess else {
             let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
