@@ -77,9 +77,11 @@ public struct UpgradeToolPreflight: Sendable {
         return result
     }
 
-    /// The major of a `--version` line such as "pg_upgrade (PostgreSQL) 18.6".
+    /// The major of a `--version` line such as "pg_upgrade (PostgreSQL) 18.6" or Debian's
+    /// "postgres (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)": the word after "(PostgreSQL)".
     static func major(_ text: String) -> Int? {
-        guard let last = text.split(whereSeparator: \.isWhitespace).last else { return nil }
-        return Int(last.prefix(while: \.isNumber))
+        let words = text.split(whereSeparator: \.isWhitespace)
+        guard let index = words.firstIndex(of: "(PostgreSQL)"), index + 1 < words.count else { return nil }
+        return Int(words[index + 1].prefix(while: \.isNumber))
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import UpshiftCore
+
+/// The pure parts of `--method pg_upgrade` and the parallel dump: what is carried from the old
+/// configuration, which initdb arguments reproduce the old cluster, how the upgrade image is read, and how a
+/// `-Fd` dump directory is digested. The whole method runs in `PgUpgradeMethodEndToEndTests`.
+struct PgUpgradeMethodTests {
+    // MARK: - ConfigurationCarry
+
+    static let newConf = """
+        # initdb's file
+        max_connections = 100\t\t\t# (change requires restart)
+        shared_buffers = 128MB
+        listen_addresses = '*'
+        #work_mem = 4MB
+        """
+
+    @Test func carriesChangedKnownSettingsOnly() {
+        let old = """
+            max_connections = 100
+            shared_buffers = 512MB   # tuned
+            work_mem = '16MB'
+            #maintenance_work_mem = 1GB
+            stats_temp_directory = 'pg_stat_tmp'
+            data_directory = '/var/lib/postgresql/data/pgdb'
+            include_dir = 'conf.d'
+            pg_stat_statements.track = all
+            """
+        let known: Set<String> = ["max_connections", "shared_buffers", "work_mem", "maintenance_work_mem", "data_directory", "listen_addresses"]
+        let result = ConfigurationCarry.carry(old: old, new: Self.newConf, known: known, label: "PG15")
+        #expect(result.carried == ["shared_buffers", "work_mem", "pg_stat_statements.track"])
+        #expect(result.dropped == ["stats_temp_directory", "data_directory", "include_dir"])
+        #expect(result.appendix.hasPrefix("\n# carried from PG15 by upshift\n"))
+        #expect(result.appendix.contains("shared_buffers = 512MB\n"))
+        #expect(!result.appendix.contains("# tuned"))
+        #expect(!result.appendix.contains("maintenance_work_mem"))
+    }
+
+    @Test func nothingToCarryLeavesTheFileAlone() {
+        let result = ConfigurationCarry.carry(old: "max_connections = 100\nshared_buffers = '128MB'\n", new: Self.newConf, known: ["max_connections", "shared_buffers"], label: "x")
+        #expect(result.appendix.isEmpty && result.carried.isEmpty && result.dropped.isEmpty)
+    }
+
+    @Test func parsesQuotesCommentsAndLastValueWins() {
+        let settings = ConfigurationCarry.activeSettings("""
+            log_line_prefix = '%m # [%p] '   # a comment after a quoted hash
+            Work_Mem 8MB
+            work_mem = 9MB
+            search_path = 'a''b'
+            """)
+        #expect(settings.map(\.name) == ["log_line_prefix", "work_mem", "search_path"])
+        #expect(settings[0].value == "%m # [%p] ")
+        #expect(settings[1].value == "9MB")
+        #expect(settings[2].value == "a'b")
+    }
+
+    @Test func knownNamesFromDescribeConfig() {
+        let names = ConfigurationCarry.knownNames(describeConfig: "work_mem\tuser\tResource Usage\tINTEGER\t4096\n" + "Shared_Buffers\tpostmaster\tx\n")
+        #expect(names == ["work_mem", "shared_buffers"])
+    }
+
+    // MARK: - ClusterSettings
+
+    static func settings(checksums: Bool = false, provider: String = "c", locale: String? = nil, collate: String = "en_US.utf8") -> ClusterSettings {
+        ClusterSettings(dataChecksums: checksums, encoding: "UTF8", collate: collate, ctype: "en_US.utf8", localeProvider: provider, providerLocale: locale, bootstrapSuperuser: "pguser")
+    }
+
+    @Test func initdbTurnsChecksumsOffOnlyWhereTheNewMajorDefaultsOn() throws {
+        #expect(try Self.settings().initdbArguments(newMajor: 18) == ["--username=pguser", "--encoding=UTF8", "--lc-collate=en_US.utf8", "--lc-ctype=en_US.utf8", "--no-data-checksums"])
+        #expect(try !Self.settings().initdbArguments(newMajor: 16).contains { $0.contains("checksums") })
+        #expect(try Self.settings(checksums: true).initdbArguments(newMajor: 18).last == "--data-checksums")
+        #expect(try Self.settings(checksums: true).initdbArguments(newMajor: 16).last == "--data-checksums")
+    }
+
+    @Test func initdbKeepsTheLocaleProvider() throws {
+        let icu = try Self.settings(provider: "i", locale: "und-x-icu").initdbArguments(newMajor: 18)
+        #expect(icu.contains("--locale-provider=icu") && icu.contains("--icu-locale=und-x-icu"))
+        let builtin = try Self.settings(provider: "b", locale: "C.UTF-8").initdbArguments(newMajor: 18)
+        #expect(builtin.contains("--locale-provider=builtin") && builtin.contains("--builtin-locale=C.UTF-8"))
+    }
+
+    @Test func initdbRefusesValuesItWouldHaveToQuote() {
+        #expect(throws: UpshiftError.self) { try Self.settings(collate: "en_US.utf8; rm -rf /").initdbArguments(newMajor: 18) }
+        #expect(throws: UpshiftError.self) { try Self.settings(collate: "a b").initdbArguments(newMajor: 18) }
+    }
+
+    @Test func settingsRoundTripThroughTheRunFolderFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let settings = Self.settings(checksums: true)
+        try settings.save(to: path)
+        #expect(try ClusterSettings.load(path) == settings)
+        #expect(settings.summary == "checksums on, encoding UTF8, collate en_US.utf8, ctype en_US.utf8, install user pguser")
+    }
+
+    // MARK: - Upgrade image and modes
+
+    @Test func readsTheUpgradeImage() {
+        let env = UpgradeToolPreflight.environment(#"["PATH=/usr/bin","PGBINOLD=/usr/lib/postgresql/15/bin","PGBINNEW=/usr/lib/postgresql/18/bin","X=a=b"]"#)
+        #expect(env["PGBINOLD"] == "/usr/lib/postgresql/15/bin" && env["PGBINNEW"] == "/usr/lib/postgresql/18/bin" && env["X"] == "a=b")
+        #expect(UpgradeToolPreflight.environment("null").isEmpty)
+        #expect(UpgradeToolPreflight.major("pg_upgrade (PostgreSQL) 18.6\n") == 18)
+        #expect(UpgradeToolPreflight.major("postgres (PostgreSQL) 17.2 (Debian 17.2-1.pgdg120+1)") == 17)
+        #expect(UpgradeToolPreflight.major("postgres (PostgreSQL) 15.18") == 15)
+        #expect(UpgradeToolPreflight.major("bash: postgres: not found") == nil)
+        #expect(UpgradeTool.defaultImage(oldMajor: 15, newMajor: 18) == "tianon/postgres-upgrade:15-to-18")
+    }
+
+    @Test func onlyLinkAndSwapNeedADumpFirst() {
+        #expect(TransferMode.allCases.filter(\.destroysOldCluster) == [.link, .swap])
+        #expect(UpgradeMethod(rawValue: "pg_upgrade") == .pgUpgrade)
+    }
+
+    @Test func upgradeContainerRunsAsTheDataOwnerWithSecretsByName() {
+        let tool = UpgradeTool(image: "tianon/postgres-upgrade:15-to-18", binOld: "/o", binNew: "/n", uid: 999, gid: 998)
+        let mount = DataLocation(kind: .bind, pgdata: "/var/lib/postgresql/data/pgdb", mountTarget: "/var/lib/postgresql/data", hostPath: "/srv/data", subpath: "pgdb")
+        let command = tool.command(mount, tool: "/n/pg_upgrade", ["--check"], workdir: "/upshift-data/pgdb", environment: ["PGPASSWORD": "s3cret"])
+        #expect(command.arguments.starts(with: ["run", "--rm", "--network", "none", "--log-driver", "none", "--user", "999:998"]))
+        #expect(command.arguments.contains("PGPASSWORD") && !command.arguments.contains { $0.contains("s3cret") })
+        #expect(Array(command.arguments.suffix(4)) == ["--entrypoint", "/n/pg_upgrade", "tianon/postgres-upgrade:15-to-18", "--check"])
+        #expect(command.arguments.contains("type=bind,source=/srv/data,target=/upshift-data"))
+        #expect(tool.command(mount, tool: "mkdir", [], asRoot: true).arguments.contains("0:0"))
+    }
+
+    // MARK: - Directory-format dumps
+
+    @Test func directoryDigestNoticesAnyChange() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("toc".utf8).write(to: URL(fileURLWithPath: dir + "/toc.dat"))
+        try Data("rows".utf8).write(to: URL(fileURLWithPath: dir + "/3001.dat"))
+        let first = try DumpManifest.digestDirectory(dir)
+        #expect(first.bytes == 7)
+        #expect(try DumpManifest.digestDirectory(dir) == first)
+        try Data("rowz".utf8).write(to: URL(fileURLWithPath: dir + "/3001.dat"))
+        #expect(try DumpManifest.digestDirectory(dir).sha256 != first.sha256)
+        try Data().write(to: URL(fileURLWithPath: dir + "/3002.dat"))
+        #expect(try DumpManifest.digestDirectory(dir).sha256 != first.sha256)
+    }
+
+    @Test func manifestsWithoutAFormatArePlain() throws {
+        let json = #"{"oldMajor":15,"superuser":"u","files":[{"name":"globals.sql","bytes":1,"sha256":"x"},{"database":"d","name":"db-1.dir","bytes":2,"sha256":"y","format":"directory"}]}"#
+        let manifest = try JSONDecoder().decode(DumpManifest.self, from: Data(json.utf8))
+        #expect(manifest.files.map(\.isDirectory) == [false, true])
+    }
+}
