@@ -21,11 +21,15 @@ TARGETS = {
 }
 
 
+def _runs(size, kind, method):
+    return [r for r in size["runs"] if r["kind"] == kind and r["method"] == method and "error" not in r
+            and r.get("exit_code") == 0 and r.get("check", {}).get("ok")]
+
+
 def _run(size, kind, method):
-    for r in size["runs"]:
-        if r["kind"] == kind and r["method"] == method and "error" not in r and r.get("exit_code") == 0:
-            return r
-    return None
+    """The successful run with the median downtime (lower median for an even count), or None."""
+    runs = sorted(_runs(size, kind, method), key=lambda r: r["downtime_seconds"])
+    return runs[(len(runs) - 1) // 2] if runs else None
 
 
 def _ratio(a, b):
@@ -47,6 +51,8 @@ def summarize(doc):
                    "raw_wall": r and r["wall_seconds"], "upshift_wall": u and u["wall_seconds"],
                    "raw_disk_peak": r and r["disk_peak_bytes"], "upshift_disk_peak": u and u["disk_peak_bytes"]}
             row["ratio"] = _ratio(row["upshift_downtime"], row["raw_downtime"])
+            row["raw_downtimes_all"] = [x["downtime_seconds"] for x in _runs(s, "raw", m)]
+            row["upshift_downtimes_all"] = [x["downtime_seconds"] for x in _runs(s, "upshift", m)]
             if u and u.get("audit"):
                 row["verification_seconds"] = u["audit"]["verification_seconds"]
                 row["verification_share"] = _ratio(u["audit"]["verification_seconds"], u["downtime_seconds"])
@@ -128,6 +134,15 @@ def table(doc):
             if "error" in r or r.get("exit_code") not in (0, None) or not r.get("check", {}).get("ok", False):
                 lines.append(f"FAILED: scale {size['scale']} {r['kind']} {r['method']}: "
                              f"{(r.get('error') or r.get('output_tail') or str(r.get('check')))[-300:].strip()}")
+    if doc["sizes"]:
+        large = max(doc["sizes"], key=lambda x: x["scale"])
+        lines += ["", f"where the time goes (scale {large['scale']}, median runs; seconds):"]
+        for m in ["dump-1", "dump-N", "pipe", "pg_upgrade-copy", "pg_upgrade-link", "pg_upgrade-swap"]:
+            r, u = _run(large, "raw", m), _run(large, "upshift", m)
+            if r:
+                lines.append(f"  raw     {m:<16} " + ", ".join(f"{p['phase']} {p['seconds']:.1f}" for p in r.get("phases", [])))
+            if u and u.get("audit"):
+                lines.append(f"  upshift {m:<16} " + ", ".join(f"{st['step']} {st['seconds']:.1f}" for st in u["audit"]["steps"]))
     if s["targets"]:
         lines += ["", "targets:"]
         lines += [f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {_f(t['value'], 'x')} ({t['limit']})" for t in s["targets"]]
