@@ -81,26 +81,38 @@ struct DataDirectoryOperationsTests {
     }
 
     @Test func moveAsideRenamesInsideTheMountAndVerifies() async throws {
-        let ls = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "ls"]
-        // Stubs are matched most-recent first, so register in reverse order of use.
+        let stat = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "stat"]
+        // Stubs are matched most-recent first, so register in reverse order of use: stat after, mv, stat before.
         let ordered = RecordingRunner(strict: true)
-        ordered.stub(ls, exit: 2, times: 1)
-        ordered.stub(ls, exit: 0, times: 1)
+        ordered.stub(stat, exit: 1, stdout: "999 999 700 /upshift-data/pgdb.pg15-run1\n", times: 1)
         ordered.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "mv"])
-        ordered.stub(ls, exit: 2, times: 1)
-        ordered.stub(ls, exit: 0, times: 1)
+        ordered.stub(stat, exit: 1, stdout: "999 999 700 /upshift-data/pgdb\n", times: 1)
         let ops = DataDirectoryOperations(runner: ordered, image: "postgres:15")
-        try await ops.moveAside(bind, from: "pgdb", to: "pgdb.pg15-run1")
+        let owner = try await ops.moveAside(bind, from: "pgdb", to: "pgdb.pg15-run1")
+        #expect(owner == FileOwnership(uid: 999, gid: 999, mode: 0o700))
+        #expect(ordered.argvs.count == 3, "one stat, the mv, one stat: \(ordered.argvs)")
         let mv = try #require(ordered.argvs.first { $0.contains("mv") })
         #expect(mv.suffix(2) == ["/upshift-data/pgdb", "/upshift-data/pgdb.pg15-run1"])
         #expect(mv.contains("type=bind,source=/srv/inv/data,target=/upshift-data"))  // read-write
+        #expect(ordered.argvs[0].suffix(2) == ["/upshift-data/pgdb", "/upshift-data/pgdb.pg15-run1"])
+    }
+
+    @Test func moveAsideNoticesAChangedOwner() async throws {
+        let stat = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "stat"]
+        let runner = RecordingRunner(strict: true)
+        runner.stub(stat, exit: 1, stdout: "0 0 755 /upshift-data/old\n", times: 1)
+        runner.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "mv"])
+        runner.stub(stat, exit: 1, stdout: "999 999 700 /upshift-data/pgdb\n", times: 1)
+        await #expect(throws: UpshiftError.self) {
+            try await DataDirectoryOperations(runner: runner, image: "p").moveAside(bind, from: "pgdb", to: "old")
+        }
     }
 
     @Test func moveAsideRefusesTheMountRootAndExistingTarget() async throws {
         let ops = DataDirectoryOperations(runner: RecordingRunner(strict: true), image: "p")
         await #expect(throws: UpshiftError.self) { try await ops.moveAside(bind, from: "", to: "x") }
         let runner = RecordingRunner(strict: true)
-        runner.stub(["docker", "run"], exit: 0)  // everything exists
+        runner.stub(["docker", "run"], exit: 0, stdout: "999 999 700 /upshift-data/pgdb\n999 999 700 /upshift-data/old\n")  // both exist
         await #expect(throws: UpshiftError.self) {
             try await DataDirectoryOperations(runner: runner, image: "p").moveAside(bind, from: "pgdb", to: "old")
         }

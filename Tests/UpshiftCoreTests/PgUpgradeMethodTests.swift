@@ -146,3 +146,39 @@ struct PgUpgradeMethodTests {
         #expect(manifest.files.map(\.isDirectory) == [false, true])
     }
 }
+
+/// The tar reader and writer that move configuration files in and out of containers: checked against the
+/// system's GNU tar in both directions.
+struct TarArchiveTests {
+    @Test func roundTripsAndMatchesGNUTar() throws {
+        let entries = [
+            TarArchive.Entry(name: "pg_hba.conf", contents: Data("local all all trust\nhost all all all scram-sha-256\n".utf8)),
+            TarArchive.Entry(name: "postgresql.auto.conf", contents: Data(String(repeating: "x", count: 1300).utf8)),
+            TarArchive.Entry(name: "empty.conf", contents: Data()),
+        ]
+        let archive = TarArchive.write(entries)
+        #expect(archive.count % 512 == 0)
+        let back = TarArchive.read(archive)
+        #expect(back.count == 3 && back["pg_hba.conf"] == entries[0].contents && back["postgresql.auto.conf"] == entries[1].contents && back["empty.conf"] == Data())
+
+        // GNU tar extracts what we write, and we read what it writes.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tar-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/in", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try archive.write(to: URL(fileURLWithPath: dir + "/a.tar"))
+        let extract = Process()
+        extract.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        extract.arguments = ["-x", "-f", dir + "/a.tar", "-C", dir + "/in"]
+        try extract.run()
+        extract.waitUntilExit()
+        #expect(extract.terminationStatus == 0)
+        #expect(FileManager.default.contents(atPath: dir + "/in/pg_hba.conf") == entries[0].contents)
+        let create = Process()
+        create.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        create.arguments = ["-c", "-f", dir + "/b.tar", "-C", dir + "/in", "pg_hba.conf", "postgresql.auto.conf"]
+        try create.run()
+        create.waitUntilExit()
+        let gnu = TarArchive.read(try Data(contentsOf: URL(fileURLWithPath: dir + "/b.tar")))
+        #expect(gnu["pg_hba.conf"] == entries[0].contents && gnu["postgresql.auto.conf"] == entries[1].contents)
+    }
+}

@@ -122,9 +122,14 @@ public struct DataDirectoryOperations: Sendable {
     /// Renames `from` to `to`, both relative to the mount root, inside the same mount: a rename(2), O(1),
     /// never a copy. Refuses when `from` is the mount root itself (a mount point cannot be renamed from
     /// inside; see `DataLocation.parentForMoveAside`) or `to` already exists.
-    /// - Throws: `UpshiftError` when the move is impossible or `mv` fails; afterwards verifies that `to`
-    ///   exists and `from` does not.
-    public func moveAside(_ location: DataLocation, from: String, to: String) async throws {
+    ///
+    /// Three helper containers, because each costs about half a second of downtime: one `stat` of both
+    /// paths (from must exist, to must not), the `mv`, and one `stat` to prove the result — `to` exists with
+    /// the owner and mode `from` had, and `from` is gone.
+    /// - Returns: the owner and mode of the moved directory.
+    /// - Throws: `UpshiftError` when the move is impossible, `mv` fails, or the result is not as expected.
+    @discardableResult
+    public func moveAside(_ location: DataLocation, from: String, to: String) async throws -> FileOwnership {
         let from = Self.trim(from)
         let to = Self.trim(to)
         guard !from.isEmpty, !to.isEmpty else {
@@ -136,10 +141,11 @@ public struct DataDirectoryOperations: Sendable {
         if try await missingVolume(location) != nil {
             throw UpshiftError("volume \(location.volumeName ?? "?") does not exist")
         }
-        guard try await exists(location, relativePath: from) else {
+        let before = try await stat(location, [from, to])
+        guard let owner = before[from] else {
             throw UpshiftError("\(describe(location, subpath: from)) does not exist")
         }
-        guard try await !exists(location, relativePath: to) else {
+        guard before[to] == nil else {
             throw UpshiftError("\(describe(location, subpath: to)) already exists; refusing to overwrite it")
         }
         let result = try await runHelper(
@@ -148,11 +154,27 @@ public struct DataDirectoryOperations: Sendable {
             if try bindSourceMissing(result, location) { throw UpshiftError("\(location.hostPath ?? "?") does not exist") }
             throw UpshiftError("moving \(describe(location, subpath: from)) to \(to) failed: \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        let moved = try await exists(location, relativePath: to)
-        let gone = try await !exists(location, relativePath: from)
-        guard moved && gone else {
-            throw UpshiftError("after moving \(describe(location, subpath: from)) to \(to), the result is not as expected")
+        let after = try await stat(location, [from, to])
+        guard after[from] == nil, after[to] == owner else {
+            throw UpshiftError("after moving \(describe(location, subpath: from)) to \(to), the result is not as expected (before: \(owner), now: \(String(describing: after[to])))")
         }
+        return owner
+    }
+
+    /// Owner and mode of each path (relative to the mount root) that exists, in one helper container.
+    public func stat(_ location: DataLocation, _ relativePaths: [String]) async throws -> [String: FileOwnership] {
+        let paths = relativePaths.map { Self.containerPath($0) }
+        let result = try await runHelper(location, tool: "stat", ["-c", "%u %g %a %n"] + paths, readOnly: true, timeout: .seconds(60))
+        if !result.termination.isSuccess, try bindSourceMissing(result, location) { return [:] }
+        var found: [String: FileOwnership] = [:]
+        for line in result.stdoutText.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: " ", maxSplits: 3)
+            guard parts.count == 4, let uid = Int(parts[0]), let gid = Int(parts[1]), let mode = Int(parts[2], radix: 8),
+                  let index = paths.firstIndex(of: String(parts[3]))
+            else { continue }
+            found[Self.trim(relativePaths[index])] = FileOwnership(uid: uid, gid: gid, mode: mode)
+        }
+        return found
     }
 
     // MARK: - Helpers

@@ -3,8 +3,11 @@ import Foundation
 /// Gives the new cluster the old one's configuration: `pg_hba.conf` and `pg_ident.conf` as they were (the
 /// new cluster's initdb copy lacks the image's `host all all all` line — tianon/docker-postgres-upgrade#1,
 /// "no pg_hba.conf entry for host"), and the custom settings of `postgresql.conf` and
-/// `postgresql.auto.conf` that the new major still knows (see `ConfigurationCarry`). Files are read and
-/// written by the upgrade image as the data owner; only the new cluster changes.
+/// `postgresql.auto.conf` that the new major still knows (see `ConfigurationCarry`).
+///
+/// Three containers of the upgrade image, as the data owner: one `tar` reads the six files of both
+/// clusters, one `postgres --describe-config` lists the new major's parameters, one `tar` writes the four
+/// files of the new cluster. Only the new cluster changes.
 struct CarryConfigurationStep: StepAction {
     var upgrade: PgUpgradeRun
 
@@ -18,43 +21,40 @@ struct CarryConfigurationStep: StepAction {
             notes: ["settings unknown to PostgreSQL \(upgrade.world.context.options.targetMajor) and paths into the old cluster are dropped and listed"])
     }
 
+    func path(_ relativeDirectory: String, _ file: String) -> String {
+        relativeDirectory.isEmpty ? file : relativeDirectory + "/" + file
+    }
+
     func run(_ context: StepContext) async throws -> StepOutcome {
-        for name in Self.verbatim {
-            let old = try await read(upgrade.oldPath + "/" + name)
-            try await write(old ?? "", to: upgrade.newPath + "/" + name)
+        let oldFiles = (Self.verbatim + Self.merged).map { path(upgrade.oldRelative, $0) }
+        let newFiles = Self.merged.map { path(upgrade.newRelative, $0) }
+        let read = try await upgrade.world.runner.run(upgrade.tool.command(
+            upgrade.mount, tool: "tar", ["-c", "-f", "-", "-C", DataDirectoryOperations.mountPoint] + oldFiles + newFiles, timeout: .seconds(120)))
+        let files = TarArchive.read(read.standardOutput)
+        for required in [oldFiles[0], newFiles[0]] where files[required] == nil {
+            throw UpshiftError("cannot read \(required) through the upgrade image: \(read.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         let describe = try await upgrade.run(upgrade.tool.binNew + "/postgres", ["--describe-config"], what: "postgres --describe-config")
         let known = ConfigurationCarry.knownNames(describeConfig: describe.stdoutText)
+
+        var entries: [TarArchive.Entry] = []
+        for name in Self.verbatim {
+            guard let old = files[path(upgrade.oldRelative, name)] else { continue }
+            entries.append(TarArchive.Entry(name: name, contents: old))
+        }
         var carried: [String] = []
         var dropped: [String] = []
         for name in Self.merged {
-            guard let old = try await read(upgrade.oldPath + "/" + name) else { continue }
-            let new = try await read(upgrade.newPath + "/" + name) ?? ""
-            let result = ConfigurationCarry.carry(old: old, new: new, known: known, label: "the PostgreSQL \(upgrade.world.context.oldMajor) cluster (run \(context.runID))")
+            guard let old = files[path(upgrade.oldRelative, name)] else { continue }
+            let new = String(decoding: files[path(upgrade.newRelative, name)] ?? Data(), as: UTF8.self)
+            let result = ConfigurationCarry.carry(old: String(decoding: old, as: UTF8.self), new: new, known: known, label: "the PostgreSQL \(upgrade.world.context.oldMajor) cluster (run \(context.runID))")
             carried += result.carried
             dropped += result.dropped
-            if !result.appendix.isEmpty { try await write(new + result.appendix, to: upgrade.newPath + "/" + name) }
+            if !result.appendix.isEmpty { entries.append(TarArchive.Entry(name: name, contents: Data((new + result.appendix).utf8))) }
         }
+        try await upgrade.run("tar", ["-x", "-f", "-", "-C", upgrade.newPath], what: "writing the configuration into the new cluster", stdin: TarArchive.write(entries))
         var summary = "pg_hba.conf and pg_ident.conf copied; settings carried: \(carried.isEmpty ? "none" : carried.joined(separator: ", "))"
         if !dropped.isEmpty { summary += "; dropped: \(dropped.joined(separator: ", "))" }
         return StepOutcome(summary: summary)
-    }
-
-    /// A file's text, `nil` when it does not exist.
-    func read(_ path: String) async throws -> String? {
-        let command = upgrade.tool.command(upgrade.mount, tool: "cat", [path], environment: [:], timeout: .seconds(120))
-        let result = try await upgrade.world.runner.run(command)
-        if result.termination.isSuccess { return result.stdoutText }
-        if result.stderrText.contains("No such file") { return nil }
-        throw UpshiftError("reading \(path) in the upgrade container failed: \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
-    }
-
-    func write(_ text: String, to path: String) async throws {
-        var command = upgrade.tool.command(upgrade.mount, tool: "tee", [path], environment: [:], stdin: true, timeout: .seconds(120))
-        command.standardInput = Data(text.utf8)
-        let result = try await upgrade.world.runner.run(command, stdout: .discard, onLine: nil)
-        guard result.termination.isSuccess else {
-            throw UpshiftError("writing \(path) in the upgrade container failed: \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
     }
 }

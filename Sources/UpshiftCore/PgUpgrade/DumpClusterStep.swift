@@ -102,6 +102,12 @@ struct DumpClusterStep: StepAction {
         guard FileManager.default.fileExists(atPath: dir + "/" + file + "/toc.dat") else {
             throw UpshiftError("the dump \(dir)/\(file) is incomplete: toc.dat is missing")
         }
+        // pg_dump creates them under the container's umask (0644): a dump is as private as the database.
+        let fm = FileManager.default
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dir + "/" + file)
+        for name in try fm.contentsOfDirectory(atPath: dir + "/" + file) {
+            try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/" + file + "/" + name)
+        }
         return try DumpManifest.digestDirectory(dir + "/" + file)
     }
 
