@@ -197,8 +197,17 @@ extension DoctorRules {
     /// Failure mode 11: link/swap transfer modes need one filesystem and are irreversible. upshift's only
     /// method is dump/restore; the old cluster is renamed in place (a rename, never a copy).
     public static func linkSwap(placement: DataPlacement?) -> DoctorCheck {
-        let place = placement.map { " The new cluster is created in \(DataPlacement.describe($0.mount)), on the same filesystem as the old one (\($0.summary))." } ?? ""
-        return DoctorCheck(DoctorCheckID.linkSwap, "link/swap across filesystems", .info,
-                           "pg-upgrade uses dump/restore into a fresh cluster: no hard links (--link) or --swap, so no cross-device link limits and the old cluster stays intact for rollback.\(place)")
+        let title = "link/swap across filesystems"
+        switch placement {
+        case .moveAside(let mount, _, _, _)?:
+            return DoctorCheck(DoctorCheckID.linkSwap, title, .pass,
+                               "the old and new clusters share \(DataPlacement.describe(mount)), one filesystem: `--method pg_upgrade --mode link` or `--mode swap` (18+) can work without copying; --mode clone needs a reflink filesystem (XFS, Btrfs), which pg_upgrade --check verifies")
+        case .pinSubdirectory(let mount, _, _)?:
+            return DoctorCheck(DoctorCheckID.linkSwap, title, .info,
+                               "PGDATA is the root of \(DataPlacement.describe(mount)): the dump method and `--method pg_upgrade --mode copy` work; --mode link and swap are refused, because the old cluster could not be rebuilt in place if the run were undone",
+                               fix: "move the data into a sub-directory of the volume (set PGDATA) to allow link/swap")
+        case nil:
+            return DoctorCheck(DoctorCheckID.linkSwap, title, .info, "unknown until the data placement is known")
+        }
     }
 }
