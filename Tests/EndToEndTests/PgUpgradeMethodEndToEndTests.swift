@@ -116,6 +116,38 @@ struct PgUpgradeMethodEndToEndTests {
                 try await FaultCampaign.expectBack(d, baseline, verdict)
                 verdict.outcome = "exit \(result.status), rolled back by itself (old cluster rebuilt from the dump)"
                 verdict.record()
+
+                // Second fault on the rolled-back deployment: kill -9 while pg_upgrade --swap is moving files. Its
+                // container outlives upshift; `rollback` must stop it before it rebuilds the old cluster.
+                let baseline2 = try await FaultCampaign.Baseline.take(d)
+                let verdict2 = FaultVerdict(scenario: "kill -9", injectedAt: "pg-upgrade --swap (pg_upgrade running)")
+                let watcher2 = FaultAuditWatcher(projectDirectory: d.path)
+                let process2 = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap", "--yes"], workingDirectory: d.path)
+                var runID = ""
+                do {
+                    let mark = try await watcher2.waitFor("point-of-no-return") { $0.event == "point-of-no-return" }
+                    runID = mark.run
+                    try await E2EPoll.until("the run's pg_upgrade container", timeout: .seconds(60), interval: .milliseconds(20)) {
+                        let ps = try await E2EEnvironment.docker(["ps", "-q", "--filter", "label=com.upshift.run=\(runID)"])
+                        return !ps.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                    }
+                } catch {
+                    process2.send(SIGKILL)
+                    _ = try? await process2.wait(timeout: .seconds(30))
+                    throw error
+                }
+                process2.send(SIGKILL)
+                let killed = try await process2.wait(timeout: .seconds(30))
+                verdict2.check(killed.signaled && killed.status == SIGKILL, "upshift did not die of SIGKILL: \(killed)")
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                verdict2.check(rollback.exitCode == 0, "rollback failed: \(rollback.stderr.suffix(1500))")
+                verdict2.check(rollback.stderr.contains("old cluster rebuilt from the dump"), "rollback did not rebuild the old cluster: \(rollback.stderr.suffix(1200))")
+                let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
+                verdict2.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run are still there")
+                try await FaultCampaign.expectBack(d, baseline2, verdict2)
+                let stopped = rollback.stderr.contains("the interrupted run left running") ? "its pg_upgrade container stopped first" : "its pg_upgrade container had already ended"
+                verdict2.outcome = "killed mid pg_upgrade --swap; rollback exit \(rollback.exitCode) (\(stopped), old cluster rebuilt from the dump)"
+                verdict2.record()
             }
         }
     }

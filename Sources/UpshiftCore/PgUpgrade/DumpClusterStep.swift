@@ -151,6 +151,7 @@ struct DumpClusterStep: StepAction {
     /// reaches the server on 127.0.0.1 without publishing anything. The password travels by name (`-e`).
     static func dumpCommand(_ world: PgUpgradeWorld, container: String, _ argv: [String], environment: [String: String], dumpDirectory: String? = nil, readOnly: Bool = false, image: String? = nil) -> Command {
         var args = ["run", "--rm", "--network", "container:" + container, "--log-driver", "none", "--label", "com.upshift.helper=true"]
+        args += RunHelperContainers.arguments(runID: world.context.runID.rawValue)
         if let dumpDirectory {
             args += ["--user", "\(getuid()):\(getgid())", "--mount", "type=bind," + DataDirectoryOperations.csvField("source=" + dumpDirectory) + ",target=" + dumpMount + (readOnly ? ",readonly" : "")]
         }

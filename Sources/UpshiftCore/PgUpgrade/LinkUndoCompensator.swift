@@ -23,6 +23,7 @@ struct LinkUndoCompensator: Compensating {
 
     func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
         let payload = try spec.payload.decode(LinkUndoPayload.self)
+        try await RunHelperContainers.removeLeftovers(runID: context.runID.rawValue, runner: runner, progress: context.progress)
         let data = DataDirectoryOperations(runner: runner, image: payload.image)
         let base = payload.oldRelative.isEmpty ? "global" : payload.oldRelative + "/global"
         guard try await data.exists(payload.mount, relativePath: base + "/pg_control.old") else { return }

@@ -67,6 +67,7 @@ struct DataRestoreCompensator: Compensating {
 
     func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
         let payload = try spec.payload.decode(DataRestorePayload.self)
+        try await RunHelperContainers.removeLeftovers(runID: context.runID.rawValue, runner: runner, progress: context.progress)
         let data = DataDirectoryOperations(runner: runner, image: payload.image)
         let mount = payload.mount
         let newExists = try await data.exists(mount, relativePath: payload.newPath)

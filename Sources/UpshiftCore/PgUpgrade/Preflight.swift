@@ -144,7 +144,7 @@ public struct PgUpgradePreflight: Sendable {
         let tools = UpgradeToolPreflight(runner: runner, progress: progress)
         var upgradeTool: UpgradeTool?
         if options.method == .pgUpgrade {
-            upgradeTool = try await tools.upgradeTool(options: options, oldMajor: imageMajor, database: database, placement: placement)
+            upgradeTool = try await tools.upgradeTool(options: options, oldMajor: imageMajor, database: database, placement: placement, runID: runID)
             if options.mode == .copy, let free = try await Self.freeBytes(in: placement.mount, data: data), free < dataBytes + margin {
                 throw UpshiftError(
                     "not enough free space for pg_upgrade --copy in \(DataPlacement.describe(placement.mount)): \(ByteFormat.string(free)) free, \(ByteFormat.string(dataBytes + margin)) needed (a full copy of the data directory)",

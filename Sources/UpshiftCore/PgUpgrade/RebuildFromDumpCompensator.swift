@@ -47,6 +47,7 @@ struct RebuildFromDumpCompensator: Compensating {
         let payload = try spec.payload.decode(RebuildFromDumpPayload.self)
         let marker = payload.runFolder + "/old-cluster-rebuilt.done"
         if FileManager.default.fileExists(atPath: marker) { return }
+        try await RunHelperContainers.removeLeftovers(runID: context.runID.rawValue, runner: runner, progress: context.progress)
         let tool = try await ComposeCLI.detect(runner: runner)
         var cli = payload.handle.cli(runner: runner, tool: tool)
         let database = try DatabaseService.select(from: try await cli.config(), named: payload.service)

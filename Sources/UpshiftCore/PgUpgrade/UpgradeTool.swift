@@ -13,13 +13,16 @@ public struct UpgradeTool: Sendable, Hashable, Codable {
     /// Owner of the old cluster's files: the upgrade runs as this uid so both clusters share it.
     public var uid: Int
     public var gid: Int
+    /// Labels every container (`RunHelperContainers`), so an undo can stop one a killed run left behind.
+    public var runID: String
 
-    public init(image: String, binOld: String, binNew: String, uid: Int, gid: Int) {
+    public init(image: String, binOld: String, binNew: String, uid: Int, gid: Int, runID: String = "") {
         self.image = image
         self.binOld = binOld
         self.binNew = binNew
         self.uid = uid
         self.gid = gid
+        self.runID = runID
     }
 
     /// The default image name for a pair of majors.
@@ -39,7 +42,7 @@ public struct UpgradeTool: Sendable, Hashable, Codable {
         args += DataDirectoryOperations.mountArguments(mount, readOnly: false)
         if let workdir { args += ["--workdir", workdir] }
         for name in environment.keys.sorted() { args += ["-e", name] }
-        args += ["--label", "com.upshift.helper=true", "--entrypoint", tool, image]
+        args += ["--label", "com.upshift.helper=true"] + RunHelperContainers.arguments(runID: runID) + ["--entrypoint", tool, image]
         args += arguments
         return Command("docker", args, environment: environment, timeout: timeout)
     }

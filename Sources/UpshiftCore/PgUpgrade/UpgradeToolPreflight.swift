@@ -22,7 +22,7 @@ public struct UpgradeToolPreflight: Sendable {
 
     /// Checks the mode against the placement and target, pulls the upgrade image and proves it has both
     /// majors' binaries where it says.
-    public func upgradeTool(options: PgUpgradeOptions, oldMajor: Int, database: DatabaseService, placement: DataPlacement) async throws -> UpgradeTool {
+    public func upgradeTool(options: PgUpgradeOptions, oldMajor: Int, database: DatabaseService, placement: DataPlacement, runID: RunID) async throws -> UpgradeTool {
         let mode = options.mode
         if mode == .swap, options.targetMajor < 18 {
             throw UpshiftError.usage("--mode swap needs pg_upgrade 18 or newer; --to \(options.targetMajor) has none", hint: "use --mode link or copy")
@@ -63,7 +63,7 @@ public struct UpgradeToolPreflight: Sendable {
         guard let owner = try await data.ownership(placement.mount, relativePath: oldRelative) else {
             throw UpshiftError("cannot read the owner of the old cluster in \(DataPlacement.describe(placement.mount))")
         }
-        return UpgradeTool(image: image, binOld: binOld, binNew: binNew, uid: owner.uid, gid: owner.gid)
+        return UpgradeTool(image: image, binOld: binOld, binNew: binNew, uid: owner.uid, gid: owner.gid, runID: runID.rawValue)
     }
 
     /// `["A=1","B=2"]` from `docker image inspect` into a dictionary.
