@@ -63,8 +63,7 @@ extension Upshift {
             let directory = target.directory
             let runID = RunID.make()
             let command = "import -f \(hostPath)" + (clear ? " --clear" : "")
-            try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
-            let lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: command, runID: runID)
+            let lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun)
             defer { lock?.release() }
             let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: [target.database.password])
             try audit.started(["project": project.name])

@@ -15,8 +15,7 @@ final class RunSession: Sendable {
     init(project: ComposeProject, command: String, dryRun: Bool, secrets: [String?], runID: RunID = RunID.make()) throws {
         directory = project.location.directory
         self.runID = runID
-        try RunGuard.refuseUnfinishedRun(projectDirectory: directory)
-        lock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: directory, command: command, runID: runID)
+        lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun)
         audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: secrets)
         try audit.started(["project": project.name])
         reporter = RunReporter(audit: audit.sink)

@@ -40,10 +40,27 @@ enum RunSummary {
 
 /// A run that was interrupted and not undone leaves the deployment half-way: nothing new may start over it.
 enum RunGuard {
-    static func refuseUnfinishedRun(projectDirectory: String) throws {
+    /// Takes the project lock, then refuses to start over a half-finished run. The lock comes first so the
+    /// check cannot race with a run that starts or ends in between; a dry run takes no lock and only checks.
+    static func lock(projectDirectory: String, command: String, runID: RunID, dryRun: Bool) throws -> ProjectLock? {
+        if dryRun {
+            try refuseUnfinishedRun(projectDirectory: projectDirectory)
+            return nil
+        }
+        let lock = try ProjectLock.acquire(projectDirectory: projectDirectory, command: command, runID: runID)
+        do {
+            try refuseUnfinishedRun(projectDirectory: projectDirectory, lockHeld: true)
+        } catch {
+            lock.release()
+            throw error
+        }
+        return lock
+    }
+
+    static func refuseUnfinishedRun(projectDirectory: String, lockHeld: Bool = false) throws {
         // A run that is still going looks half-finished from its journal: name its holder instead of telling
         // the user to roll back a run that is running (found by the fault campaign).
-        if let holder = ProjectLock.currentHolder(projectDirectory: projectDirectory) {
+        if !lockHeld, let holder = ProjectLock.currentHolder(projectDirectory: projectDirectory) {
             throw UpshiftError(
                 "another upshift run holds the project lock: \(holder)",
                 hint: "wait for it to finish; the lock is released as soon as that process ends", exitCode: .failedRolledBack)

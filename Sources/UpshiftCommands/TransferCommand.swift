@@ -41,10 +41,9 @@ extension Upshift {
             let runID = RunID.make()
             let command = "transfer --to \(targetPath)" + (includeMedia ? " --include-media" : "")
 
-            try RunGuard.refuseUnfinishedRun(projectDirectory: target.directory)
             let sourceLock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: source.directory, command: command + " (source)", runID: runID)
             defer { sourceLock?.release() }
-            let targetLock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: target.directory, command: command, runID: runID)
+            let targetLock = try RunGuard.lock(projectDirectory: target.directory, command: command, runID: runID, dryRun: dryRun)
             defer { targetLock?.release() }
 
             let redactor = source.redactor.adding(target.redactor.secrets)
