@@ -83,7 +83,7 @@ public struct TableFingerprint: Sendable, Hashable, Codable {
     public var schema: String
     public var name: String
     public var rowCount: Int
-    /// Sum over rows of the first 64 bits of md5(row text) as a signed integer, in decimal. Order-independent.
+    /// Sum over rows of `hashtextextended(row text, 0)` (64-bit), in decimal. Order-independent.
     public var checksum: String
 
     public init(schema: String, name: String, rowCount: Int, checksum: String) {

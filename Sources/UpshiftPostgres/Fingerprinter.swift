@@ -91,10 +91,17 @@ public enum Fingerprinter {
         return out
     }
 
-    /// The per-table query: row count and the sum of each row's md5 prefix as a 64-bit integer, in numeric
-    /// (no overflow). Row text output is pinned by the session settings `Connection` sets.
+    /// The per-table query: row count and the sum of each row's 64-bit `hashtextextended` of its text form,
+    /// in numeric (no overflow), order-independent. Row text output is pinned by the session settings
+    /// `Connection` sets.
+    ///
+    /// Why not md5: on 2 M pgbench rows the md5 form took 6.3 s, this one 2.0 s (both with the server's
+    /// parallel workers), and the fingerprint runs twice inside the downtime window. Why it can be
+    /// compared across majors: hash partitioning routes rows by these functions, and pg_upgrade keeps hash
+    /// partitions valid, so PostgreSQL does not change them; 15.18, 16.2 and 18.6 return the same values
+    /// (checked on the test stack, ASCII, UTF-8 and 10 kB inputs).
     public static func checksumSQL(schema: String, table: String) -> String {
-        "SELECT count(*) AS n, coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text AS sum FROM \(quoteIdentifier(schema)).\(quoteIdentifier(table)) t"
+        "SELECT count(*) AS n, coalesce(sum(hashtextextended(t::text, 0)), 0)::text AS sum FROM \(quoteIdentifier(schema)).\(quoteIdentifier(table)) t"
     }
 
     static func readSequences(_ conn: Connection) throws(PostgresError) -> [SequenceFingerprint] {
