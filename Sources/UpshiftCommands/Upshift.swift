@@ -13,7 +13,14 @@ public struct Upshift: AsyncParsableCommand {
               upshift pg-upgrade --to 18 --dry-run
               upshift pg-upgrade --to 18
               upshift rollback
-            Output: no colour or progress redraws when NO_COLOR is set or the output is not a terminal.
+
+            Exit codes:
+              0 ok, 1 failed and put back, 2 failed with the rollback incomplete,
+              64 usage, 69 docker, compose v2 or libpq unavailable,
+              130 interrupted (Ctrl-C) and put back.
+
+            Output: no colour and no progress redraws when NO_COLOR is set or
+            the output is not a terminal.
             """,
         version: UpshiftVersion.current,
         subcommands: [Status.self, Doctor.self, PgUpgrade.self, Rollback.self, Log.self, Update.self, Backup.self, Restore.self, Export.self, Import.self, Transfer.self]

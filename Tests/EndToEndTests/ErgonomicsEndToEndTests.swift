@@ -24,6 +24,9 @@ struct ErgonomicsEndToEndTests {
         let listed = Self.subcommands(inHelp: help.stdout)
         for name in Self.knownSubcommands { #expect(listed.contains(name), "root --help does not list \(name):\n\(help.stdout)") }
         #expect(help.stdout.contains("Example"), "root --help has no example")
+        for code in ["0 ok", "1 failed", "2 failed", "64 usage", "69 docker", "130 interrupted"] {
+            #expect(help.stdout.replacingOccurrences(of: "\n", with: " ").contains(code), "root --help does not document exit code \(code)")
+        }
     }
 
     @Test(.enabled(if: hasBinary, "\(noBinary)"))
