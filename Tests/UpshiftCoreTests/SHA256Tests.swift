@@ -62,3 +62,19 @@ struct SHA256Tests {
         #expect(ours == SHA256.hex(of: data))
     }
 }
+
+/// The coreutils fast path of `SHA256.hexOfFile` gives the same digest as the Swift loop.
+struct SHA256SystemToolTests {
+    @Test func systemToolAgreesWithTheSwiftImplementation() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var bytes = [UInt8](repeating: 0, count: 9 << 20)
+        for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index &* 2_654_435_761 >> 7) }
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let swift = try SHA256.swiftHexOfFile(atPath: path)
+        let system = try #require(SHA256.systemHexOfFile(atPath: path), "sha256sum missing on this machine")
+        #expect(system == swift)
+        #expect(try SHA256.hexOfFile(atPath: path) == swift)
+        #expect(SHA256.systemHexOfFile(atPath: path + ".missing") == nil)
+    }
+}

@@ -98,7 +98,20 @@ public struct SHA256: Sendable {
     }
 
     /// Hashes a file in `chunkSize` pieces: memory stays constant whatever the file size.
+    ///
+    /// Files above 8 MiB go to coreutils' `sha256sum` when the system has it: dumps are hashed twice inside
+    /// the downtime window (after the dump, before the restore), and the benchmark showed this plain-Swift
+    /// loop (in a debug build) adding about 10 s per 500 MB each time. Same digest either way (tested).
     public static func hexOfFile(atPath path: String, chunkSize: Int = 1 << 20) throws -> String {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value, size > 8 << 20,
+           let digest = systemHexOfFile(atPath: path) {
+            return digest
+        }
+        return try swiftHexOfFile(atPath: path, chunkSize: chunkSize)
+    }
+
+    /// The plain-Swift path of `hexOfFile`, always available.
+    public static func swiftHexOfFile(atPath path: String, chunkSize: Int = 1 << 20) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw UpshiftError("cannot open \(path) for hashing")
         }
@@ -108,6 +121,26 @@ public struct SHA256: Sendable {
             hasher.update(chunk)
         }
         return hasher.finalizeHex()
+    }
+
+    static let systemTool = "/usr/bin/sha256sum"
+
+    /// `sha256sum -- path` (argv, no shell); `nil` when the tool is missing or says anything unexpected.
+    public static func systemHexOfFile(atPath path: String) -> String? {
+        guard FileManager.default.isExecutableFile(atPath: systemTool) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: systemTool)
+        process.arguments = ["--", path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let first = String(decoding: data, as: UTF8.self).split(separator: " ").first,
+              first.count == 64, first.allSatisfy(\.isHexDigit)
+        else { return nil }
+        return String(first)
     }
 
     static let hexDigits = Array("0123456789abcdef".utf8)
