@@ -2,15 +2,22 @@ import Foundation
 import UpshiftPostgres
 
 /// Step 10c: post-restore work so the application is not slow on its first queries: `ALTER EXTENSION …
-/// UPDATE` where the new image ships a newer default version, then `vacuumdb --all --analyze-in-stages`.
+/// UPDATE` where the new image ships a newer default version, then one `vacuumdb --all --analyze-only` pass
+/// with the run's jobs. Not `--analyze-in-stages`: its three passes make statistics usable early for an
+/// application that is already running, but here the application waits for this step, so the staged
+/// passes only lengthen the downtime (a restored cluster has no statistics at all; one full pass is needed).
 struct AnalyzeStep: StepAction {
     var world: PgUpgradeWorld
 
     static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
-        let vacuum = world.isolatedCompose.execCommand(world.service, ["vacuumdb", "-U", world.database.superuser, "--all", "--analyze-in-stages"])
+        let vacuum = world.isolatedCompose.execCommand(world.service, vacuumArguments(world))
         return PlannedStep(
-            id: "analyze", title: "Update extensions and analyze (vacuumdb --all --analyze-in-stages)", kind: "pg.analyze",
+            id: "analyze", title: "Update extensions and analyze (\(vacuumArguments(world).dropFirst(3).joined(separator: " ")))", kind: "pg.analyze",
             commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false)
+    }
+
+    static func vacuumArguments(_ world: PgUpgradeWorld) -> [String] {
+        ["vacuumdb", "-U", world.database.superuser, "--all", "--analyze-only", "--jobs", String(max(1, world.context.jobs))]
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -30,7 +37,7 @@ struct AnalyzeStep: StepAction {
         }
         var env: [String: String] = [:]
         if let password = world.database.password { env["PGPASSWORD"] = password }
-        let command = world.isolatedCompose.execCommand(world.service, ["vacuumdb", "-U", world.database.superuser, "--all", "--analyze-in-stages"], environment: env, timeout: .seconds(6 * 3600))
+        let command = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(world), environment: env, timeout: .seconds(6 * 3600))
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
         try result.check(redactor: world.redactor)
         return StepOutcome(summary: "analyzed" + (updated.isEmpty ? "" : "; extensions updated: \(updated.joined(separator: ", "))"))
