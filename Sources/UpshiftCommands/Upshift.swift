@@ -31,7 +31,38 @@ public struct Upshift: AsyncParsableCommand {
     /// `UpshiftError` -> `error: …` (+ `hint: …`) and its code; a tool that cannot start -> 69; argument
     /// errors -> ArgumentParser's usage text and 64.
     public static func main() async {
-        await runCommandLine(Array(CommandLine.arguments.dropFirst()))
+        await runCommandLine(globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Options every subcommand takes (`GlobalOptions`), with whether they take a value.
+    static let globalOptionNames: [String: Bool] = [
+        "-C": true, "--project-directory": true, "-f": true, "--file": true, "-p": true, "--project-name": true,
+        "--env-file": true, "--db-service": true,
+    ]
+
+    /// `upshift -C DIR pg-upgrade …` as well as `upshift pg-upgrade -C DIR …`: docker compose's users put
+    /// the project options first, and the help, README and examples do too. ArgumentParser only knows them
+    /// after the subcommand, so leading global options are moved behind the subcommand's name. Anything
+    /// else before the subcommand (`--help`, `--version`, typos) is left alone for the parser to answer.
+    public static func globalOptionsAfterSubcommand(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            guard let takesValue = globalOptionNames[name] else { break }
+            leading.append(argument)
+            if takesValue && !argument.contains("=") {
+                guard index + 1 < arguments.count else { return arguments }
+                leading.append(arguments[index + 1])
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        // Subcommands have no subcommands of their own, so the options go right behind the first word.
+        return [arguments[index]] + leading + Array(arguments[(index + 1)...])
     }
 
     public static func runCommandLine(_ arguments: [String]) async {

@@ -46,6 +46,26 @@ struct ErgonomicsEndToEndTests {
         }
     }
 
+    /// The help, README and examples write `upshift -C DIR <command>` like docker compose does; the project
+    /// options must work before the subcommand as well as after it, with the same result.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func projectOptionsWorkBeforeTheSubcommand() async throws {
+        try await E2EDeployment.with(sample: "generic", namePrefix: "ergo-order") { d in
+            let before = try await E2EUpshift.run(["-C", d.path, "-p", d.projectName, "status", "--json"], workingDirectory: "/")
+            let after = try await E2EUpshift.run(["status", "--json", "-C", d.path, "-p", d.projectName], workingDirectory: "/")
+            let joined = try await E2EUpshift.run(["--project-directory=\(d.path)", "status", "--json"], workingDirectory: "/")
+            #expect(before.exitCode == 0 && after.exitCode == 0 && joined.exitCode == 0, "\(before)\n\(after)\n\(joined)")
+            for output in [before, after] {
+                #expect(output.stdout.contains(d.projectName), "\(output.stdout.prefix(400))")
+            }
+            for output in [before, after, joined] {
+                #expect(output.stdout.contains(d.path), "\(output.stdout.prefix(400))")
+            }
+            let missing = try await E2EUpshift.run(["-C"])
+            #expect(missing.exitCode == 64, "\(missing)")
+        }
+    }
+
     @Test(.enabled(if: hasBinary, "\(noBinary)"))
     func versionAnswersOnStdoutWithExitZero() async throws {
         let version = try await E2EUpshift.run(["--version"])
