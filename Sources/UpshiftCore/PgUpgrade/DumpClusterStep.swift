@@ -81,6 +81,9 @@ struct DumpClusterStep: StepAction {
             data: .string(dir))
     }
 
+    /// Runs "$0" "$@" with umask 077. Constant text: the tool and its arguments are passed as argv.
+    static let privateUmaskScript = "umask 077 && exec \"$0\" \"$@\""
+
     /// Where a one-off tool container sees the run's dump directory.
     static let dumpMount = "/upshift-dump"
 
@@ -156,7 +159,14 @@ struct DumpClusterStep: StepAction {
             args += ["--user", "\(getuid()):\(getgid())", "--mount", "type=bind," + DataDirectoryOperations.csvField("source=" + dumpDirectory) + ",target=" + dumpMount + (readOnly ? ",readonly" : "")]
         }
         for name in environment.keys.sorted() { args += ["-e", name] }
-        args += ["--entrypoint", argv[0], image ?? toolImage(world)]
+        if dumpDirectory != nil && !readOnly {
+            // pg_dump -Fd creates its files under the process umask (0644 in a container): a killed or failed
+            // dump would leave world-readable files. A fixed script sets umask 077; the tool and all data stay
+            // argv ("$0" "$@"), never part of the script.
+            args += ["--entrypoint", "sh", image ?? toolImage(world), "-c", Self.privateUmaskScript, argv[0]]
+        } else {
+            args += ["--entrypoint", argv[0], image ?? toolImage(world)]
+        }
         args += Array(argv.dropFirst()) + ["-h", "127.0.0.1", "-p", "5432"]
         return Command("docker", args, environment: environment)
     }
