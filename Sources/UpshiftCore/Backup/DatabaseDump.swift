@@ -15,9 +15,7 @@ public struct DatabaseDump: Sendable {
         self.database = database
     }
 
-    private var passwordEnvironment: [String: String] {
-        database.password.map { ["PGPASSWORD": $0] } ?? [:]
-    }
+    private var passwordEnvironment: [String: String] { database.passwordEnvironment }
 
     /// The dump command (password by name only).
     public func dumpCommand() -> Command {

@@ -25,6 +25,10 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     /// The password from `POSTGRES_PASSWORD`, or read from a host-readable `_FILE`. Kept out of `Codable`
     /// so status JSON, plans and audit records can never carry it.
     public var password: String?
+
+    /// `["PGPASSWORD": password]` (empty without one): how the password reaches a subprocess — by
+    /// environment, named in argv with `-e PGPASSWORD`, never as a value in argv.
+    public var passwordEnvironment: [String: String] { password.map { ["PGPASSWORD": $0] } ?? [:] }
     /// True when PGDATA is set in the environment; false when it is the image default for the major.
     public var pgdataIsExplicit: Bool
     public var dataLocation: DataLocation

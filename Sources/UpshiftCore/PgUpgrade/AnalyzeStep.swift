@@ -35,8 +35,7 @@ struct AnalyzeStep: StepAction {
             }
             return updated
         }
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let env = world.database.passwordEnvironment
         let command = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(world), environment: env, timeout: .seconds(6 * 3600))
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
         try result.check(redactor: world.redactor)

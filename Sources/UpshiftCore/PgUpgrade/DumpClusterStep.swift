@@ -91,8 +91,7 @@ struct DumpClusterStep: StepAction {
     /// (so upshift can hash it without root), uncompressed: on the engine host's few cores compression
     /// would cost more downtime than the disk it saves.
     func dumpDirectory(_ database: String, to file: String, in dir: String, jobs: Int, context: StepContext) async throws -> (bytes: Int64, sha256: String) {
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let env = world.database.passwordEnvironment
         let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/" + file, "-d", database]
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env, dumpDirectory: dir)
         command.timeout = .seconds(6 * 3600)
@@ -120,8 +119,7 @@ struct DumpClusterStep: StepAction {
               let handle = FileHandle(forWritingAtPath: path)
         else { throw UpshiftError("cannot create \(path)") }
         defer { try? handle.close() }
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let env = world.database.passwordEnvironment
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env)
         command.timeout = .seconds(6 * 3600)
         context.progress("\(argv[0]) → \((path as NSString).lastPathComponent)")

@@ -73,11 +73,7 @@ struct PgUpgradeRun: Sendable {
         ]
     }
 
-    var environment: [String: String] {
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
-        return env
-    }
+    var environment: [String: String] { world.database.passwordEnvironment }
 
     func settings() throws -> ClusterSettings {
         try ClusterSettings.load(ClusterSettings.path(world.runFolder))

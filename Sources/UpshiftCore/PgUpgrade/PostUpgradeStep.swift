@@ -24,8 +24,7 @@ struct PostUpgradeStep: StepAction {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = upgrade.world
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let env = world.database.passwordEnvironment
         var notes: [String] = []
         let script = upgrade.newPath + "/update_extensions.sql"
         let read = try await world.runner.run(upgrade.tool.command(upgrade.mount, tool: "cat", [script], timeout: .seconds(120)))

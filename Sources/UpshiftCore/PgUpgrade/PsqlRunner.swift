@@ -7,8 +7,7 @@ struct PsqlRunner: Sendable {
     var database: DatabaseService
 
     func command(_ sql: String, database name: String? = nil) -> Command {
-        var env: [String: String] = [:]
-        if let password = database.password { env["PGPASSWORD"] = password }
+        let env = database.passwordEnvironment
         return compose.execCommand(
             database.service,
             ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", database.superuser, "-d", name ?? database.database, "-c", sql],

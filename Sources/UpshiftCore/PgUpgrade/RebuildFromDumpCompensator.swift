@@ -86,7 +86,7 @@ struct RebuildFromDumpCompensator: Compensating {
         context.progress("initialising a fresh PostgreSQL cluster with \(payload.image)")
         try (try await runner.run(Command("docker", args, environment: env, timeout: .seconds(300)))).check(redactor: redactor)
         do {
-            try await restore(into: name, payload: payload, manifest: manifest, settings: settings, password: database.password, redactor: redactor, context: context)
+            try await restore(into: name, payload: payload, manifest: manifest, settings: settings, execEnv: database.passwordEnvironment, redactor: redactor, context: context)
         } catch {
             _ = try? await runner.run(Command("docker", ["rm", "-f", name], timeout: .seconds(60)))
             throw error
@@ -98,11 +98,9 @@ struct RebuildFromDumpCompensator: Compensating {
 
     /// Restores the dump into the fresh cluster running in `name`, copies the old configuration back and
     /// stops it cleanly.
-    func restore(into name: String, payload: RebuildFromDumpPayload, manifest: DumpManifest, settings: ClusterSettings, password: String?, redactor: Redactor, context: CompensationContext) async throws {
+    func restore(into name: String, payload: RebuildFromDumpPayload, manifest: DumpManifest, settings: ClusterSettings, execEnv: [String: String], redactor: Redactor, context: CompensationContext) async throws {
         try await waitReady(container: name, superuser: settings.bootstrapSuperuser, timeout: payload.readyTimeout)
 
-        var execEnv: [String: String] = [:]
-        if let password { execEnv["PGPASSWORD"] = password }
         let psql = ["exec", "-i"] + execEnv.keys.sorted().flatMap { ["-e", $0] } + [name, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", settings.bootstrapSuperuser, "-d", "postgres"]
         for file in manifest.files {
             var command = Command("docker", psql, environment: execEnv, timeout: .seconds(6 * 3600))

@@ -59,8 +59,7 @@ struct RestoreDumpStep: StepAction {
     /// database but `postgres`, which exists in every new cluster.
     func pgRestore(_ file: DumpManifest.File, in dir: String, context: StepContext) async throws {
         let name = file.database ?? "postgres"
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let env = world.database.passwordEnvironment
         let jobs = max(1, world.context.jobs)
         var argv = ["pg_restore", "-U", world.database.superuser, "-j", String(jobs), "--exit-on-error", "-d", "postgres"]
         if name != "postgres" { argv.append("--create") }
@@ -77,8 +76,7 @@ struct RestoreDumpStep: StepAction {
     }
 
     func psql(input: Input, label: String, context: StepContext) async throws {
-        var env: [String: String] = [:]
-        if let password = world.database.password { env["PGPASSWORD"] = password }
+        let env = world.database.passwordEnvironment
         var command = world.isolatedCompose.execCommand(world.service, Self.psqlArguments(world), environment: env, timeout: .seconds(6 * 3600))
         switch input {
         case .data(let data): command.standardInput = data

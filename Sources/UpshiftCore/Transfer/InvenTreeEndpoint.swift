@@ -71,7 +71,7 @@ public struct InvenTreeEndpoint: Sendable {
 
     // MARK: - SQL
 
-    private var passwordEnvironment: [String: String] { database.password.map { ["PGPASSWORD": $0] } ?? [:] }
+    private var passwordEnvironment: [String: String] { database.passwordEnvironment }
 
     /// `psql -At` as the database superuser inside the database container; rows as lines.
     public func psql(_ sql: String) async throws -> [String] {
