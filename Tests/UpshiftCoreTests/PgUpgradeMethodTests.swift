@@ -100,10 +100,10 @@ struct PgUpgradeMethodTests {
         let env = UpgradeToolPreflight.environment(#"["PATH=/usr/bin","PGBINOLD=/usr/lib/postgresql/15/bin","PGBINNEW=/usr/lib/postgresql/18/bin","X=a=b"]"#)
         #expect(env["PGBINOLD"] == "/usr/lib/postgresql/15/bin" && env["PGBINNEW"] == "/usr/lib/postgresql/18/bin" && env["X"] == "a=b")
         #expect(UpgradeToolPreflight.environment("null").isEmpty)
-        #expect(UpgradeToolPreflight.major("pg_upgrade (PostgreSQL) 18.6\n") == 18)
-        #expect(UpgradeToolPreflight.major("postgres (PostgreSQL) 17.2 (Debian 17.2-1.pgdg120+1)") == 17)
-        #expect(UpgradeToolPreflight.major("postgres (PostgreSQL) 15.18") == 15)
-        #expect(UpgradeToolPreflight.major("bash: postgres: not found") == nil)
+        #expect(InvenTreeTasks.clientMajor(fromVersionLine: "pg_upgrade (PostgreSQL) 18.6\n") == 18)
+        #expect(InvenTreeTasks.clientMajor(fromVersionLine: "postgres (PostgreSQL) 17.2 (Debian 17.2-1.pgdg120+1)") == 17)
+        #expect(InvenTreeTasks.clientMajor(fromVersionLine: "postgres (PostgreSQL) 15.18") == 15)
+        #expect(InvenTreeTasks.clientMajor(fromVersionLine: "bash: postgres: not found") == nil)
         #expect(UpgradeTool.defaultImage(oldMajor: 15, newMajor: 18) == "tianon/postgres-upgrade:15-to-18")
     }
 

@@ -52,7 +52,7 @@ public struct UpgradeToolPreflight: Sendable {
         let binNew = env["PGBINNEW"] ?? "/usr/lib/postgresql/\(options.targetMajor)/bin"
         for (bin, tool, major) in [(binOld, "postgres", oldMajor), (binNew, "pg_upgrade", options.targetMajor)] {
             let version = try await runner.run(Command("docker", ["run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", bin + "/" + tool, image, "--version"], timeout: .seconds(120)))
-            let found = Self.major(version.stdoutText)
+            let found = InvenTreeTasks.clientMajor(fromVersionLine: version.stdoutText)
             guard version.termination.isSuccess, found == major else {
                 throw UpshiftError(
                     "the upgrade image \(image) has no PostgreSQL \(major) \(tool) at \(bin) (found: \(found.map(String.init) ?? "none"))",
@@ -75,13 +75,5 @@ public struct UpgradeToolPreflight: Sendable {
             result[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
         }
         return result
-    }
-
-    /// The major of a `--version` line such as "pg_upgrade (PostgreSQL) 18.6" or Debian's
-    /// "postgres (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)": the word after "(PostgreSQL)".
-    static func major(_ text: String) -> Int? {
-        let words = text.split(whereSeparator: \.isWhitespace)
-        guard let index = words.firstIndex(of: "(PostgreSQL)"), index + 1 < words.count else { return nil }
-        return Int(words[index + 1].prefix(while: \.isNumber))
     }
 }
