@@ -70,7 +70,7 @@ struct RebuildFromDumpCompensator: Compensating {
         let settings = try ClusterSettings.load(payload.runFolder + "/cluster-settings.json")
         let initdb = try settings.initdbArguments(newMajor: 0).filter { !$0.hasPrefix("--username=") }
         let manifest = try DumpManifest.read(payload.dumpDirectory + "/manifest.json")
-        for file in manifest.files where try SHA256.hexOfFile(atPath: payload.dumpDirectory + "/" + file.name) != file.sha256 {
+        for file in manifest.files where try DumpManifest.digest(of: file, in: payload.dumpDirectory) != file.sha256 {
             throw UpshiftError("the dump file \(file.name) in \(payload.dumpDirectory) changed since it was written; cannot rebuild the old cluster from it")
         }
 
