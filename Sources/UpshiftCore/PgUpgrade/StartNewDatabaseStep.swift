@@ -17,14 +17,7 @@ struct StartNewDatabaseStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        try await world.isolatedCompose.up([world.service])
-        context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) to initialise and accept logins")
-        try await waitWhileRunning()
-        try await world.waitForServer()
-        let major = try await world.serverMajor()
-        guard major == world.context.options.targetMajor else {
-            throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
-        }
+        let major = try await startTargetServer(context, waiting: "to initialise and accept logins")
         let parameters = world.context.connection(database: world.database.database)
         let tables = try await Blocking.run { () throws -> String? in
             try Connection(parameters).query(
@@ -35,6 +28,20 @@ struct StartNewDatabaseStep: StepAction {
             throw UpshiftError("the new cluster is not empty (\(tables ?? "?") tables in \(world.database.database)); refusing to restore over data")
         }
         return StepOutcome(summary: "PostgreSQL \(major) ready on an empty cluster")
+    }
+
+    /// Starts the service on the target image (isolated) and waits for a password login; refuses a server
+    /// of another major. Shared with the pg_upgrade method, whose cluster is already initialised.
+    func startTargetServer(_ context: StepContext, waiting: String) async throws -> Int {
+        try await world.isolatedCompose.up([world.service])
+        context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) \(waiting)")
+        try await waitWhileRunning()
+        try await world.waitForServer()
+        let major = try await world.serverMajor()
+        guard major == world.context.options.targetMajor else {
+            throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
+        }
+        return major
     }
 
     /// Waits for the server to answer, but gives up as soon as its container has stopped: a new image whose

@@ -29,14 +29,7 @@ struct StartUpgradedDatabaseStep: StepAction {
         if upgrade.mode == .link {
             context.oldClusterUnusable("starting PostgreSQL \(world.context.options.targetMajor) on hard-linked files makes the PostgreSQL \(world.context.oldMajor) cluster unusable; an undo rebuilds it from \(DumpClusterStep.directory(world))")
         }
-        try await world.isolatedCompose.up([world.service])
-        context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) to accept logins")
-        try await StartNewDatabaseStep(world: world).waitWhileRunning()
-        try await world.waitForServer()
-        let major = try await world.serverMajor()
-        guard major == world.context.options.targetMajor else {
-            throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
-        }
+        let major = try await StartNewDatabaseStep(world: world).startTargetServer(context, waiting: "to accept logins")
         return StepOutcome(summary: "PostgreSQL \(major) ready on the upgraded cluster")
     }
 }
