@@ -18,11 +18,7 @@ public struct InvokeUpgradeSteps: Sendable {
 
     public func steps() throws -> [ExecutableStep] {
         let invoke = try InvokeWorld(world)
-        return [
-            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
-            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
-            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
-            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
+        return try PgUpgradePlanner.openingSteps(world) + [
             ExecutableStep(InvokeBackupStep.planned(invoke), action: InvokeBackupStep(invoke: invoke)),
             ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
             ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),

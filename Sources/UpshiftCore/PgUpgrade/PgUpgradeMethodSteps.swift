@@ -20,11 +20,7 @@ public struct PgUpgradeMethodSteps: Sendable {
     public func steps() throws -> [ExecutableStep] {
         guard let tool = world.context.upgradeTool else { throw UpshiftError("internal: method pg_upgrade without an upgrade image") }
         let upgrade = PgUpgradeRun(world: world, tool: tool)
-        var steps = [
-            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
-            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
-            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
-            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
+        var steps = try PgUpgradePlanner.openingSteps(world) + [
             ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world)),
         ]
         if world.context.options.mode.destroysOldCluster {

@@ -18,11 +18,7 @@ public struct PgUpgradePlanner: Sendable {
         case .pgUpgrade: return try PgUpgradeMethodSteps(world: world, environment: environment).steps()
         case .dump: break
         }
-        return [
-            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
-            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
-            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
-            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
+        return try Self.openingSteps(world) + [
             ExecutableStep(DumpClusterStep.planned(world), action: DumpClusterStep(world: world)),
             ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
             ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),
@@ -32,6 +28,17 @@ public struct PgUpgradePlanner: Sendable {
             ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
             ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
             ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
+        ]
+    }
+
+    /// The start every method shares: snapshot the files, stop the application, isolate the database and
+    /// fingerprint it, so the window opens the same way whatever moves the data.
+    static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
+        [
+            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
+            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
+            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
+            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
         ]
     }
 
