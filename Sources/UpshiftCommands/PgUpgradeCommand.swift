@@ -19,6 +19,8 @@ extension Upshift {
                 invoke (InvenTree's own backup/restore tasks). link and swap take a verified dump first and rebuild the \
                 old cluster from it if the run is undone after the point of no return.
 
+                To keep the downtime short, the dump and the "before" fingerprint are taken from one snapshot while                 the application still serves; after it stops, they are used only if no transaction committed since                 (else the window dumps and fingerprints again). --no-online-prepare takes both inside the window.
+
                 Example:
                   upshift -C /srv/inventree pg-upgrade --to 18 --dry-run
                   upshift -C /srv/inventree pg-upgrade --to 18 --yes
@@ -60,6 +62,9 @@ extension Upshift {
         @Flag(name: .customLong("no-rollback"), help: "Leave a failed run as it is for inspection.")
         var noRollback = false
 
+        @Flag(name: .customLong("no-online-prepare"), help: "Dump and fingerprint only after the application has stopped, not from a snapshot while it still serves.")
+        var noOnlinePrepare = false
+
         func validate() throws {
             guard UpgradeMethod(rawValue: method) != nil else {
                 throw ValidationError("unknown --method \(method); available: \(UpgradeMethod.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -79,10 +84,11 @@ extension Upshift {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
-            let options = PgUpgradeOptions(
+            var options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,
                 rollbackOnFailure: !noRollback, stopTimeout: stopTimeout,
                 mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
+            if noOnlinePrepare { options.prepareOnline = false }
             let session = try RunSession(
                 project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password])
             defer { session.close() }

@@ -8,7 +8,12 @@ public enum Fingerprinter {
     public typealias Progress = @Sendable (String, String) -> Void
 
     /// Blocking. Use `captureAsync` from async code.
-    public static func capture(_ parameters: ConnectionParameters, progress: Progress? = nil) throws(PostgresError) -> Fingerprint {
+    ///
+    /// `snapshots` maps database names to exported snapshot ids (`ExportedSnapshot`): each such database is
+    /// read inside that snapshot, so the fingerprint describes exactly what a `pg_dump --snapshot` of it
+    /// holds. When given, every database must have one: a database without one would be read at another
+    /// instant.
+    public static func capture(_ parameters: ConnectionParameters, snapshots: [String: String] = [:], progress: Progress? = nil) throws(PostgresError) -> Fingerprint {
         let main = try Connection(parameters)
         let version = try main.serverVersion()
         let checksums = try main.query("SHOW data_checksums").single().bool("data_checksums")
@@ -21,6 +26,13 @@ public enum Fingerprinter {
         for row in dbRows {
             let name = try row.requiredString("datname")
             let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
+            if !snapshots.isEmpty {
+                guard let id = snapshots[name] else {
+                    throw PostgresError(.queryFailed, "database \(name) appeared after its snapshot was taken")
+                }
+                try ExportedSnapshot.importInto(conn, id: id)
+            }
+            defer { if !snapshots.isEmpty { _ = try? conn.execute("COMMIT") } }
             databases.append(DatabaseFingerprint(
                 name: name,
                 encoding: try row.requiredString("encoding"),
@@ -35,8 +47,21 @@ public enum Fingerprinter {
     }
 
     /// Runs `capture` on its own thread.
-    public static func captureAsync(_ parameters: ConnectionParameters, progress: Progress? = nil) async throws -> Fingerprint {
-        try await Blocking.run { () throws -> Fingerprint in try capture(parameters, progress: progress) }
+    public static func captureAsync(_ parameters: ConnectionParameters, snapshots: [String: String] = [:], progress: Progress? = nil) async throws -> Fingerprint {
+        try await Blocking.run { () throws -> Fingerprint in try capture(parameters, snapshots: snapshots, progress: progress) }
+    }
+
+    /// Every connectable database's sequences, read now. Sequences advance outside transactions, so a
+    /// snapshot cannot vouch for them: comparing these with a fingerprint's is how a caller checks them.
+    public static func sequences(_ parameters: ConnectionParameters) throws(PostgresError) -> [String: [SequenceFingerprint]] {
+        let main = try Connection(parameters)
+        var out: [String: [SequenceFingerprint]] = [:]
+        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
+            let name = try row.requiredString("datname")
+            let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
+            out[name] = try readSequences(conn)
+        }
+        return out
     }
 
     /// Roles with their password *kind*. `pg_authid` needs superuser; without it the kind is `unknown`.

@@ -3,7 +3,9 @@ import Foundation
 /// Step 6: the dump, taken while the old server still runs and before anything is stopped for good:
 /// `pg_dumpall --globals-only` for roles and tablespaces, then one plain `pg_dump` per database, each
 /// streamed to a file in the backup directory (never through memory), mode 0600, checked for pg_dump's
-/// completion trailer, with size and SHA-256 in a manifest beside them.
+/// completion trailer, with size and SHA-256 in a manifest beside them. When `PrepareOnlineStep` dumped the
+/// databases from a snapshot before the window and the fingerprint step proved nothing committed since,
+/// those files are kept and only the globals are taken here: the dump leaves the downtime.
 ///
 /// The dump tools are the TARGET image's, run in a one-off container that shares the old server's network
 /// namespace: PostgreSQL's own advice (a newer pg_dump reads an older server), and the restore then runs
@@ -49,36 +51,63 @@ struct DumpClusterStep: StepAction {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let dir = Self.directory(world)
-        try FileManager.default.createDirectory(atPath: world.context.backupDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        let psql = PsqlRunner(compose: world.compose, database: world.database)
-        let databases = try await psql.databases()
+        let fm = FileManager.default
         var manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [])
-
+        let online = try OnlinePreparation.load(world.runFolder)
+        var reused = false
+        if let online, online.verdict?.isCurrent == true, !online.dumpFiles.isEmpty {
+            // The per-database dumps taken from the online snapshot still show the whole database (the
+            // fingerprint step proved no transaction committed since): keep them, take only the globals.
+            manifest.files = online.dumpFiles
+            reused = true
+        } else {
+            if online != nil, fm.fileExists(atPath: dir) {
+                context.progress("the online dump is outdated: removing it and dumping again")
+                try fm.removeItem(atPath: dir)
+            }
+            try fm.createDirectory(atPath: world.context.backupDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
+            manifest.files = try await dumpDatabases(databases, into: dir, snapshots: [:], context: context)
+        }
+        // Roles and tablespaces have no snapshot to read from: always taken now, with the server isolated.
         let globals = try await dump(
             ["pg_dumpall", "--globals-only", "-U", world.database.superuser], to: dir + "/globals.sql",
             trailer: "PostgreSQL database cluster dump complete", context: context)
-        manifest.files.append(DumpManifest.File(database: nil, name: "globals.sql", bytes: globals.bytes, sha256: globals.sha256))
-        let jobs = Self.jobs(world)
-        for (index, name) in databases.enumerated() where jobs > 1 {
-            let file = "db-\(index + 1).dir"
-            let written = try await dumpDirectory(name, to: file, in: dir, jobs: jobs, context: context)
-            manifest.files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256, format: "directory"))
-        }
-        for (index, name) in databases.enumerated() where jobs == 1 {
-            let file = "db-\(index + 1).sql"
-            // The postgres database exists in every new cluster: restore into it instead of creating it.
-            var argv = ["pg_dump", "-U", world.database.superuser]
-            if name != "postgres" { argv.append("--create") }
-            argv += ["-d", name]
-            let written = try await dump(argv, to: dir + "/" + file, trailer: "PostgreSQL database dump complete", context: context)
-            manifest.files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256))
-        }
+        manifest.files.insert(DumpManifest.File(database: nil, name: "globals.sql", bytes: globals.bytes, sha256: globals.sha256), at: 0)
         try manifest.write(to: dir + "/manifest.json")
         let total = manifest.files.reduce(Int64(0)) { $0 + $1.bytes }
+        let count = manifest.files.count - 1
         return StepOutcome(
-            summary: "\(databases.count) databases, \(ByteFormat.string(total)) in \(dir)",
+            summary: reused
+                ? "reused the dump taken before the window (unchanged since its snapshot): \(count) databases, \(ByteFormat.string(total)) in \(dir); globals taken now"
+                : "\(count) databases, \(ByteFormat.string(total)) in \(dir)",
             data: .string(dir))
+    }
+
+    /// One dump per database into `dir` (`db-N.dir` with `-Fd -j N`, else `db-N.sql`), each read from the
+    /// exported snapshot named for it in `snapshots`, if any. Shared by the window and `PrepareOnlineStep`,
+    /// so both write the same files the restore expects.
+    func dumpDatabases(_ databases: [String], into dir: String, snapshots: [String: String], context: StepContext) async throws -> [DumpManifest.File] {
+        let jobs = Self.jobs(world)
+        var files: [DumpManifest.File] = []
+        for (index, name) in databases.enumerated() {
+            let snapshot = snapshots[name].map { ["--snapshot=" + $0, "--lock-wait-timeout=60s"] } ?? []
+            if jobs > 1 {
+                let file = "db-\(index + 1).dir"
+                let written = try await dumpDirectory(name, to: file, in: dir, jobs: jobs, extra: snapshot, context: context)
+                files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256, format: "directory"))
+            } else {
+                let file = "db-\(index + 1).sql"
+                // The postgres database exists in every new cluster: restore into it instead of creating it.
+                var argv = ["pg_dump", "-U", world.database.superuser] + snapshot
+                if name != "postgres" { argv.append("--create") }
+                argv += ["-d", name]
+                let written = try await dump(argv, to: dir + "/" + file, trailer: "PostgreSQL database dump complete", context: context)
+                files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256))
+            }
+        }
+        return files
     }
 
     /// Runs "$0" "$@" with umask 077. Constant text: the tool and its arguments are passed as argv.
@@ -90,9 +119,9 @@ struct DumpClusterStep: StepAction {
     /// `pg_dump -Fd -j N` of one database into `dir/file`, written by the container as the invoking user
     /// (so upshift can hash it without root), uncompressed: on the engine host's few cores compression
     /// would cost more downtime than the disk it saves.
-    func dumpDirectory(_ database: String, to file: String, in dir: String, jobs: Int, context: StepContext) async throws -> (bytes: Int64, sha256: String) {
+    func dumpDirectory(_ database: String, to file: String, in dir: String, jobs: Int, extra: [String] = [], context: StepContext) async throws -> (bytes: Int64, sha256: String) {
         let env = world.database.passwordEnvironment
-        let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/" + file, "-d", database]
+        let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0"] + extra + ["-f", Self.dumpMount + "/" + file, "-d", database]
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env, dumpDirectory: dir)
         command.timeout = .seconds(6 * 3600)
         context.progress("pg_dump → \(file) (\(database), -Fd -j \(jobs))")

@@ -30,6 +30,17 @@ public struct PgUpgradeContext: Sendable {
     public var jobs: Int = 1
     /// Method pg_upgrade: the image with both majors' binaries and what preflight learned of it.
     public var upgradeTool: UpgradeTool? = nil
+    /// The old server's container address, reachable from this host while the application still serves:
+    /// set when preflight logged in there, so the dump and fingerprint can be taken before the window
+    /// (`PrepareOnlineStep`). `nil` = everything happens inside the window.
+    public var onlineAddress: String? = nil
+
+    /// Where upshift reaches the old server before the window: its container address, port 5432 inside.
+    public func onlineConnection(database name: String = "postgres") -> ConnectionParameters? {
+        onlineAddress.map {
+            ConnectionParameters(host: $0, port: 5432, user: database.superuser, password: database.password, database: name, connectTimeout: 5)
+        }
+    }
 
     /// Where upshift reaches the server during the window.
     public func connection(database name: String = "postgres") -> ConnectionParameters {

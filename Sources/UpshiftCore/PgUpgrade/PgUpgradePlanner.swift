@@ -31,11 +31,15 @@ public struct PgUpgradePlanner: Sendable {
         ]
     }
 
-    /// The start every method shares: snapshot the files, stop the application, isolate the database and
-    /// fingerprint it, so the window opens the same way whatever moves the data.
+    /// The start every method shares: snapshot the files, [dump and fingerprint from a snapshot while the
+    /// application serves,] stop the application, isolate the database and fingerprint it (or prove the
+    /// online fingerprint still holds), so the window opens the same way whatever moves the data.
     static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
-        [
-            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
+        var steps = [ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world))]
+        if PrepareOnlineStep.applies(world) {
+            steps.append(ExecutableStep(PrepareOnlineStep.planned(world), action: PrepareOnlineStep(world: world)))
+        }
+        return steps + [
             ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
             ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
             ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),

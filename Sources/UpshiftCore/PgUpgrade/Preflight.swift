@@ -161,6 +161,13 @@ public struct PgUpgradePreflight: Sendable {
             hostPort: port, databaseBytes: databaseBytes, dataBytes: dataBytes, redactor: redactor, notes: notes)
         context.jobs = jobs
         context.upgradeTool = upgradeTool
+        if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
+            let probe = await OnlinePreparation.probe(world: compose, runner: runner, database: database)
+            context.onlineAddress = probe.address
+            if let reason = probe.reason {
+                context.notes.append("the dump and fingerprint run inside the window: \(redactor.redact(reason))")
+            }
+        }
         return context
     }
 

@@ -46,6 +46,12 @@ public struct PgUpgradeOptions: Sendable, Hashable, Codable {
     public var jobs: Int?
     /// The image with both majors' binaries; `nil` = `tianon/postgres-upgrade:OLD-to-NEW`.
     public var upgradeImage: String?
+    /// `false` (`--no-online-prepare`): take the dump and the "before" fingerprint only inside the window.
+    /// `nil` = on. Optional so that journals written before the option existed still decode.
+    public var prepareOnline: Bool?
+
+    /// Whether to dump and fingerprint from a snapshot while the application still serves.
+    public var prepareOnlineEnabled: Bool { prepareOnline ?? true }
 
     public init(targetMajor: Int, method: UpgradeMethod = .dump, backupDirectory: String? = nil, rollbackOnFailure: Bool = true, stopTimeout: Int = 120, readyTimeout: Int = 180,
         mode: TransferMode = .copy, jobs: Int? = nil, upgradeImage: String? = nil

@@ -1,0 +1,171 @@
+import Foundation
+import UpshiftPostgres
+
+/// Step 3b, before the window: while the application still serves, export one snapshot per database and
+/// read the cluster from it — `pg_dump --snapshot` per database (when the method needs a dump) and the
+/// fingerprint — so that neither has to run inside the downtime.
+///
+/// Nothing of the deployment changes here. Whether the result may stand in for a dump and fingerprint
+/// taken after the application stopped is decided inside the window by `OnlinePreparation.check`: only
+/// when no transaction the snapshot cannot see has committed (and no sequence moved). Otherwise the
+/// window dumps and fingerprints as if this step had not run.
+///
+/// A failure here fails the run before any downtime: the application was never stopped, nothing changed.
+struct PrepareOnlineStep: StepAction {
+    var world: PgUpgradeWorld
+
+    /// Whether this run prepares online: preflight reached the server, the option allows it, and the
+    /// method compares fingerprints (the invoke method verifies through InvenTree's own export).
+    static func applies(_ world: PgUpgradeWorld) -> Bool {
+        world.context.onlineAddress != nil && world.context.options.prepareOnlineEnabled && world.context.options.method != .invoke
+    }
+
+    /// The method needs a dump: the dump method always, pg_upgrade only for link/swap (the rebuild source).
+    static func dumps(_ world: PgUpgradeWorld) -> Bool {
+        world.context.options.method == .dump || (world.context.options.method == .pgUpgrade && world.context.options.mode.destroysOldCluster)
+    }
+
+    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+        let what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
+        return PlannedStep(
+            id: "prepare-online",
+            title: "While the application still serves: \(what) from one snapshot per database",
+            kind: "pg.prepare-online", commands: [], mutates: false,
+            notes: [
+                "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); read-only",
+                "used inside the window only if no transaction committed after the snapshot; otherwise the window dumps and fingerprints again",
+            ])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        guard let parameters = world.context.onlineConnection() else {
+            throw UpshiftError("no address to reach \(world.service) before the window")
+        }
+        let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
+        context.progress("exporting a snapshot of \(databases.count) database(s)")
+        var holders: [ExportedSnapshot] = []
+        defer { holders.forEach { $0.release() } }
+        var snapshots: [String: String] = [:]
+        for name in databases {
+            let target = parameters.with(database: name)
+            let holder = try await Blocking.run { () throws -> ExportedSnapshot in try ExportedSnapshot(target) }
+            holders.append(holder)
+            snapshots[name] = holder.id
+        }
+        guard let first = holders.first else { throw UpshiftError("the old cluster lists no database to dump") }
+
+        let dir = DumpClusterStep.directory(world)
+        var files: [DumpManifest.File] = []
+        if Self.dumps(world) {
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: world.context.backupDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            do {
+                files = try await DumpClusterStep(world: world).dumpDatabases(databases, into: dir, snapshots: snapshots, context: context)
+            } catch {
+                try? fm.removeItem(atPath: dir)
+                throw error
+            }
+        }
+        let progress = context.progress
+        let fingerprint = try await Fingerprinter.captureAsync(parameters, snapshots: snapshots) { db, table in progress("checksum \(db).\(table)") }
+        guard Set(fingerprint.databases.map(\.name)) == Set(databases) else {
+            throw UpshiftError("the list of databases changed while they were dumped; run again")
+        }
+        try FingerprintStep.save(fingerprint, to: OnlinePreparation.fingerprintPath(world.runFolder))
+        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, dumpFiles: files, verdict: nil)
+        try preparation.write(world.runFolder)
+
+        let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
+        let bytes = files.reduce(Int64(0)) { $0 + $1.bytes }
+        let dumped = files.isEmpty ? "" : ", dumped \(ByteFormat.string(bytes)) to \(dir)"
+        return StepOutcome(summary: "snapshot \(first.visibility): \(databases.count) databases, \(rows) rows fingerprinted\(dumped)")
+    }
+}
+
+/// What `PrepareOnlineStep` left for the window (`online.json` in the run folder): the snapshot, the dump
+/// files taken from it, and — once the window has checked — whether they still describe the database.
+struct OnlinePreparation: Sendable, Hashable, Codable {
+    /// The first exported snapshot's visibility (`xmin:xmax:xip`). Every later snapshot sees at least as
+    /// much, so a transaction it cannot see covers the later ones too.
+    var visibility: String
+    /// Database name -> exported snapshot id (for the record; they expire with the step).
+    var snapshots: [String: String]
+    /// The per-database dump files, without globals; empty when the method needs no dump.
+    var dumpFiles: [DumpManifest.File]
+    /// Set by the window's fingerprint step.
+    var verdict: Verdict?
+
+    struct Verdict: Sendable, Hashable, Codable {
+        var isCurrent: Bool
+        var reason: String
+    }
+
+    static func path(_ folder: RunFolder) -> String { folder.path + "/online.json" }
+    static func fingerprintPath(_ folder: RunFolder) -> String { folder.path + "/fingerprint-online.json" }
+
+    static func load(_ folder: RunFolder) throws -> OnlinePreparation? {
+        guard let data = FileManager.default.contents(atPath: path(folder)) else { return nil }
+        return try JSONDecoder().decode(OnlinePreparation.self, from: data)
+    }
+
+    func write(_ folder: RunFolder) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        FileManager.default.createFile(atPath: Self.path(folder), contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+    }
+
+    /// Inside the window, with the application stopped: does the online snapshot still show the whole
+    /// cluster? Yes only if every transaction it cannot see has aborted, and every sequence (which moves
+    /// without a transaction) still has the value the online fingerprint read.
+    static func check(_ preparation: OnlinePreparation, online: Fingerprint, parameters: ConnectionParameters) async throws -> Verdict {
+        let visibility = preparation.visibility
+        let commits = try await Blocking.run { () throws -> CommitsSinceSnapshot? in
+            try CommitsSinceSnapshot.read(try Connection(parameters), visibility: visibility)
+        }
+        guard let commits else {
+            return Verdict(isCurrent: false, reason: "more than \(CommitsSinceSnapshot.limit) transactions since the snapshot")
+        }
+        guard commits.isCurrent else {
+            return Verdict(isCurrent: false, reason: "\(commits.committed) transaction(s) committed and \(commits.unresolved) unresolved since the snapshot (of \(commits.examined) examined)")
+        }
+        let sequences = try await Blocking.run { () throws -> [String: [SequenceFingerprint]] in try Fingerprinter.sequences(parameters) }
+        let before = Dictionary(uniqueKeysWithValues: online.databases.map { ($0.name, $0.sequences) })
+        guard sequences == before else {
+            return Verdict(isCurrent: false, reason: "a sequence moved since the snapshot")
+        }
+        let transactions = commits.examined == 0 ? "no transaction since the snapshot" : "\(commits.examined) transaction(s) since the snapshot, all aborted"
+        return Verdict(isCurrent: true, reason: transactions + ", sequences unchanged")
+    }
+
+    /// Finds the old server's container address and logs in there, so preflight can tell whether the run
+    /// can prepare online. Returns the address, or why not.
+    static func probe(world compose: ComposeOperations, runner: any CommandRunning, database: DatabaseService) async -> (address: String?, reason: String?) {
+        do {
+            let ps = try await compose.run(["ps", "-q", database.service], timeout: .seconds(60))
+            guard let id = ps.stdoutText.split(whereSeparator: \.isNewline).first.map(String.init), !id.isEmpty else {
+                return (nil, "the \(database.service) container is not running")
+            }
+            let inspect = try await runner.run(Command(
+                "docker", ["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", id], timeout: .seconds(60)))
+            let addresses = inspect.stdoutText.split(whereSeparator: \.isWhitespace).map(String.init).filter { !$0.isEmpty }
+            guard inspect.termination.isSuccess, !addresses.isEmpty else {
+                return (nil, "the \(database.service) container has no network address")
+            }
+            var lastError = ""
+            for address in addresses {
+                let parameters = ConnectionParameters(
+                    host: address, port: 5432, user: database.superuser, password: database.password, database: "postgres", connectTimeout: 3)
+                do {
+                    _ = try await Blocking.run { () throws -> Int in try Connection(parameters).serverMajor }
+                    return (address, nil)
+                } catch {
+                    lastError = "\(error)"
+                }
+            }
+            return (nil, "cannot log in at the container's address from this host (\(lastError))")
+        } catch {
+            return (nil, "\(error)")
+        }
+    }
+}
