@@ -43,11 +43,12 @@ struct FaultKillEndToEndTests {
                     return "killed (signal 9); re-run refused (exit \(again.exitCode)); rollback"
                 }
 
-                // 2. kill -9 in the middle of the dump. Before the kill, the run is frozen (SIGSTOP) while it holds
-                //    the lock: a second pg-upgrade and a rollback are refused, naming the holder's pid.
+                // 2. kill -9 in the middle of the dump inside the window (--no-online-prepare). Before the kill, the
+                //    run is frozen (SIGSTOP) while it holds the lock: a second pg-upgrade and a rollback are
+                //    refused, naming the holder's pid.
                 try await Self.scenario(d, "kill -9", at: "dump (mid-dump)", outputs: outputs) { d, verdict, _ in
                     var refusals = ""
-                    _ = try await Self.killRun(d, verdict, outputs: outputs) { watcher, process in
+                    _ = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--no-online-prepare"]) { watcher, process in
                         try await watcher.waitForProgress("dump", prefix: "pg_dump → db-")
                         process.send(SIGSTOP)
                         let second = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
@@ -64,10 +65,10 @@ struct FaultKillEndToEndTests {
                     return "killed mid-dump; \(refusals); rollback"
                 }
 
-                // 3. Ctrl-C (SIGINT to upshift) during the dump: upshift rolls back by itself and exits 130.
+                // 3. Ctrl-C (SIGINT to upshift) during the window's dump: upshift rolls back by itself and exits 130.
                 try await Self.scenario(d, "SIGINT (Ctrl-C)", at: "dump (mid-dump)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                     let watcher = FaultAuditWatcher(projectDirectory: d.path)
-                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes", "--no-online-prepare"], workingDirectory: d.path)
                     try await watcher.waitForProgress("dump", prefix: "pg_dump → db-")
                     let children = process.descendants()
                     process.send(SIGINT)
@@ -84,6 +85,17 @@ struct FaultKillEndToEndTests {
                         verdict.check(!state.needsRollback, "the interrupted run still needs a rollback")
                     }
                     return "exit \(result.status), rolled back by itself"
+                }
+
+                // 4. kill -9 in the middle of the online dump, before the window: the application was never
+                //    stopped; the rollback has no data to undo and leaves the deployment as it was.
+                try await Self.scenario(d, "kill -9", at: "prepare-online (mid online dump)", outputs: outputs) { d, verdict, _ in
+                    let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
+                        try await watcher.waitForProgress("prepare-online", prefix: "pg_dump → db-")
+                    }
+                    let stopped = try E2EUpgrade.journal(d, runID).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
+                    verdict.check(!stopped, "the run reached stop-app before it was killed mid online dump")
+                    return "killed before the window; rollback"
                 }
 
                 let summary = try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts"))
@@ -194,11 +206,11 @@ struct FaultKillEndToEndTests {
     /// Starts `pg-upgrade --to 18 --yes`, waits for `trigger`, SIGKILLs upshift (only upshift), waits for it and
     /// for the children it had started (they are not killed with it). Returns the killed run's id.
     static func killRun(
-        _ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs,
+        _ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs, extraArguments: [String] = [],
         trigger: (FaultAuditWatcher, FaultProcess) async throws -> Void
     ) async throws -> (String, FaultRunOutput) {
         let watcher = FaultAuditWatcher(projectDirectory: d.path)
-        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"] + extraArguments, workingDirectory: d.path)
         do {
             try await trigger(watcher, process)
         } catch {

@@ -87,7 +87,7 @@ struct FaultRefusalEndToEndTests {
                 try d.write("docker-compose.yml", original)
                 try await d.up()
 
-                // 4. The backup disk fills up during the dump: --backup-dir on a tmpfs big enough for preflight,
+                // 4. The backup disk fills up during the window's dump (--no-online-prepare): --backup-dir on a tmpfs big enough for preflight,
                 //    filled by the test when the dump starts. The run fails, rolls back, says why.
                 let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent(E2EEnvironment.uniqueName("upshift-fault-tmpfs")).path
                 try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
@@ -97,7 +97,7 @@ struct FaultRefusalEndToEndTests {
                 do {
                     try await FaultKillEndToEndTests.scenario(d, "backup disk full", at: "dump", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                         let watcher = FaultAuditWatcher(projectDirectory: d.path)
-                        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes", "--backup-dir", mountPoint], workingDirectory: d.path)
+                        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes", "--no-online-prepare", "--backup-dir", mountPoint], workingDirectory: d.path)
                         try await watcher.waitForStepStart("dump")
                         let filled = Self.fill(mountPoint, leaving: 32 << 10)
                         let result = try await process.wait(timeout: .seconds(600))

@@ -169,8 +169,9 @@ struct DumpClusterStep: StepAction {
     func isDiskFull(_ text: String) -> Bool { text.contains("No space left") }
 
     /// The id of the running old-server container, whose network namespace the dump container joins.
+    /// Asked through the user's files alone: before the window there is no isolation override yet.
     func container() async throws -> String {
-        let result = try await world.isolatedCompose.run(["ps", "-q", world.service], timeout: .seconds(60))
+        let result = try await world.compose.run(["ps", "-q", world.service], timeout: .seconds(60))
         guard let id = result.stdoutText.split(whereSeparator: \.isNewline).first.map(String.init), !id.isEmpty else {
             throw UpshiftError("the \(world.service) container is not running; cannot dump")
         }

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import UpshiftCore
+import UpshiftTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The dump and fingerprint taken from a snapshot while the application still serves, as a user runs it.
+///
+/// 1. A table created and a row written while the online dump runs (upshift frozen with SIGSTOP at that
+///    moment, so the write lands after the snapshot for certain): the window must notice, dump again, and
+///    the upgraded cluster must hold the row.
+/// 2. A quiet database (autovacuum off, analysed, the stand-in worker only reads): the window reuses the
+///    online dump and fingerprint, and the upgrade still verifies.
+@Suite(.serialized)
+struct PrepareOnlineEndToEndTests {
+    static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
+    static let db = FaultCampaign.dbService
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func writeDuringOnlineDumpIsKeptAndQuietDatabaseReusesIt() async throws {
+        try await E2EUpgrade.timed("online prepare: write during the online dump, then a quiet run") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "online") { d in
+                try await FaultCampaign.prepare(d, megabytes: 8)
+                let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
+
+                // 1. Written after the snapshot, before the window.
+                let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+                do {
+                    try await watcher.waitForProgress("prepare-online", prefix: "pg_dump → db-")
+                    process.send(SIGSTOP)
+                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                        "CREATE TABLE upshift_online_marker (note text); INSERT INTO upshift_online_marker VALUES ('written during the online dump')")
+                    process.send(SIGCONT)
+                } catch {
+                    process.send(SIGCONT)
+                    process.send(SIGKILL)
+                    let output = try? await process.wait(timeout: .seconds(30))
+                    print("--- pg-upgrade when the online dump was not seen\n\(output?.stderr.suffix(3000) ?? "")")
+                    throw error
+                }
+                let first = try await process.wait(timeout: .seconds(900))
+                try #require(!first.signaled && first.status == 0, "\(first.stderr.suffix(2500))")
+                let firstRun = try #require(E2EUpgrade.runIDs(d).last)
+                let check = try Self.summary(d, run: firstRun, step: "fingerprint-old")
+                #expect(check.hasPrefix("changed since the online snapshot (1 transaction(s) committed"), "\(check)")
+                let dumped = try Self.summary(d, run: firstRun, step: "dump")
+                #expect(!dumped.contains("reused"), "\(dumped)")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_online_marker") == "written during the online dump")
+
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                try #require(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
+
+                // 2. Quiet: nothing writes between the snapshot and the window.
+                _ = try await E2EUpgrade.psql(d, service: Self.db, "ALTER SYSTEM SET autovacuum = off")
+                _ = try await E2EUpgrade.psql(d, service: Self.db, "SELECT pg_reload_conf()")
+                for name in ["postgres", database] { _ = try await E2EUpgrade.psql(d, service: Self.db, database: name, "VACUUM ANALYZE") }
+                let counts = try await E2EUpgrade.tableCounts(d, service: Self.db, database: database)
+                let second = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"], timeout: .seconds(900))
+                try #require(second.exitCode == 0, "\(second.stderr.suffix(2500))")
+                let secondRun = try #require(E2EUpgrade.runIDs(d).last)
+                #expect(secondRun != firstRun)
+                let quiet = try Self.summary(d, run: secondRun, step: "fingerprint-old")
+                #expect(quiet.hasPrefix("unchanged since the online snapshot"), "\(quiet)")
+                let reused = try Self.summary(d, run: secondRun, step: "dump")
+                #expect(reused.hasPrefix("reused the dump taken before the window"), "\(reused)")
+                #expect(try Self.summary(d, run: secondRun, step: "verify").hasPrefix("identical"))
+                // The online step ran while the application served: it finished before stop-app began.
+                let order = try Self.events(d, run: secondRun).compactMap { event, details -> String? in
+                    event == "step.started" || event == "step.succeeded" ? "\(event) \(details["step"] as? String ?? "")" : nil
+                }
+                let online = try #require(order.firstIndex(of: "step.succeeded prepare-online"))
+                let stop = try #require(order.firstIndex(of: "step.started stop-app"))
+                #expect(online < stop)
+                #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_online_marker") == "1")
+            }
+        }
+    }
+
+    /// Every audit record of one run: (event, details).
+    static func events(_ d: E2EDeployment, run: String) throws -> [(String, [String: Any])] {
+        try d.read(".upshift/audit.jsonl").split(whereSeparator: \.isNewline).compactMap { line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["run"] as? String == run else { return nil }
+            return (object["event"] as? String ?? "", object["details"] as? [String: Any] ?? [:])
+        }
+    }
+
+    /// The summary a step of `run` finished with.
+    static func summary(_ d: E2EDeployment, run: String, step: String) throws -> String {
+        let match = try events(d, run: run).last { $0.0 == "step.succeeded" && $0.1["step"] as? String == step }
+        return try #require(match?.1["summary"] as? String, "no step.succeeded for \(step) in run \(run)")
+    }
+}
