@@ -89,13 +89,19 @@ struct FaultKillEndToEndTests {
 
                 // 4. kill -9 in the middle of the online dump, before the window: the application was never
                 //    stopped; the rollback has no data to undo and leaves the deployment as it was.
-                try await Self.scenario(d, "kill -9", at: "prepare-online (mid online dump)", outputs: outputs) { d, verdict, _ in
-                    let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
+                try await Self.scenario(d, "kill -9", at: "prepare-online (mid online dump)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                    let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, changedSomething: false) { watcher, _ in
                         try await watcher.waitForProgress("prepare-online", prefix: "pg_dump → db-")
                     }
                     let stopped = try E2EUpgrade.journal(d, runID).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
                     verdict.check(!stopped, "the run reached stop-app before it was killed mid online dump")
-                    return "killed before the window; rollback"
+                    // Nothing was changed, so nothing blocks the next run: rollback has nothing to undo.
+                    let rollback = try await d.upshift(["rollback", "--yes"])
+                    outputs.add("rollback after a kill before the window", rollback.stdout + rollback.stderr)
+                    verdict.check(rollback.exitCode == 0 && (rollback.stdout + rollback.stderr).contains("nothing left to undo"), "rollback: \(rollback)")
+                    let again = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run"])
+                    verdict.check(again.exitCode == 0, "a new plan is refused after a kill before the window: \(again.stderr.suffix(600))")
+                    return "killed before the window; nothing to undo (rollback exit \(rollback.exitCode)); next run not blocked"
                 }
 
                 let summary = try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts"))
@@ -206,7 +212,7 @@ struct FaultKillEndToEndTests {
     /// Starts `pg-upgrade --to 18 --yes`, waits for `trigger`, SIGKILLs upshift (only upshift), waits for it and
     /// for the children it had started (they are not killed with it). Returns the killed run's id.
     static func killRun(
-        _ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs, extraArguments: [String] = [],
+        _ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs, extraArguments: [String] = [], changedSomething: Bool = true,
         trigger: (FaultAuditWatcher, FaultProcess) async throws -> Void
     ) async throws -> (String, FaultRunOutput) {
         let watcher = FaultAuditWatcher(projectDirectory: d.path)
@@ -226,7 +232,7 @@ struct FaultKillEndToEndTests {
         outputs.add("killed pg-upgrade at \(verdict.injectedAt)", result.stdout + result.stderr)
         let runID = try #require(E2EUpgrade.runIDs(d).last, "the killed run left no run folder")
         let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
-        verdict.check(state.needsRollback, "the killed run \(runID) is not marked as needing a rollback")
+        verdict.check(state.needsRollback == changedSomething, "the killed run \(runID): needs rollback \(state.needsRollback), expected \(changedSomething)")
         return (runID, result)
     }
 

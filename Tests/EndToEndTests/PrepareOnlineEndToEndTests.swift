@@ -25,6 +25,16 @@ struct PrepareOnlineEndToEndTests {
                 try await FaultCampaign.prepare(d, megabytes: 8)
                 let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
 
+                // The plan: the online step comes before the application stops, and the option removes it.
+                let plan = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run"])
+                try #require(plan.exitCode == 0, "\(plan)")
+                let online = try #require(plan.stdout.range(of: "[pg.prepare-online"), "\(plan.stdout)")
+                let stopApp = try #require(plan.stdout.range(of: "[pg.stop-app"), "\(plan.stdout)")
+                #expect(online.lowerBound < stopApp.lowerBound)
+                let classic = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run", "--no-online-prepare"])
+                try #require(classic.exitCode == 0, "\(classic)")
+                #expect(!classic.stdout.contains("prepare-online"), "\(classic.stdout)")
+
                 // 1. Written after the snapshot, before the window.
                 let watcher = FaultAuditWatcher(projectDirectory: d.path)
                 let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
@@ -73,9 +83,9 @@ struct PrepareOnlineEndToEndTests {
                 let order = try Self.events(d, run: secondRun).compactMap { event, details -> String? in
                     event == "step.started" || event == "step.succeeded" ? "\(event) \(details["step"] as? String ?? "")" : nil
                 }
-                let online = try #require(order.firstIndex(of: "step.succeeded prepare-online"))
-                let stop = try #require(order.firstIndex(of: "step.started stop-app"))
-                #expect(online < stop)
+                let onlineDone = try #require(order.firstIndex(of: "step.succeeded prepare-online"))
+                let stopStarted = try #require(order.firstIndex(of: "step.started stop-app"))
+                #expect(onlineDone < stopStarted)
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_online_marker") == "1")
             }
