@@ -21,7 +21,7 @@ struct AnalyzeStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let parameters = world.context.connection()
+        let parameters = try await world.serverConnection()
         let updated = try await Blocking.run { () throws -> [String] in
             var updated: [String] = []
             let databases = try Connection(parameters).query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate").rows.compactMap { try $0.string("datname") }

@@ -17,7 +17,9 @@ struct FingerprintStep: StepAction {
         case .before:
             return PlannedStep(
                 id: "fingerprint-old", title: "Fingerprint the PostgreSQL \(world.context.oldMajor) cluster (rows and checksums per table)",
-                kind: "pg.fingerprint", mutates: false, notes: ["libpq to 127.0.0.1:\(world.context.hostPort) as \(world.database.superuser)"])
+                kind: "pg.fingerprint", mutates: false, notes: [world.reachesContainersDirectly
+                    ? "libpq to the container's address, port 5432, as \(world.database.superuser)"
+                    : "libpq to 127.0.0.1:\(world.context.hostPort) as \(world.database.superuser)"])
         case .after:
             return PlannedStep(
                 id: "verify", title: "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
@@ -26,7 +28,7 @@ struct FingerprintStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let parameters = world.context.connection()
+        let parameters = try await world.serverConnection()
         var prefix = ""
         if phase == .before, var online = try OnlinePreparation.load(world.runFolder) {
             // The application is stopped and the server isolated: if nothing committed since the online
@@ -88,7 +90,7 @@ enum ApplicationLogin {
             }
         }
         for login in logins {
-            var parameters = world.context.connection(database: login.database)
+            var parameters = try await world.serverConnection(database: login.database)
             parameters.user = login.user
             parameters.password = login.password
             let sendable = parameters

@@ -12,7 +12,7 @@ struct ReadClusterSettingsStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let settings = try await ClusterSettings.read(world.context.connection())
+        let settings = try await ClusterSettings.read(try await world.serverConnection())
         guard settings.extraTablespaces.isEmpty else {
             throw UpshiftError(
                 "the old cluster has tablespaces outside its data directory (\(settings.extraTablespaces.joined(separator: ", "))); pg_upgrade would need them mounted in the upgrade container too",

@@ -8,7 +8,7 @@ struct StartNewDatabaseStep: StepAction {
     var world: PgUpgradeWorld
 
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
-        let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let command = world.newServerCompose.cli.command(["up", "-d", "--no-deps", world.service])
         return PlannedStep(
             id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on an empty data directory (\(world.context.placement.newPGDATA))",
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
@@ -18,7 +18,7 @@ struct StartNewDatabaseStep: StepAction {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let major = try await startTargetServer(context, waiting: "to initialise and accept logins")
-        let parameters = world.context.connection(database: world.database.database)
+        let parameters = try await world.serverConnection(database: world.database.database)
         let tables = try await Blocking.run { () throws -> String? in
             try Connection(parameters).query(
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
@@ -30,14 +30,16 @@ struct StartNewDatabaseStep: StepAction {
         return StepOutcome(summary: "PostgreSQL \(major) ready on an empty cluster")
     }
 
-    /// Starts the service on the target image (isolated) and waits for a password login; refuses a server
-    /// of another major. Shared with the pg_upgrade method, whose cluster is already initialised.
+    /// Starts the service on the target image (in its final form, or isolated; see
+    /// `PgUpgradeWorld.reachesContainersDirectly`) and waits for a password login; refuses a server of
+    /// another major. Shared with the pg_upgrade method, whose cluster is already initialised.
     func startTargetServer(_ context: StepContext, waiting: String) async throws -> Int {
-        try await world.isolatedCompose.up([world.service])
+        try await world.newServerCompose.up([world.service])
         context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) \(waiting)")
         try await waitWhileRunning()
-        try await world.waitForServer()
-        let major = try await world.serverMajor()
+        let parameters = try await world.serverConnection()
+        try await world.waitForServer(parameters)
+        let major = try await world.serverMajor(parameters)
         guard major == world.context.options.targetMajor else {
             throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
         }
@@ -47,16 +49,24 @@ struct StartNewDatabaseStep: StepAction {
     /// Waits for the server to answer, but gives up as soon as its container has stopped: a new image whose
     /// entrypoint fails (restart policy off during the window) will never become ready, and waiting out the
     /// whole ready timeout would only lengthen the downtime before the rollback.
+    ///
+    /// In its final form the container has the user's restart policy: a restart counts as stopping.
     func waitWhileRunning() async throws {
-        let parameters = world.context.connection()
         let deadline = world.readyDeadline
         while true {
             do {
+                let parameters = try await world.serverConnection()
                 try await Connection.waitUntilReady(parameters, deadline: min(deadline, .now + .seconds(2)))
                 return
             } catch where ContinuousClock.now < deadline {
-                guard try await world.isolatedCompose.runningServices().contains(world.service) else {
-                    let logs = try? await world.isolatedCompose.run(["logs", "--no-color", "--tail", "15", world.service], timeout: .seconds(60))
+                var crashed = false
+                if world.reachesContainersDirectly {
+                    let state = try await ContainerState.read(service: world.service, compose: world.compose, runner: world.runner)
+                    crashed = state.map { $0.status != "running" || $0.restartCount > 0 } ?? true
+                    try await Task.sleep(for: .milliseconds(200))  // the address lookup fails at once; do not spin
+                }
+                guard !crashed, try await world.newServerCompose.runningServices().contains(world.service) else {
+                    let logs = try? await world.newServerCompose.run(["logs", "--no-color", "--tail", "15", world.service], timeout: .seconds(60))
                     let tail = logs.map { world.redactor.redact(($0.stdoutText + $0.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? ""
                     throw UpshiftError("the new \(world.service) container (\(world.context.targetImage)) stopped before PostgreSQL \(world.context.options.targetMajor) accepted connections" + (tail.isEmpty ? "" : "; its last log lines:\n" + tail))
                 }

@@ -17,7 +17,10 @@ struct StartStackStep: StepAction {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let compose = world.compose
-        try await compose.up([world.service], wait: true, timeout: .seconds(world.context.options.readyTimeout))
+        try await compose.up([world.service], timeout: .seconds(world.context.options.readyTimeout))
+        // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck run
+        // (its interval, seconds of downtime) although the server answers well before.
+        try await waitAcceptingConnections(compose)
         if !world.context.applicationServices.isEmpty {
             try await compose.up(world.context.applicationServices, timeout: .seconds(world.context.options.readyTimeout))
         }
@@ -42,5 +45,20 @@ struct StartStackStep: StepAction {
         }
         try? FileManager.default.removeItem(atPath: world.overridePath)
         return StepOutcome(summary: "running: \(expected.sorted().joined(separator: ", "))")
+    }
+
+    /// Polls `pg_isready` over TCP inside the recreated container: TCP, because the image entrypoint's
+    /// temporary init server listens on the socket only.
+    func waitAcceptingConnections(_ compose: ComposeOperations) async throws {
+        let probe = compose.execCommand(world.service, ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", world.database.superuser], timeout: .seconds(30))
+        let deadline = world.readyDeadline
+        while true {
+            if let result = try? await world.runner.run(probe), result.termination.isSuccess { return }
+            guard ContinuousClock.now < deadline else {
+                throw UpshiftError("\(world.service) did not accept connections within \(world.context.options.readyTimeout) s after it was recreated without the window's override",
+                                   hint: "see `docker compose logs \(world.service)`")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 }

@@ -9,7 +9,7 @@ struct StartUpgradedDatabaseStep: StepAction {
 
     static func planned(_ upgrade: PgUpgradeRun) throws -> PlannedStep {
         let world = upgrade.world
-        let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let command = world.newServerCompose.cli.command(["up", "-d", "--no-deps", world.service])
         let compensation: CompensationSpec
         var notes: [String] = []
         if upgrade.mode == .link {
