@@ -32,6 +32,7 @@ struct PrepareOnlineStep: StepAction {
             title: "While the application still serves: \(what) from one snapshot per database",
             kind: "pg.prepare-online", commands: [], mutates: false,
             notes: [
+                "vacuumdb --all --analyze-only first, so that autovacuum has no statistics to write while the snapshot is in use",
                 "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); read-only",
                 "used inside the window only if no transaction committed after the snapshot; otherwise the window dumps and fingerprints again",
             ])
@@ -42,6 +43,17 @@ struct PrepareOnlineStep: StepAction {
             throw UpshiftError("no address to reach \(world.service) before the window")
         }
         let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
+        // Statistics first: an autovacuum ANALYZE that fires while the snapshot is in use commits a
+        // transaction, which the window cannot tell from a write and answers with a second dump. Analyzing
+        // now leaves autovacuum nothing to analyze (statistics are never part of a dump or fingerprint).
+        context.progress("vacuumdb --all --analyze-only (before the snapshot)")
+        let analyze = world.compose.execCommand(
+            world.service, ["vacuumdb", "-U", world.database.superuser, "--all", "--analyze-only", "--jobs", String(max(1, world.context.jobs))],
+            environment: world.database.passwordEnvironment, timeout: .seconds(6 * 3600))
+        let analyzed = try await world.runner.run(analyze, stdout: .discard, onLine: nil)
+        guard analyzed.termination.isSuccess else {
+            throw UpshiftError("vacuumdb --analyze-only on the running server failed: \(world.redactor.redact(String(analyzed.stderrText.suffix(600))))")
+        }
         context.progress("exporting a snapshot of \(databases.count) database(s)")
         var holders: [ExportedSnapshot] = []
         defer { holders.forEach { $0.release() } }
@@ -142,14 +154,11 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
     /// can prepare online. Returns the address, or why not.
     static func probe(world compose: ComposeOperations, runner: any CommandRunning, database: DatabaseService) async -> (address: String?, reason: String?) {
         do {
-            let ps = try await compose.run(["ps", "-q", database.service], timeout: .seconds(60))
-            guard let id = ps.stdoutText.split(whereSeparator: \.isNewline).first.map(String.init), !id.isEmpty else {
+            guard let state = try await ContainerState.read(service: database.service, compose: compose, runner: runner), state.status == "running" else {
                 return (nil, "the \(database.service) container is not running")
             }
-            let inspect = try await runner.run(Command(
-                "docker", ["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", id], timeout: .seconds(60)))
-            let addresses = inspect.stdoutText.split(whereSeparator: \.isWhitespace).map(String.init).filter { !$0.isEmpty }
-            guard inspect.termination.isSuccess, !addresses.isEmpty else {
+            let addresses = state.addresses
+            guard !addresses.isEmpty else {
                 return (nil, "the \(database.service) container has no network address")
             }
             var lastError = ""
