@@ -78,13 +78,19 @@ struct PgUpgradeFailureEndToEndTests {
                     try await d.up()
                     try await E2EUpgrade.seed(d, megabytes: 1)
 
-                    // (d) postgres:17 exists (pullable) but its entrypoint exits 1.
-                    let baselineD = try await Baseline.take(d, password: password)
-                    let broken = try await E2EUpgrade.timed("  (d) target image cannot start") {
+                    // (d) postgres:17 exists (pullable) but its entrypoint exits 1. The dump runs the target image's
+                    // own pg_dump, so an image that cannot run fails there: by default in the online dump, before
+                    // the application was ever stopped; with --no-online-prepare inside the window, before any
+                    // data has moved, and rolled back.
+                    let baselineOnline = try await Baseline.take(d, password: password)
+                    let brokenOnline = try await E2EUpgrade.timed("  (d) target image cannot start (online dump)") {
                         try await d.upshift(["pg-upgrade", "--to", "17", "--yes"])
                     }
-                    // The dump runs the target image's own pg_dump, so an image that cannot run fails there,
-                    // before any data has moved.
+                    try await Self.expectFailedBeforeWindow(brokenOnline, d, baselineOnline, password: password, detail: "pg_dump: not found")
+                    let baselineD = try await Baseline.take(d, password: password)
+                    let broken = try await E2EUpgrade.timed("  (d) target image cannot start (in the window)") {
+                        try await d.upshift(["pg-upgrade", "--to", "17", "--yes", "--no-online-prepare"])
+                    }
                     try await Self.expectRolledBack(broken, d, baselineD, password: password, failedStep: "dump", message: "", detail: nil)
 
                     // (c) 15 -> 18 works up to the last step, then the application exits on 18.
@@ -123,6 +129,27 @@ struct PgUpgradeFailureEndToEndTests {
                 running: try await E2EUpgrade.runningServices(d),
                 runs: E2EUpgrade.runIDs(d))
         }
+    }
+
+    /// Exit 1 at the online step: the application never stopped, nothing changed, nothing needs a rollback,
+    /// and the next run is not blocked.
+    static func expectFailedBeforeWindow(_ result: E2EOutput, _ d: E2EDeployment, _ baseline: Baseline, password: String, detail: String) async throws {
+        print("--- upshift stderr (failure before the window, tail)\n\(result.stderr.suffix(1500))")
+        #expect(result.exitCode == 1, "\(result)")
+        #expect(result.stderr.contains("pg-upgrade failed at step prepare-online: "), "\(result.stderr.suffix(2000))")
+        #expect(result.stderr.contains(detail), "expected \(detail) in the error")
+        let runID = try #require(E2EUpgrade.runIDs(d).last)
+        #expect(try E2EUpgrade.journalSteps(d, runID, type: "failed") == ["prepare-online"])
+        #expect(!(try E2EUpgrade.journal(d, runID).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }))
+        let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
+        #expect(!state.needsRollback)
+        #expect(E2EUpgrade.treeChanges(baseline.files, E2EUpgrade.hashTree(d.path, excluding: [".upshift", "backups"])).isEmpty)
+        #expect(try await E2EUpgrade.runningServices(d) == baseline.running)
+        let now = try await E2EUpgrade.fingerprint(d, service: "db", user: "app", password: password)
+        #expect(baseline.fingerprint.diff(against: now).isEmpty, "\(baseline.fingerprint.diff(against: now))")
+        let backups = (try? FileManager.default.contentsOfDirectory(atPath: d.path + "/backups")) ?? []
+        #expect(!backups.contains { $0.hasSuffix(runID) }, "the failed online dump was left behind: \(backups)")
+        try PgUpgradeEndToEndTests.expectNoSecret(password, in: d, outputs: [("pg-upgrade (online failure)", result)])
     }
 
     /// Exit 1 naming the failed step, the rollback verified the old fingerprint, and from outside: same files,
