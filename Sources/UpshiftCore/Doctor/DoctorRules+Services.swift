@@ -31,7 +31,7 @@ extension DoctorRules {
         if !watchers.isEmpty {
             warnings.append("auto-updater/auto-healer containers run on this engine (\(watchers.joined(separator: ", "))): they may re-pull tags or restart containers upshift stopped")
         }
-        let does = "pg-upgrade stops the application services first, runs the database with restart: \"no\" on a 127.0.0.1-only port while it works, and puts your settings back when it is done"
+        let does = "pg-upgrade stops the application services first, reaches the database at its container address (or, where this host cannot, republishes it with restart: \"no\" on a 127.0.0.1-only port while it works), and puts your settings back when it is done"
         if warnings.isEmpty {
             return DoctorCheck(id, title, facts.isEmpty ? .pass : .info, (facts.isEmpty ? "no restart policies or healthchecks" : facts.joined(separator: "; ")) + "; " + does)
         }

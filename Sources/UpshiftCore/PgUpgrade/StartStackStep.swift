@@ -7,10 +7,16 @@ struct StartStackStep: StepAction {
 
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
         let services = [world.service] + world.context.applicationServices
-        let command = world.compose.cli.command(["up", "-d", "--no-deps"] + services)
+        var commands = [
+            world.compose.cli.command(["up", "-d", "--no-deps", world.service]),
+            world.compose.execCommand(world.service, Self.readyProbe(world)),
+        ]
+        if !world.context.applicationServices.isEmpty {
+            commands.append(world.compose.cli.command(["up", "-d", "--no-deps"] + world.context.applicationServices))
+        }
         return PlannedStep(
             id: "start-stack", title: "Start the stack on PostgreSQL \(world.context.options.targetMajor): \(services.joined(separator: ", "))",
-            kind: "pg.start-stack", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
+            kind: "pg.start-stack", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
                 handle: world.context.handle, services: services, action: .stop, description: "stop \(services.joined(separator: ", "))"))
     }
@@ -47,10 +53,14 @@ struct StartStackStep: StepAction {
         return StepOutcome(summary: "running: \(expected.sorted().joined(separator: ", "))")
     }
 
+    static func readyProbe(_ world: PgUpgradeWorld) -> [String] {
+        ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", world.database.superuser]
+    }
+
     /// Polls `pg_isready` over TCP inside the recreated container: TCP, because the image entrypoint's
     /// temporary init server listens on the socket only.
     func waitAcceptingConnections(_ compose: ComposeOperations) async throws {
-        let probe = compose.execCommand(world.service, ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", world.database.superuser], timeout: .seconds(30))
+        let probe = compose.execCommand(world.service, Self.readyProbe(world), timeout: .seconds(30))
         let deadline = world.readyDeadline
         while true {
             if let result = try? await world.runner.run(probe), result.termination.isSuccess { return }
