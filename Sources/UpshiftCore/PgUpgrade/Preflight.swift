@@ -162,7 +162,7 @@ public struct PgUpgradePreflight: Sendable {
         context.jobs = jobs
         context.upgradeTool = upgradeTool
         if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
-            let probe = await OnlinePreparation.probe(world: compose, runner: runner, database: database)
+            let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)
             context.onlineAddress = probe.address
             if let reason = probe.reason {
                 context.notes.append("the dump and fingerprint run inside the window: \(redactor.redact(reason))")

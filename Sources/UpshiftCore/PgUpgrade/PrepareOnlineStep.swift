@@ -152,7 +152,7 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
 
     /// Finds the old server's container address and logs in there, so preflight can tell whether the run
     /// can prepare online. Returns the address, or why not.
-    static func probe(world compose: ComposeOperations, runner: any CommandRunning, database: DatabaseService) async -> (address: String?, reason: String?) {
+    static func probe(compose: ComposeOperations, runner: any CommandRunning, database: DatabaseService) async -> (address: String?, reason: String?) {
         do {
             guard let state = try await ContainerState.read(service: database.service, compose: compose, runner: runner), state.status == "running" else {
                 return (nil, "the \(database.service) container is not running")
