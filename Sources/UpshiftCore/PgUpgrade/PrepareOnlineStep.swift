@@ -65,6 +65,10 @@ struct PrepareOnlineStep: StepAction {
             snapshots[name] = holder.id
         }
         guard let first = holders.first else { throw UpshiftError("the old cluster lists no database to dump") }
+        // Sequences are read outside any snapshot (by pg_dump as by the fingerprint): note them before
+        // anything reads them. Equal again at the window means they did not move in between, since
+        // nextval only counts up.
+        let sequencesAtSnapshot = try await Blocking.run { () throws -> [String: [SequenceFingerprint]] in try Fingerprinter.sequences(parameters) }
 
         let dir = DumpClusterStep.directory(world)
         var files: [DumpManifest.File] = []
@@ -85,7 +89,7 @@ struct PrepareOnlineStep: StepAction {
             throw UpshiftError("the list of databases changed while they were dumped; run again")
         }
         try FingerprintStep.save(fingerprint, to: OnlinePreparation.fingerprintPath(world.runFolder))
-        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, dumpFiles: files, verdict: nil)
+        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, verdict: nil)
         try preparation.write(world.runFolder)
 
         let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
@@ -103,6 +107,8 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
     var visibility: String
     /// Database name -> exported snapshot id (for the record; they expire with the step).
     var snapshots: [String: String]
+    /// Every database's sequences, read right after the snapshots and before the dump.
+    var sequences: [String: [SequenceFingerprint]]
     /// The per-database dump files, without globals; empty when the method needs no dump.
     var dumpFiles: [DumpManifest.File]
     /// Set by the window's fingerprint step.
@@ -141,9 +147,11 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
         guard commits.isCurrent else {
             return Verdict(isCurrent: false, reason: "\(commits.committed) transaction(s) committed and \(commits.unresolved) unresolved since the snapshot (of \(commits.examined) examined)")
         }
+        // Equal before the dump, in the online fingerprint and now: no sequence moved while the dump and the
+        // fingerprint read them, nor since.
         let sequences = try await Blocking.run { () throws -> [String: [SequenceFingerprint]] in try Fingerprinter.sequences(parameters) }
-        let before = Dictionary(uniqueKeysWithValues: online.databases.map { ($0.name, $0.sequences) })
-        guard sequences == before else {
+        let fingerprinted = Dictionary(uniqueKeysWithValues: online.databases.map { ($0.name, $0.sequences) })
+        guard sequences == preparation.sequences, fingerprinted == preparation.sequences else {
             return Verdict(isCurrent: false, reason: "a sequence moved since the snapshot")
         }
         let transactions = commits.examined == 0 ? "no transaction since the snapshot" : "\(commits.examined) transaction(s) since the snapshot, all aborted"
