@@ -39,7 +39,7 @@ public struct AppUpdateContext: Sendable {
     }
 
     public func connection(database name: String = "postgres") -> ConnectionParameters {
-        ConnectionParameters(host: "127.0.0.1", port: hostPort, user: database.superuser, password: database.password, database: name, connectTimeout: 5)
+        database.superuserConnection(host: "127.0.0.1", port: hostPort, database: name)
     }
 
     public var currentFlags: InvokeFlags? { currentVersion.map(InvokeFlags.init) }

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPostgres
 
 /// The project's PostgreSQL service and everything upshift needs to know about it, read from the resolved
 /// compose model (never from the YAML): image, superuser, database, where the password comes from, the
@@ -29,6 +30,12 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     /// `["PGPASSWORD": password]` (empty without one): how the password reaches a subprocess — by
     /// environment, named in argv with `-e PGPASSWORD`, never as a value in argv.
     public var passwordEnvironment: [String: String] { password.map { ["PGPASSWORD": $0] } ?? [:] }
+
+    /// libpq parameters for the superuser at `host:port`: the published port during a window, or the
+    /// container's own address (port 5432 inside).
+    public func superuserConnection(host: String, port: Int, database name: String = "postgres", connectTimeout: Int = 5) -> ConnectionParameters {
+        ConnectionParameters(host: host, port: port, user: superuser, password: password, database: name, connectTimeout: connectTimeout)
+    }
     /// True when PGDATA is set in the environment; false when it is the image default for the major.
     public var pgdataIsExplicit: Bool
     public var dataLocation: DataLocation

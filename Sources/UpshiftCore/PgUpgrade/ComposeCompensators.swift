@@ -75,7 +75,7 @@ struct RestoreDatabaseServiceCompensator: Compensating {
             let compose = ComposeOperations(cli: cli, redactor: redactor)
             context.progress("starting \(payload.service) on the old data to verify it")
             try await compose.up([payload.service])
-            let parameters = ConnectionParameters(host: "127.0.0.1", port: port, user: database.superuser, password: database.password, database: "postgres", connectTimeout: 5)
+            let parameters = database.superuserConnection(host: "127.0.0.1", port: port)
             try await Connection.waitUntilReady(parameters, deadline: .now + .seconds(payload.readyTimeout))
             let fingerprint = try await Fingerprinter.captureAsync(parameters)
             let expected = try FingerprintStep.load(before)

@@ -37,16 +37,12 @@ public struct PgUpgradeContext: Sendable {
 
     /// Where upshift reaches the old server before the window: its container address, port 5432 inside.
     public func onlineConnection(database name: String = "postgres") -> ConnectionParameters? {
-        onlineAddress.map {
-            ConnectionParameters(host: $0, port: 5432, user: database.superuser, password: database.password, database: name, connectTimeout: 5)
-        }
+        onlineAddress.map { database.superuserConnection(host: $0, port: 5432, database: name) }
     }
 
     /// Where upshift reaches the server during the window.
     public func connection(database name: String = "postgres") -> ConnectionParameters {
-        ConnectionParameters(
-            host: "127.0.0.1", port: hostPort, user: database.superuser, password: database.password, database: name,
-            connectTimeout: 5)
+        database.superuserConnection(host: "127.0.0.1", port: hostPort, database: name)
     }
 
     public var dumpBaseName: String {

@@ -53,8 +53,7 @@ public struct PgUpgradeWorld: Sendable {
         guard let address = state?.addresses.first else {
             throw UpshiftError("the new \(service) container has no network address (state: \(state?.status ?? "not created"))")
         }
-        return ConnectionParameters(
-            host: address, port: 5432, user: database.superuser, password: database.password, database: name, connectTimeout: 5)
+        return database.superuserConnection(host: address, port: 5432, database: name)
     }
 
     /// Waits for the server to accept a login with the superuser's password (default: behind the published port).
