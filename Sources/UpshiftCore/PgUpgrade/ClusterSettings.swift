@@ -83,9 +83,7 @@ public struct ClusterSettings: Sendable, Hashable, Codable {
     static func path(_ folder: RunFolder) -> String { folder.path + "/cluster-settings.json" }
 
     func save(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileManager.default.createFile(atPath: path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+        try PrivateJSON.write(self, to: path)
     }
 
     static func load(_ path: String) throws -> ClusterSettings {

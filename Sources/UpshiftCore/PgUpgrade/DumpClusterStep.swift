@@ -65,8 +65,7 @@ struct DumpClusterStep: StepAction {
                 context.progress("the online dump is outdated: removing it and dumping again")
                 try fm.removeItem(atPath: dir)
             }
-            try fm.createDirectory(atPath: world.context.backupDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            try Self.createDirectory(world)
             let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
             manifest.files = try await dumpDatabases(databases, into: dir, snapshots: [:], context: context)
         }
@@ -83,6 +82,13 @@ struct DumpClusterStep: StepAction {
                 ? "reused the dump taken before the window (unchanged since its snapshot): \(count) databases, \(ByteFormat.string(total)) in \(dir); globals taken now"
                 : "\(count) databases, \(ByteFormat.string(total)) in \(dir)",
             data: .string(dir))
+    }
+
+    /// Creates the run's dump directory (0700, inside a 0700 backup directory); fails if it exists.
+    static func createDirectory(_ world: PgUpgradeWorld) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: world.context.backupDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(atPath: directory(world), withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
     }
 
     /// One dump per database into `dir` (`db-N.dir` with `-Fd -j N`, else `db-N.sql`), each read from the
@@ -258,9 +264,7 @@ public struct DumpManifest: Sendable, Hashable, Codable {
     public var files: [File]
 
     public func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileManager.default.createFile(atPath: path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+        try PrivateJSON.write(self, to: path)
     }
 
     public static func read(_ path: String) throws -> DumpManifest {

@@ -47,8 +47,6 @@ struct FingerprintStep: StepAction {
         let progress = context.progress
         let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum \(db).\(table)") }
         try Self.save(fingerprint, to: Self.path(world.runFolder, phase))
-        let tables = fingerprint.databases.reduce(0) { $0 + $1.tables.count }
-        let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
         guard phase == .after else {
             return StepOutcome(summary: prefix + Self.describe(fingerprint))
         }
@@ -58,7 +56,7 @@ struct FingerprintStep: StepAction {
             throw UpshiftError("verification failed: the new cluster differs from the old one:\n  " + differences.prefix(20).joined(separator: "\n  "))
         }
         try await ApplicationLogin.check(world: world)
-        return StepOutcome(summary: "identical: \(fingerprint.databases.count) databases, \(tables) tables, \(rows) rows")
+        return StepOutcome(summary: "identical: " + Self.describe(fingerprint))
     }
 
     static func describe(_ fingerprint: Fingerprint) -> String {
@@ -68,9 +66,7 @@ struct FingerprintStep: StepAction {
     }
 
     static func save(_ fingerprint: Fingerprint, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileManager.default.createFile(atPath: path, contents: try encoder.encode(fingerprint), attributes: [.posixPermissions: 0o600])
+        try PrivateJSON.write(fingerprint, to: path)
     }
 
     static func load(_ path: String) throws -> Fingerprint {

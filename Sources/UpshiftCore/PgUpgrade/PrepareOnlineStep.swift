@@ -73,13 +73,11 @@ struct PrepareOnlineStep: StepAction {
         let dir = DumpClusterStep.directory(world)
         var files: [DumpManifest.File] = []
         if Self.dumps(world) {
-            let fm = FileManager.default
-            try fm.createDirectory(atPath: world.context.backupDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            try DumpClusterStep.createDirectory(world)
             do {
                 files = try await DumpClusterStep(world: world).dumpDatabases(databases, into: dir, snapshots: snapshots, context: context)
             } catch {
-                try? fm.removeItem(atPath: dir)
+                try? FileManager.default.removeItem(atPath: dir)
                 throw error
             }
         }
@@ -128,9 +126,7 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
     }
 
     func write(_ folder: RunFolder) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileManager.default.createFile(atPath: Self.path(folder), contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+        try PrivateJSON.write(self, to: Self.path(folder))
     }
 
     /// Inside the window, with the application stopped: does the online snapshot still show the whole
@@ -171,8 +167,7 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
             }
             var lastError = ""
             for address in addresses {
-                let parameters = ConnectionParameters(
-                    host: address, port: 5432, user: database.superuser, password: database.password, database: "postgres", connectTimeout: 3)
+                let parameters = database.superuserConnection(host: address, port: 5432, connectTimeout: 3)
                 do {
                     _ = try await Blocking.run { () throws -> Int in try Connection(parameters).serverMajor }
                     return (address, nil)
