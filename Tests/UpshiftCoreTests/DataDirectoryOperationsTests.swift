@@ -80,43 +80,43 @@ struct DataDirectoryOperationsTests {
         #expect(try await ops.probe(DataLocation(kind: .anonymous, pgdata: "/x")) == .notPersistent)
     }
 
-    @Test func moveAsideRenamesInsideTheMountAndVerifies() async throws {
-        let stat = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "stat"]
-        // Stubs are matched most-recent first, so register in reverse order of use: stat after, mv, stat before.
-        let ordered = RecordingRunner(strict: true)
-        ordered.stub(stat, exit: 1, stdout: "999 999 700 /upshift-data/pgdb.pg15-run1\n", times: 1)
-        ordered.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "mv"])
-        ordered.stub(stat, exit: 1, stdout: "999 999 700 /upshift-data/pgdb\n", times: 1)
-        let ops = DataDirectoryOperations(runner: ordered, image: "postgres:15")
+    static let moveHelper = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "sh"]
+
+    @Test func moveAsideRenamesInsideTheMountAndVerifiesInOneContainer() async throws {
+        let runner = RecordingRunner(strict: true)
+        runner.stub(Self.moveHelper, stdout: "999 999 700\n999 999 700\n")
+        let ops = DataDirectoryOperations(runner: runner, image: "postgres:15")
         let owner = try await ops.moveAside(bind, from: "pgdb", to: "pgdb.pg15-run1")
         #expect(owner == FileOwnership(uid: 999, gid: 999, mode: 0o700))
-        #expect(ordered.argvs.count == 3, "one stat, the mv, one stat: \(ordered.argvs)")
-        let mv = try #require(ordered.argvs.first { $0.contains("mv") })
-        #expect(mv.suffix(2) == ["/upshift-data/pgdb", "/upshift-data/pgdb.pg15-run1"])
-        #expect(mv.contains("type=bind,source=/srv/inv/data,target=/upshift-data"))  // read-write
-        #expect(ordered.argvs[0].suffix(2) == ["/upshift-data/pgdb", "/upshift-data/pgdb.pg15-run1"])
+        #expect(runner.argvs.count == 1, "one helper container: \(runner.argvs)")
+        let move = try #require(runner.argvs.first)
+        // The paths are positional parameters after a constant program: never part of the shell text.
+        #expect(move.suffix(5) == ["-c", DataDirectoryOperations.moveScript, "upshift-move", "/upshift-data/pgdb", "/upshift-data/pgdb.pg15-run1"])
+        #expect(!DataDirectoryOperations.moveScript.contains("pgdb"))
+        #expect(move.contains("type=bind,source=/srv/inv/data,target=/upshift-data"))  // read-write
     }
 
     @Test func moveAsideNoticesAChangedOwner() async throws {
-        let stat = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "stat"]
         let runner = RecordingRunner(strict: true)
-        runner.stub(stat, exit: 1, stdout: "0 0 755 /upshift-data/old\n", times: 1)
-        runner.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "mv"])
-        runner.stub(stat, exit: 1, stdout: "999 999 700 /upshift-data/pgdb\n", times: 1)
+        runner.stub(Self.moveHelper, stdout: "999 999 700\n0 0 755\n")
         await #expect(throws: UpshiftError.self) {
             try await DataDirectoryOperations(runner: runner, image: "p").moveAside(bind, from: "pgdb", to: "old")
         }
     }
 
-    @Test func moveAsideRefusesTheMountRootAndExistingTarget() async throws {
-        let ops = DataDirectoryOperations(runner: RecordingRunner(strict: true), image: "p")
-        await #expect(throws: UpshiftError.self) { try await ops.moveAside(bind, from: "", to: "x") }
+    @Test(arguments: [(3, "does not exist"), (4, "already exists; refusing to overwrite it"), (6, "failed: mv: cannot move"), (7, "not as expected")])
+    func moveAsideExplainsEachRefusal(exit: Int32, message: String) async throws {
         let runner = RecordingRunner(strict: true)
-        runner.stub(["docker", "run"], exit: 0, stdout: "999 999 700 /upshift-data/pgdb\n999 999 700 /upshift-data/old\n")  // both exist
-        await #expect(throws: UpshiftError.self) {
+        runner.stub(Self.moveHelper, exit: exit, stderr: exit == 6 ? "mv: cannot move" : "")
+        let error = await #expect(throws: UpshiftError.self) {
             try await DataDirectoryOperations(runner: runner, image: "p").moveAside(bind, from: "pgdb", to: "old")
         }
-        #expect(!runner.argvs.contains { $0.contains("mv") })
+        #expect(error?.message.contains(message) == true, "\(String(describing: error?.message))")
+    }
+
+    @Test func moveAsideRefusesTheMountRoot() async throws {
+        let ops = DataDirectoryOperations(runner: RecordingRunner(strict: true), image: "p")
+        await #expect(throws: UpshiftError.self) { try await ops.moveAside(bind, from: "", to: "x") }
     }
 
     @Test func parentForMoveAside() {

@@ -43,4 +43,11 @@ public struct FileOwnership: Sendable, Hashable, Codable {
         self.gid = gid
         self.mode = mode
     }
+
+    /// Parses `stat -c '%u %g %a'` output ("999 999 700"); `nil` for anything else.
+    public init?(statLine: String) {
+        let parts = statLine.split(whereSeparator: \.isWhitespace)
+        guard parts.count == 3, let uid = Int(parts[0]), let gid = Int(parts[1]), let mode = Int(parts[2], radix: 8) else { return nil }
+        self.init(uid: uid, gid: gid, mode: mode)
+    }
 }

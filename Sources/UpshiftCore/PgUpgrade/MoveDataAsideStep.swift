@@ -11,7 +11,7 @@ struct MoveDataAsideStep: StepAction {
         let placement = world.context.placement
         var commands: [Command] = []
         if case .moveAside(let mount, let name, let aside, _) = placement {
-            commands.append(world.oldData.helperCommand(mount, tool: "mv", [DataDirectoryOperations.mountPoint + "/" + name, DataDirectoryOperations.mountPoint + "/" + aside], readOnly: false))
+            commands.append(world.oldData.moveCommand(mount, from: name, to: aside))
         }
         return PlannedStep(
             id: "move-data-aside", title: placement.pinsPGDATA ? "Keep the old cluster in place; the new one goes to \(placement.newPGDATA)" : "Move the old data aside: \(placement.summary)",
