@@ -61,6 +61,9 @@ struct PgUpgradeMethodEndToEndTests {
                 #expect(try String(contentsOfFile: pgdb + "/pg_hba.conf", encoding: .utf8).contains("10.99.0.0/16"))
                 #expect(try String(contentsOfFile: pgdb + "/PG_VERSION", encoding: .utf8).hasPrefix("18"))
                 #expect(!FileManager.default.fileExists(atPath: pgdb + "/delete_old_cluster.sh"))
+                // The upgrade container (one per run, execs for initdb, --check, pg_upgrade, the carry) is gone.
+                let leftovers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
+                #expect(leftovers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the run remain: \(leftovers.stdout)")
                 // The verified dump exists (taken with the old tools), and the audit log names the point of no return.
                 let dump = d.path + "/backups/\(d.projectName)-pg15-\(runID)"
                 #expect(FileManager.default.fileExists(atPath: dump + "/manifest.json"))
@@ -127,9 +130,10 @@ struct PgUpgradeMethodEndToEndTests {
                 do {
                     let mark = try await watcher2.waitFor("point-of-no-return") { $0.event == "point-of-no-return" }
                     runID = mark.run
-                    try await E2EPoll.until("the run's pg_upgrade container", timeout: .seconds(60), interval: .milliseconds(20)) {
-                        let ps = try await E2EEnvironment.docker(["ps", "-q", "--filter", "label=com.upshift.run=\(runID)"])
-                        return !ps.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                    // pg_upgrade runs as an exec in the run's upgrade container: wait until it is there.
+                    try await E2EPoll.until("pg_upgrade running in the run's upgrade container", timeout: .seconds(60), interval: .milliseconds(20)) {
+                        let top = try await E2EEnvironment.docker(["top", "upshift-upgrade-\(runID)"])
+                        return top.stdout.contains("pg_upgrade --old-bindir")
                     }
                 } catch {
                     process2.send(SIGKILL)

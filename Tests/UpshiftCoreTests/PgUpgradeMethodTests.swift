@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import UpshiftCore
+import UpshiftTestSupport
 
 /// The pure parts of `--method pg_upgrade` and the parallel dump: what is carried from the old
 /// configuration, which initdb arguments reproduce the old cluster, how the upgrade image is read, and how a
@@ -113,14 +114,30 @@ struct PgUpgradeMethodTests {
     }
 
     @Test func upgradeContainerRunsAsTheDataOwnerWithSecretsByName() {
-        let tool = UpgradeTool(image: "tianon/postgres-upgrade:15-to-18", binOld: "/o", binNew: "/n", uid: 999, gid: 998)
+        let tool = UpgradeTool(image: "tianon/postgres-upgrade:15-to-18", binOld: "/o", binNew: "/n", uid: 999, gid: 998, runID: "r1")
         let mount = DataLocation(kind: .bind, pgdata: "/var/lib/postgresql/data/pgdb", mountTarget: "/var/lib/postgresql/data", hostPath: "/srv/data", subpath: "pgdb")
-        let command = tool.command(mount, tool: "/n/pg_upgrade", ["--check"], workdir: "/upshift-data/pgdb", environment: ["PGPASSWORD": "s3cret"])
-        #expect(command.arguments.starts(with: ["run", "--rm", "--network", "none", "--log-driver", "none", "--user", "999:998"]))
-        #expect(command.arguments.contains("PGPASSWORD") && !command.arguments.contains { $0.contains("s3cret") })
-        #expect(Array(command.arguments.suffix(4)) == ["--entrypoint", "/n/pg_upgrade", "tianon/postgres-upgrade:15-to-18", "--check"])
-        #expect(command.arguments.contains("type=bind,source=/srv/data,target=/upshift-data"))
-        #expect(tool.command(mount, tool: "mkdir", [], asRoot: true).arguments.contains("0:0"))
+        let worker = UpgradeWorker(tool: tool, mount: mount, runner: RecordingRunner(strict: true))
+        let start = worker.startCommand.arguments
+        #expect(start.starts(with: ["run", "-d", "--name", "upshift-upgrade-r1", "--network", "none", "--log-driver", "none", "--user", "999:998"]))
+        #expect(start.contains("type=bind,source=/srv/data,target=/upshift-data") && start.contains("com.upshift.run=r1"))
+        #expect(Array(start.suffix(4)) == ["--entrypoint", "sleep", "tianon/postgres-upgrade:15-to-18", "infinity"])
+        let command = worker.command("/n/pg_upgrade", ["--check"], workdir: "/upshift-data/pgdb", environment: ["PGPASSWORD": "s3cret"])
+        #expect(command.arguments == ["exec", "--user", "999:998", "--workdir", "/upshift-data/pgdb", "-e", "PGPASSWORD", "upshift-upgrade-r1", "/n/pg_upgrade", "--check"])
+        #expect(command.environment["PGPASSWORD"] == "s3cret" && !command.arguments.contains { $0.contains("s3cret") })
+        #expect(worker.command("mkdir", [], asRoot: true, stdin: true).arguments.starts(with: ["exec", "-i", "--user", "0:0"]))
+    }
+
+    @Test func upgradeContainerStartsOnceAndReplacesALeftover() async throws {
+        let tool = UpgradeTool(image: "u", binOld: "/o", binNew: "/n", uid: 999, gid: 999, runID: "r2")
+        let runner = RecordingRunner(strict: true)
+        runner.stub(["docker", "rm", "-f", "upshift-upgrade-r2"])
+        runner.stub(["docker", "run", "-d", "--name", "upshift-upgrade-r2"], stdout: "abc\n")
+        let worker = UpgradeWorker(tool: tool, mount: DataLocation(kind: .volume, pgdata: "/d", mountTarget: "/d", volumeName: "v"), runner: runner)
+        try await worker.start()
+        try await worker.start()
+        #expect(runner.argvs.map { Array($0.prefix(3)) } == [["docker", "rm", "-f"], ["docker", "run", "-d"]])
+        #expect(await worker.remove() == nil)
+        #expect(runner.argvs.count == 3)
     }
 
     // MARK: - Directory-format dumps

@@ -5,9 +5,9 @@ import Foundation
 /// "no pg_hba.conf entry for host"), and the custom settings of `postgresql.conf` and
 /// `postgresql.auto.conf` that the new major still knows (see `ConfigurationCarry`).
 ///
-/// Three containers of the upgrade image, as the data owner: one `tar` reads the six files of both
-/// clusters, one `postgres --describe-config` lists the new major's parameters, one `tar` writes the four
-/// files of the new cluster. Only the new cluster changes.
+/// Three execs in the upgrade container, as the data owner: one `tar` reads the six files of both clusters,
+/// one `postgres --describe-config` lists the new major's parameters, one `tar` writes the four files of
+/// the new cluster. Only the new cluster changes. The last user of the container, so it removes it.
 struct CarryConfigurationStep: StepAction {
     var upgrade: PgUpgradeRun
 
@@ -28,8 +28,7 @@ struct CarryConfigurationStep: StepAction {
     func run(_ context: StepContext) async throws -> StepOutcome {
         let oldFiles = (Self.verbatim + Self.merged).map { path(upgrade.oldRelative, $0) }
         let newFiles = Self.merged.map { path(upgrade.newRelative, $0) }
-        let read = try await upgrade.world.runner.run(upgrade.tool.command(
-            upgrade.mount, tool: "tar", ["-c", "-f", "-", "-C", DataDirectoryOperations.mountPoint] + oldFiles + newFiles, timeout: .seconds(120)))
+        let read = try await upgrade.output("tar", ["-c", "-f", "-", "-C", DataDirectoryOperations.mountPoint] + oldFiles + newFiles)
         let files = TarArchive.read(read.standardOutput)
         for required in [oldFiles[0], newFiles[0]] where files[required] == nil {
             throw UpshiftError("cannot read \(required) through the upgrade image: \(read.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
@@ -55,6 +54,11 @@ struct CarryConfigurationStep: StepAction {
         try await upgrade.run("tar", ["-x", "-f", "-", "-C", upgrade.newPath], what: "writing the configuration into the new cluster", stdin: TarArchive.write(entries))
         var summary = "pg_hba.conf and pg_ident.conf copied; settings carried: \(carried.isEmpty ? "none" : carried.joined(separator: ", "))"
         if !dropped.isEmpty { summary += "; dropped: \(dropped.joined(separator: ", "))" }
+        // The last step that needs the upgrade container.
+        if let warning = await upgrade.worker.remove() {
+            context.progress(warning)
+            summary += "; \(warning)"
+        }
         return StepOutcome(summary: summary)
     }
 }

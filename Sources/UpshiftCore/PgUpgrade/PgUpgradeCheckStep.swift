@@ -7,7 +7,7 @@ struct PgUpgradeCheckStep: StepAction {
     var upgrade: PgUpgradeRun
 
     static func planned(_ upgrade: PgUpgradeRun) -> PlannedStep {
-        let command = upgrade.tool.command(upgrade.mount, tool: upgrade.tool.binNew + "/pg_upgrade", ["--check"] + upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
+        let command = upgrade.command(upgrade.tool.binNew + "/pg_upgrade", ["--check"] + upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
         return PlannedStep(
             id: "pg-upgrade-check", title: "pg_upgrade --check --\(upgrade.mode.rawValue): are the clusters compatible?", kind: "pg.pg-upgrade-check",
             commands: PlannedStep.render([command], redactor: upgrade.world.redactor), mutates: false)

@@ -19,7 +19,7 @@ public struct PgUpgradeMethodSteps: Sendable {
 
     public func steps() throws -> [ExecutableStep] {
         guard let tool = world.context.upgradeTool else { throw UpshiftError("internal: method pg_upgrade without an upgrade image") }
-        let upgrade = PgUpgradeRun(world: world, tool: tool)
+        let upgrade = PgUpgradeRun(world: world, tool: tool, worker: UpgradeWorker(tool: tool, mount: world.context.placement.mount, runner: world.runner))
         var steps = try PgUpgradePlanner.openingSteps(world) + [
             ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world)),
         ]
@@ -43,11 +43,12 @@ public struct PgUpgradeMethodSteps: Sendable {
     }
 }
 
-/// What the pg_upgrade steps share: the world, the upgrade image, and the paths of both clusters as the
-/// upgrade container sees them.
+/// What the pg_upgrade steps share: the world, the upgrade image, its one container (`UpgradeWorker`), and
+/// the paths of both clusters as that container sees them.
 struct PgUpgradeRun: Sendable {
     var world: PgUpgradeWorld
     var tool: UpgradeTool
+    var worker: UpgradeWorker
 
     var mount: DataLocation { world.context.placement.mount }
     var mode: TransferMode { world.context.options.mode }
@@ -75,16 +76,28 @@ struct PgUpgradeRun: Sendable {
         try ClusterSettings.load(ClusterSettings.path(world.runFolder))
     }
 
-    /// Runs a binary of the upgrade image and fails with its output's tail.
+    /// The argv of `run`, for plans.
+    func command(_ executable: String, _ arguments: [String], workdir: String? = nil, asRoot: Bool = false, stdin: Bool = false) -> Command {
+        worker.command(executable, arguments, workdir: workdir, environment: environment, asRoot: asRoot, stdin: stdin)
+    }
+
+    /// Runs a binary of the upgrade image in the worker (started on first use) and fails with its output's
+    /// tail.
     @discardableResult
     func run(_ tool: String, _ arguments: [String], what: String, workdir: String? = nil, asRoot: Bool = false, stdin: Data? = nil) async throws -> CommandResult {
-        var command = self.tool.command(mount, tool: tool, arguments, workdir: workdir, environment: environment, asRoot: asRoot, stdin: stdin != nil)
-        command.standardInput = stdin
-        let result = try await world.runner.run(command)
+        let result = try await output(tool, arguments, workdir: workdir, asRoot: asRoot, stdin: stdin)
         guard result.termination.isSuccess else {
             let output = (result.stdoutText + "\n" + result.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
             throw UpshiftError("\(what) failed (\(result.termination)):\n" + world.redactor.redact(String(output.suffix(1500))))
         }
         return result
+    }
+
+    /// Runs a binary of the upgrade image in the worker and returns whatever it did.
+    func output(_ tool: String, _ arguments: [String], workdir: String? = nil, asRoot: Bool = false, stdin: Data? = nil) async throws -> CommandResult {
+        try await worker.start()
+        var command = command(tool, arguments, workdir: workdir, asRoot: asRoot, stdin: stdin != nil)
+        command.standardInput = stdin
+        return try await world.runner.run(command)
     }
 }

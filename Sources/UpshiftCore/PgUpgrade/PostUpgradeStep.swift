@@ -3,8 +3,7 @@ import Foundation
 /// pg_upgrade's own after-care: run `update_extensions.sql` when it wrote one, then refresh planner
 /// statistics — on 18, which carries most optimizer statistics over, only the missing ones
 /// (`--missing-stats-only`); before 18 everything, in stages so the first queries are usable quickly.
-/// pg_upgrade's scripts land in the new data directory (its working directory); upshift removes
-/// `delete_old_cluster.sh` from there, because the old cluster is kept until the user prunes it.
+/// The script was collected from the new data directory by the pg-upgrade step (`TransferDataStep`).
 struct PostUpgradeStep: StepAction {
     var upgrade: PgUpgradeRun
 
@@ -26,17 +25,14 @@ struct PostUpgradeStep: StepAction {
         let world = upgrade.world
         let env = world.database.passwordEnvironment
         var notes: [String] = []
-        let script = upgrade.newPath + "/update_extensions.sql"
-        let read = try await world.runner.run(upgrade.tool.command(upgrade.mount, tool: "cat", [script], timeout: .seconds(120)))
-        if read.termination.isSuccess, !read.stdoutText.isEmpty {
+        if let script = FileManager.default.contents(atPath: TransferDataStep.extensionsScript(world)), !script.isEmpty {
             var psql = world.isolatedCompose.execCommand(world.service, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", world.database.superuser, "-d", "postgres"], environment: env, timeout: .seconds(3600))
-            psql.standardInput = read.standardOutput
+            psql.standardInput = script
             context.progress("running update_extensions.sql")
             let result = try await world.runner.run(psql, stdout: .discard, onLine: nil)
             try result.check(redactor: world.redactor)
             notes.append("extensions updated")
         }
-        _ = try? await world.runner.run(upgrade.tool.command(upgrade.mount, tool: "rm", ["-f", script, upgrade.newPath + "/delete_old_cluster.sh"], timeout: .seconds(120)))
         let command = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(upgrade), environment: env, timeout: .seconds(6 * 3600))
         context.progress(Self.vacuumArguments(upgrade).joined(separator: " "))
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)

@@ -11,7 +11,7 @@ struct TransferDataStep: StepAction {
     var upgrade: PgUpgradeRun
 
     static func planned(_ upgrade: PgUpgradeRun) throws -> PlannedStep {
-        let command = upgrade.tool.command(upgrade.mount, tool: upgrade.tool.binNew + "/pg_upgrade", upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
+        let command = upgrade.command(upgrade.tool.binNew + "/pg_upgrade", upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
         var notes: [String] = []
         switch upgrade.mode {
         case .copy, .clone: notes.append("the old cluster's files are not modified")
@@ -40,6 +40,24 @@ struct TransferDataStep: StepAction {
         try await upgrade.run(
             upgrade.tool.binNew + "/pg_upgrade", upgrade.pgUpgradeArguments(superuser: settings.bootstrapSuperuser),
             what: "pg_upgrade --\(upgrade.mode.rawValue)", workdir: upgrade.newPath)
+        try await collectScripts()
         return StepOutcome(summary: "pg_upgrade --\(upgrade.mode.rawValue): upgrade complete")
+    }
+
+    /// Where `update_extensions.sql` is kept for the analyze step, when pg_upgrade wrote one.
+    static func extensionsScript(_ world: PgUpgradeWorld) -> String { world.runFolder.path + "/update_extensions.sql" }
+
+    /// pg_upgrade leaves its scripts in its working directory, the new cluster: `update_extensions.sql`
+    /// moves to the run folder (run once the new server is up), `delete_old_cluster.sh` is deleted, because
+    /// the old cluster is kept until the user prunes it.
+    func collectScripts() async throws {
+        let script = upgrade.newPath + "/update_extensions.sql"
+        let read = try await upgrade.output("cat", [script])
+        if read.termination.isSuccess, !read.standardOutput.isEmpty {
+            guard FileManager.default.createFile(atPath: Self.extensionsScript(upgrade.world), contents: read.standardOutput, attributes: [.posixPermissions: 0o600]) else {
+                throw UpshiftError("cannot keep pg_upgrade's update_extensions.sql in \(upgrade.world.runFolder.path)")
+            }
+        }
+        try await upgrade.run("rm", ["-f", script, upgrade.newPath + "/delete_old_cluster.sh"], what: "removing pg_upgrade's scripts from the new cluster")
     }
 }
