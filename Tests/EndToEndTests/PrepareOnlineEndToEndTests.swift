@@ -78,6 +78,7 @@ struct PrepareOnlineEndToEndTests {
                 #expect(quiet.hasPrefix("unchanged since the online snapshot"), "\(quiet)")
                 let reused = try Self.summary(d, run: secondRun, step: "dump")
                 #expect(reused.hasPrefix("reused the dump taken before the window"), "\(reused)")
+                #expect(reused.hasSuffix("globals from before the window too"), "\(reused)")
                 #expect(try Self.summary(d, run: secondRun, step: "verify").hasPrefix("identical"))
                 // The online step ran while the application served: it finished before stop-app began.
                 let order = try Self.events(d, run: secondRun).compactMap { event, details -> String? in

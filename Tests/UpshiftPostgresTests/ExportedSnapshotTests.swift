@@ -56,6 +56,17 @@ struct ExportedSnapshotTests {
             #expect(committedLater.committed == 1)
             during.release()
 
+            // Globals (roles, their passwords and settings) are read after the snapshot, outside it: the
+            // window reuses them only when no transaction since. Each kind of change to them takes one.
+            for change in ["CREATE ROLE upshift_late_role", "ALTER ROLE upshift_late_role SET work_mem = '5MB'",
+                           "ALTER ROLE upshift_late_role PASSWORD NULL", "DROP ROLE upshift_late_role"] {
+                let before = try ExportedSnapshot(pg.parameters())
+                try writer.execute(change)
+                let seen = try #require(try CommitsSinceSnapshot.read(pg.connect(), visibility: before.visibility))
+                #expect(!seen.isCurrent && seen.committed == 1, "\(change) was not seen as a commit")
+                before.release()
+            }
+
             // A sequence moves without a transaction id (nextval WAL-logs, and takes one, only every 32 values):
             // the commit check cannot see it, the sequence read does.
             _ = try writer.query("SELECT nextval('s')")

@@ -69,17 +69,18 @@ struct DumpClusterStep: StepAction {
             let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
             manifest.files = try await dumpDatabases(databases, into: dir, snapshots: [:], context: context)
         }
-        // Roles and tablespaces have no snapshot to read from: always taken now, with the server isolated.
-        let globals = try await dump(
-            ["pg_dumpall", "--globals-only", "-U", world.database.superuser], to: dir + "/globals.sql",
-            trailer: "PostgreSQL database cluster dump complete", context: context)
-        manifest.files.insert(DumpManifest.File(database: nil, name: "globals.sql", bytes: globals.bytes, sha256: globals.sha256), at: 0)
+        // Roles and tablespaces: the online ones when the dump is reused (read after the snapshot, so any
+        // change to them was a transaction the check would have found), else taken now, the server isolated.
+        let onlineGlobals = reused ? online?.globals : nil
+        let globals: DumpManifest.File
+        if let onlineGlobals { globals = onlineGlobals } else { globals = try await dumpGlobals(into: dir, context: context) }
+        manifest.files.insert(globals, at: 0)
         try manifest.write(to: dir + "/manifest.json")
         let total = manifest.files.reduce(Int64(0)) { $0 + $1.bytes }
         let count = manifest.files.count - 1
         return StepOutcome(
             summary: reused
-                ? "reused the dump taken before the window (unchanged since its snapshot): \(count) databases, \(ByteFormat.string(total)) in \(dir); globals taken now"
+                ? "reused the dump taken before the window (unchanged since its snapshot): \(count) databases, \(ByteFormat.string(total)) in \(dir); globals \(onlineGlobals == nil ? "taken now" : "from before the window too")"
                 : "\(count) databases, \(ByteFormat.string(total)) in \(dir)",
             data: .string(dir))
     }
@@ -170,6 +171,14 @@ struct DumpClusterStep: StepAction {
             throw UpshiftError("the dump \(path) is incomplete: pg_dump's trailer \"\(trailer)\" is missing (\(bytes) bytes written)", hint: "check free space in the backup directory")
         }
         return (bytes, try SHA256.hexOfFile(atPath: path))
+    }
+
+    /// `pg_dumpall --globals-only` into `dir/globals.sql`.
+    func dumpGlobals(into dir: String, context: StepContext) async throws -> DumpManifest.File {
+        let written = try await dump(
+            ["pg_dumpall", "--globals-only", "-U", world.database.superuser], to: dir + "/globals.sql",
+            trailer: "PostgreSQL database cluster dump complete", context: context)
+        return DumpManifest.File(database: nil, name: "globals.sql", bytes: written.bytes, sha256: written.sha256)
     }
 
     func isDiskFull(_ text: String) -> Bool { text.contains("No space left") }

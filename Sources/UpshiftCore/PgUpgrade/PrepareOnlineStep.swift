@@ -72,10 +72,16 @@ struct PrepareOnlineStep: StepAction {
 
         let dir = DumpClusterStep.directory(world)
         var files: [DumpManifest.File] = []
+        var globals: DumpManifest.File?
         if Self.dumps(world) {
             try DumpClusterStep.createDirectory(world)
             do {
-                files = try await DumpClusterStep(world: world).dumpDatabases(databases, into: dir, snapshots: snapshots, context: context)
+                let dumper = DumpClusterStep(world: world)
+                files = try await dumper.dumpDatabases(databases, into: dir, snapshots: snapshots, context: context)
+                // Roles and tablespaces have no snapshot to read from, but changing them needs a transaction
+                // id: read after the snapshots, they are current exactly when the window's check finds no
+                // transaction since the first snapshot — the same condition the database dumps stand on.
+                globals = try await dumper.dumpGlobals(into: dir, context: context)
             } catch {
                 try? FileManager.default.removeItem(atPath: dir)
                 throw error
@@ -87,7 +93,7 @@ struct PrepareOnlineStep: StepAction {
             throw UpshiftError("the list of databases changed while they were dumped; run again")
         }
         try FingerprintStep.save(fingerprint, to: OnlinePreparation.fingerprintPath(world.runFolder))
-        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, verdict: nil)
+        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, globals: globals, verdict: nil)
         try preparation.write(world.runFolder)
 
         let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
@@ -109,6 +115,8 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
     var sequences: [String: [SequenceFingerprint]]
     /// The per-database dump files, without globals; empty when the method needs no dump.
     var dumpFiles: [DumpManifest.File]
+    /// `globals.sql`, read after the snapshots; `nil` when the method needs no dump.
+    var globals: DumpManifest.File?
     /// Set by the window's fingerprint step.
     var verdict: Verdict?
 
