@@ -58,6 +58,10 @@ struct PrepareOnlineEndToEndTests {
                 #expect(check.hasPrefix("changed since the online snapshot (1 transaction(s) committed"), "\(check)")
                 let dumped = try Self.summary(d, run: firstRun, step: "dump")
                 #expect(!dumped.contains("reused"), "\(dumped)")
+                // The cluster staged from the outdated dump was deleted; the window restored afresh.
+                #expect(try Self.summary(d, run: firstRun, step: "prepare-online").contains("restored into pgdb.staged-\(firstRun) and verified"))
+                #expect(try Self.summary(d, run: firstRun, step: "restore").hasSuffix("databases restored; every dump file's SHA-256 matches the manifest"))
+                #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_online_marker") == "written during the online dump")
 
@@ -79,7 +83,19 @@ struct PrepareOnlineEndToEndTests {
                 let reused = try Self.summary(d, run: secondRun, step: "dump")
                 #expect(reused.hasPrefix("reused the dump taken before the window"), "\(reused)")
                 #expect(reused.hasSuffix("globals from before the window too"), "\(reused)")
-                #expect(try Self.summary(d, run: secondRun, step: "verify").hasPrefix("identical"))
+                // Restore, analyze and the full fingerprint happened before the window, into a staged cluster that
+                // the window moved into place and proved to be the one verified.
+                let staged = try Self.summary(d, run: secondRun, step: "prepare-online")
+                #expect(staged.contains("restored into pgdb.staged-\(secondRun) and verified"), "\(staged)")
+                #expect(try Self.summary(d, run: secondRun, step: "move-data-aside").contains("pgdb.staged-\(secondRun) -> pgdb"))
+                #expect(try Self.summary(d, run: secondRun, step: "start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster restored before the window"))
+                #expect(try Self.summary(d, run: secondRun, step: "restore").hasPrefix("restored before the window"))
+                #expect(try Self.summary(d, run: secondRun, step: "analyze").hasPrefix("analyzed before the window"))
+                let verified = try Self.summary(d, run: secondRun, step: "verify")
+                #expect(verified.hasPrefix("identical: verified before the window"), "\(verified)")
+                #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
+                let leftovers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(secondRun)"])
+                #expect(leftovers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(leftovers.stdout)")
                 // The online step ran while the application served: it finished before stop-app began.
                 let order = try Self.events(d, run: secondRun).compactMap { event, details -> String? in
                     event == "step.started" || event == "step.succeeded" ? "\(event) \(details["step"] as? String ?? "")" : nil
@@ -89,6 +105,13 @@ struct PrepareOnlineEndToEndTests {
                 #expect(onlineDone < stopStarted)
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_online_marker") == "1")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+
+                // Rollback of the staged upgrade: the old cluster back and verified, the staged one kept aside.
+                let back = try await d.upshift(["rollback", "--yes"])
+                #expect(back.exitCode == 0, "\(back.stderr.suffix(1500))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
+                #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
             }
         }
     }

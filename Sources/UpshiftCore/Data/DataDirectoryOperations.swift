@@ -121,17 +121,23 @@ public struct DataDirectoryOperations: Sendable {
     /// Renames `from` to `to`, both relative to the mount root, inside the same mount: a rename(2), O(1),
     /// never a copy. Refuses when `from` is the mount root itself (a mount point cannot be renamed from
     /// inside; see `DataLocation.parentForMoveAside`) or `to` already exists.
-    ///
-    /// One helper container runs `moveScript`, because each container costs about 0.3 s of downtime (three
-    /// did: stat, mv, stat): it refuses a missing `from` or an existing `to`, renames, and proves the result
-    /// — `to` exists with the owner and mode `from` had, and `from` is gone.
     /// - Returns: the owner and mode of the moved directory.
     /// - Throws: `UpshiftError` when the move is impossible, `mv` fails, or the result is not as expected.
     @discardableResult
     public func moveAside(_ location: DataLocation, from: String, to: String) async throws -> FileOwnership {
-        let from = Self.trim(from)
-        let to = Self.trim(to)
-        guard !from.isEmpty, !to.isEmpty else {
+        try await move(location, [(from, to)])[0]
+    }
+
+    /// Renames each `(from, to)` in order (each relative to the mount root), in one helper container
+    /// running `moveScript`, because each container costs about 0.3 s of downtime: for each pair it refuses
+    /// a missing `from` or an existing `to`, renames, and proves the result — `to` exists with the owner and
+    /// mode `from` had, and `from` is gone. It stops at the first failure; the pairs before it stay moved.
+    /// - Returns: the owner and mode of each moved directory.
+    @discardableResult
+    public func move(_ location: DataLocation, _ pairs: [(from: String, to: String)]) async throws -> [FileOwnership] {
+        let pairs = pairs.map { (from: Self.trim($0.from), to: Self.trim($0.to)) }
+        guard !pairs.isEmpty else { return [] }
+        for pair in pairs where pair.from.isEmpty || pair.to.isEmpty {
             throw UpshiftError(
                 "cannot move the root of \(describe(location, subpath: "")) aside from inside the mount",
                 hint: "move the data into a sub-directory of the volume, or use a re-point strategy")
@@ -140,39 +146,48 @@ public struct DataDirectoryOperations: Sendable {
         if try await missingVolume(location) != nil {
             throw UpshiftError("volume \(location.volumeName ?? "?") does not exist")
         }
-        let result = try await runner.run(moveCommand(location, from: from, to: to))
+        let result = try await runner.run(moveCommand(location, pairs))
+        let lines = result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
         let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let failed = pairs[min(lines.count / 2, pairs.count - 1)]
         switch result.termination {
         case .exited(0):
             break
         case .exited(3):
-            throw UpshiftError("\(describe(location, subpath: from)) does not exist")
+            throw UpshiftError("\(describe(location, subpath: failed.from)) does not exist")
         case .exited(4):
-            throw UpshiftError("\(describe(location, subpath: to)) already exists; refusing to overwrite it")
+            throw UpshiftError("\(describe(location, subpath: failed.to)) already exists; refusing to overwrite it")
         case .exited(6):
-            throw UpshiftError("moving \(describe(location, subpath: from)) to \(to) failed: \(stderr)")
+            throw UpshiftError("moving \(describe(location, subpath: failed.from)) to \(failed.to) failed: \(stderr)")
         default:
             if try bindSourceMissing(result, location) { throw UpshiftError("\(location.hostPath ?? "?") does not exist") }
-            throw UpshiftError("after moving \(describe(location, subpath: from)) to \(to), the result is not as expected (\(result.termination)): \(stderr)")
+            throw UpshiftError("after moving \(describe(location, subpath: failed.from)) to \(failed.to), the result is not as expected (\(result.termination)): \(stderr)")
         }
-        let lines = result.stdoutText.split(whereSeparator: \.isNewline).map { FileOwnership(statLine: String($0)) }
-        guard lines.count == 2, let owner = lines[0], lines[1] == owner else {
-            throw UpshiftError("after moving \(describe(location, subpath: from)) to \(to), the result is not as expected (owner and mode before and after: \(result.stdoutText.split(whereSeparator: \.isNewline).joined(separator: " / ")))")
+        var owners: [FileOwnership] = []
+        for (index, pair) in pairs.enumerated() {
+            let before = lines.count > 2 * index ? FileOwnership(statLine: lines[2 * index]) : nil
+            let after = lines.count > 2 * index + 1 ? FileOwnership(statLine: lines[2 * index + 1]) : nil
+            guard let before, after == before else {
+                throw UpshiftError("after moving \(describe(location, subpath: pair.from)) to \(pair.to), the result is not as expected (owner and mode before and after: \(lines.joined(separator: " / ")))")
+            }
+            owners.append(before)
         }
-        return owner
+        return owners
     }
 
-    /// The shell program of `moveAside`. A constant: the paths reach it only as positional parameters
-    /// (`$1`, `$2`), never spliced into the text. Exit 3: `from` missing; 4: `to` exists; 5: cannot stat;
-    /// 6: `mv` failed; 7: `from` still there or `to` missing afterwards. Prints `uid gid mode` before and after.
+    /// The shell program of `move`. A constant: the paths reach it only as positional parameters (`$1`,
+    /// `$2`, pair after pair), never spliced into the text. Exit 3: a `from` missing; 4: a `to` exists;
+    /// 5: cannot stat; 6: `mv` failed; 7: `from` still there or `to` missing afterwards. Prints
+    /// `uid gid mode` before and after each rename.
     public static let moveScript =
-        #"[ -e "$1" ] || exit 3; if [ -e "$2" ] || [ -L "$2" ]; then exit 4; fi; "#
+        #"while [ $# -ge 2 ]; do [ -e "$1" ] || exit 3; if [ -e "$2" ] || [ -L "$2" ]; then exit 4; fi; "#
         + #"b=$(stat -c '%u %g %a' "$1") || exit 5; mv -- "$1" "$2" || exit 6; "#
-        + #"if [ -e "$1" ] || [ -L "$1" ]; then exit 7; fi; a=$(stat -c '%u %g %a' "$2") || exit 7; echo "$b"; echo "$a""#
+        + #"if [ -e "$1" ] || [ -L "$1" ]; then exit 7; fi; a=$(stat -c '%u %g %a' "$2") || exit 7; echo "$b"; echo "$a"; shift 2; done"#
 
-    /// The one helper of `moveAside` (exposed for plans and dry runs).
-    public func moveCommand(_ location: DataLocation, from: String, to: String) -> Command {
-        var command = helperCommand(location, tool: "sh", ["-c", Self.moveScript, "upshift-move", Self.containerPath(from), Self.containerPath(to)], readOnly: false)
+    /// The one helper of `move` (exposed for plans and dry runs).
+    public func moveCommand(_ location: DataLocation, _ pairs: [(from: String, to: String)]) -> Command {
+        let paths = pairs.flatMap { [Self.containerPath($0.from), Self.containerPath($0.to)] }
+        var command = helperCommand(location, tool: "sh", ["-c", Self.moveScript, "upshift-move"] + paths, readOnly: false)
         command.timeout = .seconds(120)
         return command
     }

@@ -8,6 +8,7 @@ import UpshiftPostgres
 /// passes only lengthen the downtime (a restored cluster has no statistics at all; one full pass is needed).
 struct AnalyzeStep: StepAction {
     var world: PgUpgradeWorld
+    var target: ServerTarget = .service
 
     static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
         let vacuum = world.isolatedCompose.execCommand(world.service, vacuumArguments(world))
@@ -21,7 +22,15 @@ struct AnalyzeStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let parameters = try await world.serverConnection()
+        if try StagedCluster.usable(world) != nil {
+            return StepOutcome(summary: "analyzed before the window, in the staged cluster")
+        }
+        return StepOutcome(summary: try await analyze())
+    }
+
+    /// Updates extensions and analyzes every database of the target; returns the summary.
+    func analyze() async throws -> String {
+        let parameters = try await target.connection(world)
         let updated = try await Blocking.run { () throws -> [String] in
             var updated: [String] = []
             let databases = try Connection(parameters).query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate").rows.compactMap { try $0.string("datname") }
@@ -36,9 +45,9 @@ struct AnalyzeStep: StepAction {
             return updated
         }
         let env = world.database.passwordEnvironment
-        let command = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(world), environment: env, timeout: .seconds(6 * 3600))
+        let command = target.exec(world, Self.vacuumArguments(world), environment: env)
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
         try result.check(redactor: world.redactor)
-        return StepOutcome(summary: "analyzed" + (updated.isEmpty ? "" : "; extensions updated: \(updated.joined(separator: ", "))"))
+        return "analyzed" + (updated.isEmpty ? "" : "; extensions updated: \(updated.joined(separator: ", "))")
     }
 }

@@ -100,6 +100,7 @@ extension CompensationRegistry {
             .registering(ComposeServicesCompensator.kind, ComposeServicesCompensator(runner: runner))
             .registering(RestoreDatabaseServiceCompensator.kind, RestoreDatabaseServiceCompensator(runner: runner))
             .registering(DataRestoreCompensator.kind, DataRestoreCompensator(runner: runner))
+            .registering(StagedClusterCompensator.kind, StagedClusterCompensator(runner: runner))
             .registering(LinkUndoCompensator.kind, LinkUndoCompensator(runner: runner))
             .registering(RebuildFromDumpCompensator.kind, RebuildFromDumpCompensator(runner: runner))
     }

@@ -6,12 +6,15 @@ import Foundation
 /// old cluster stays where it is and the new one goes into a sub-directory (`DataPlacement.pinSubdirectory`).
 struct MoveDataAsideStep: StepAction {
     var world: PgUpgradeWorld
+    /// The pg_upgrade method's container, started while the move runs (its ~0.3 s leaves the downtime).
+    /// Awaited before the step ends either way, so an undo that removes the run's containers finds it.
+    var warmUp: UpgradeWorker? = nil
 
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
         let placement = world.context.placement
         var commands: [Command] = []
         if case .moveAside(let mount, let name, let aside, _) = placement {
-            commands.append(world.oldData.moveCommand(mount, from: name, to: aside))
+            commands.append(world.oldData.moveCommand(mount, [(name, aside)]))
         }
         return PlannedStep(
             id: "move-data-aside", title: placement.pinsPGDATA ? "Keep the old cluster in place; the new one goes to \(placement.newPGDATA)" : "Move the old data aside: \(placement.summary)",
@@ -21,11 +24,31 @@ struct MoveDataAsideStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        let warming = Task { [warmUp] in
+            // A failure here is not this step's: init-new-cluster starts the container again and reports it.
+            if let warmUp { try? await warmUp.start() }
+        }
+        do {
+            let outcome = try await move()
+            await warming.value
+            return outcome
+        } catch {
+            await warming.value
+            throw error
+        }
+    }
+
+    func move() async throws -> StepOutcome {
         switch world.context.placement {
         case .moveAside(let mount, let name, let aside, _):
-            // moveAside proves the moved directory kept its owner and mode.
-            try await world.oldData.moveAside(mount, from: name, to: aside)
-            return StepOutcome(summary: "\(name) -> \(aside) in \(DataPlacement.describe(mount))", data: .string(aside))
+            // move proves each moved directory kept its owner and mode. A cluster restored before the window
+            // takes the old one's place in the same helper container.
+            let staged = try StagedCluster.usable(world)
+            var pairs = [(from: name, to: aside)]
+            if let staged { pairs.append((from: staged.relativePath, to: world.context.placement.newRelativePath)) }
+            try await world.oldData.move(mount, pairs)
+            let placed = staged.map { "; \($0.relativePath) -> \(world.context.placement.newRelativePath) (the cluster restored before the window)" } ?? ""
+            return StepOutcome(summary: "\(name) -> \(aside) in \(DataPlacement.describe(mount))" + placed, data: .string(aside))
         case .pinSubdirectory(let mount, let name, _):
             return StepOutcome(summary: "old cluster left at the root of \(DataPlacement.describe(mount)); new cluster in \(name)")
         }

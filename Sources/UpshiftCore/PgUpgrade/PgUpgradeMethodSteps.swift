@@ -28,7 +28,7 @@ public struct PgUpgradeMethodSteps: Sendable {
         }
         steps += [
             ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
-            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),
+            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world, warmUp: upgrade.worker)),
             ExecutableStep(InitNewClusterStep.planned(upgrade), action: InitNewClusterStep(upgrade: upgrade)),
             ExecutableStep(PgUpgradeCheckStep.planned(upgrade), action: PgUpgradeCheckStep(upgrade: upgrade)),
             ExecutableStep(try TransferDataStep.planned(upgrade), action: TransferDataStep(upgrade: upgrade)),

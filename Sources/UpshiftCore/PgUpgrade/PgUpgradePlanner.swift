@@ -37,7 +37,7 @@ public struct PgUpgradePlanner: Sendable {
     static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
         var steps = [ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world))]
         if PrepareOnlineStep.applies(world) {
-            steps.append(ExecutableStep(PrepareOnlineStep.planned(world), action: PrepareOnlineStep(world: world)))
+            steps.append(ExecutableStep(try PrepareOnlineStep.planned(world), action: PrepareOnlineStep(world: world)))
         }
         return steps + [
             ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),

@@ -25,17 +25,26 @@ struct PrepareOnlineStep: StepAction {
         world.context.options.method == .dump || (world.context.options.method == .pgUpgrade && world.context.options.mode.destroysOldCluster)
     }
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
-        let what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
+    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+        var what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
+        var notes = [
+            "vacuumdb --all --analyze-only first, so that autovacuum has no statistics to write while the snapshot is in use",
+            "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); reads the old cluster only",
+            "used inside the window only if no transaction committed after the snapshot; otherwise the window dumps and fingerprints again",
+        ]
+        let stages = StagedCluster.applies(world)
+        var commands: [String] = []
+        if stages {
+            what += ", restore it into a new cluster beside the old one and verify that"
+            notes.append("the new cluster is built in \(StagedCluster.relativePath(world)) by a one-off PostgreSQL \(world.context.options.targetMajor) server (docker compose run, no published port), restored, analyzed, compared with the snapshot's fingerprint and shut down; the window moves it into place instead of restoring")
+            commands = PlannedStep.render([StagedServer(world: world).runCommand], redactor: world.redactor)
+        }
         return PlannedStep(
             id: "prepare-online",
             title: "While the application still serves: \(what) from one snapshot per database",
-            kind: "pg.prepare-online", commands: [], mutates: false,
-            notes: [
-                "vacuumdb --all --analyze-only first, so that autovacuum has no statistics to write while the snapshot is in use",
-                "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); read-only",
-                "used inside the window only if no transaction committed after the snapshot; otherwise the window dumps and fingerprints again",
-            ])
+            kind: "pg.prepare-online", commands: commands, mutates: stages,
+            compensation: stages ? try StagedClusterCompensator.spec(world: world) : nil,
+            notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -96,10 +105,28 @@ struct PrepareOnlineStep: StepAction {
         let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, globals: globals, verdict: nil)
         try preparation.write(world.runFolder)
 
+        var staged = ""
+        if StagedCluster.applies(world), let globals {
+            let server = StagedServer(world: world)
+            let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + files)
+            do {
+                let cluster = try await server.build(manifest: manifest, in: dir, expected: fingerprint, context: context)
+                try cluster.write(world.runFolder)
+                staged = "; restored into \(cluster.relativePath) and verified"
+            } catch {
+                // Nothing may stay behind: the run ends here, before the window.
+                try? await StagedCluster.discard(
+                    relativePath: server.relativePath, mount: world.context.placement.mount, image: world.database.imageText,
+                    runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
+                try? FileManager.default.removeItem(atPath: dir)
+                throw error
+            }
+        }
+
         let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
         let bytes = files.reduce(Int64(0)) { $0 + $1.bytes }
         let dumped = files.isEmpty ? "" : ", dumped \(ByteFormat.string(bytes)) to \(dir)"
-        return StepOutcome(summary: "snapshot \(first.visibility): \(databases.count) databases, \(rows) rows fingerprinted\(dumped)")
+        return StepOutcome(summary: "snapshot \(first.visibility): \(databases.count) databases, \(rows) rows fingerprinted\(dumped)\(staged)")
     }
 }
 

@@ -7,6 +7,8 @@ import UpshiftPostgres
 /// it was (owner, encoding, locale).
 struct RestoreDumpStep: StepAction {
     var world: PgUpgradeWorld
+    /// Where the dump goes: the service's new server (the window) or the staged server (before it).
+    var target: ServerTarget = .service
 
     static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
         let psql = world.isolatedCompose.execCommand(world.service, psqlArguments(world), environment: ["PGPASSWORD": "******"])
@@ -22,8 +24,17 @@ struct RestoreDumpStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        if let staged = try StagedCluster.usable(world) {
+            return StepOutcome(summary: "restored before the window into the staged cluster, now in place (\(staged.summary))")
+        }
         let dir = DumpClusterStep.directory(world)
         let manifest = try DumpManifest.read(dir + "/manifest.json")
+        let restored = try await restoreVerified(manifest, in: dir, context: context)
+        return StepOutcome(summary: "\(restored) databases restored; every dump file's SHA-256 matches the manifest")
+    }
+
+    /// Restores every file of `manifest` into the target, checking each file's SHA-256.
+    func restoreVerified(_ manifest: DumpManifest, in dir: String, context: StepContext) async throws -> Int {
         // Globals, without the role the entrypoint created (CREATE ROLE would fail under ON_ERROR_STOP).
         guard let globals = manifest.files.first(where: { $0.database == nil }) else { throw UpshiftError("the dump has no globals file") }
         guard try DumpManifest.digest(of: globals, in: dir) == globals.sha256 else { throw Self.changed(dir, globals.name) }
@@ -38,7 +49,7 @@ struct RestoreDumpStep: StepAction {
         }
         let restored = try await restoreDatabases(manifest, globals: globals, in: dir, context: context)
         if let changed = try await integrity.value.first { throw Self.changed(dir, changed) }
-        return StepOutcome(summary: "\(restored) databases restored; every dump file's SHA-256 matches the manifest")
+        return restored
     }
 
     static func changed(_ dir: String, _ name: String) -> UpshiftError {
@@ -52,7 +63,7 @@ struct RestoreDumpStep: StepAction {
 
         let restored = manifest.files.compactMap(\.database)
         if world.database.database != "postgres", restored.contains(world.database.database) {
-            let parameters = try await world.serverConnection()
+            let parameters = try await target.connection(world)
             let name = world.database.database
             _ = try await Blocking.run { () throws -> Int in
                 try Connection(parameters).execute("DROP DATABASE \(quoteIdentifier(name))").rows.count
@@ -80,7 +91,7 @@ struct RestoreDumpStep: StepAction {
         var argv = ["pg_restore", "-U", world.database.superuser, "-j", String(jobs), "--exit-on-error", "-d", "postgres"]
         if name != "postgres" { argv.append("--create") }
         argv.append(DumpClusterStep.dumpMount + "/" + file.name)
-        let container = try await DumpClusterStep(world: world).container()
+        let container = try await target.container(world)
         var command = DumpClusterStep.dumpCommand(world, container: container, argv, environment: env, dumpDirectory: dir, readOnly: true, image: world.context.targetImage.description)
         command.timeout = .seconds(6 * 3600)
         context.progress("restoring \(name) (pg_restore -j \(jobs))")
@@ -93,7 +104,7 @@ struct RestoreDumpStep: StepAction {
 
     func psql(input: Input, label: String, context: StepContext) async throws {
         let env = world.database.passwordEnvironment
-        var command = world.isolatedCompose.execCommand(world.service, Self.psqlArguments(world), environment: env, timeout: .seconds(6 * 3600))
+        var command = target.exec(world, Self.psqlArguments(world), environment: env, stdin: true)
         switch input {
         case .data(let data): command.standardInput = data
         case .file(let path): command.standardInputFile = path
@@ -113,5 +124,41 @@ struct RestoreDumpStep: StepAction {
         return text.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !forms.contains(String($0)) }
             .joined(separator: "\n")
+    }
+}
+
+/// The server a restore or analyze talks to: the service's (inside the window) or the staged one-off
+/// server (`StagedCluster`, before it), whose container is known by name.
+enum ServerTarget: Sendable, Hashable {
+    case service
+    case staged(container: String, address: String)
+
+    /// libpq as the superuser.
+    func connection(_ world: PgUpgradeWorld, database: String = "postgres") async throws -> ConnectionParameters {
+        switch self {
+        case .service: return try await world.serverConnection(database: database)
+        case .staged(_, let address): return world.database.superuserConnection(host: address, port: 5432, database: database)
+        }
+    }
+
+    /// The container whose network namespace a one-off pg_restore joins.
+    func container(_ world: PgUpgradeWorld) async throws -> String {
+        switch self {
+        case .service: return try await DumpClusterStep(world: world).container()
+        case .staged(let container, _): return container
+        }
+    }
+
+    /// A client tool inside the server's container; secrets by name only.
+    func exec(_ world: PgUpgradeWorld, _ argv: [String], environment: [String: String], stdin: Bool = false) -> Command {
+        switch self {
+        case .service:
+            return world.isolatedCompose.execCommand(world.service, argv, environment: environment, timeout: .seconds(6 * 3600))
+        case .staged(let container, _):
+            var args = ["exec"]
+            if stdin { args.append("-i") }
+            for name in environment.keys.sorted() { args += ["-e", name] }
+            return Command("docker", args + [container] + argv, environment: environment, timeout: .seconds(6 * 3600))
+        }
     }
 }

@@ -17,6 +17,15 @@ struct StartNewDatabaseStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        if let staged = try StagedCluster.usable(world) {
+            // Not empty: the cluster restored and verified before the window. Proven to be that one.
+            let major = try await startTargetServer(context, waiting: "to accept logins")
+            let identifier = try await StagedCluster.systemIdentifier(try await world.serverConnection())
+            guard identifier == staged.systemIdentifier else {
+                throw UpshiftError("the started cluster is not the one restored before the window (system identifier \(identifier), expected \(staged.systemIdentifier))")
+            }
+            return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(identifier))")
+        }
         let major = try await startTargetServer(context, waiting: "to initialise and accept logins")
         let parameters = try await world.serverConnection(database: world.database.database)
         let tables = try await Blocking.run { () throws -> String? in

@@ -6,7 +6,8 @@ import Foundation
 ///
 /// Why: every `docker run` costs about 0.3 s of downtime (0.4 s on a loaded machine), and those steps ran
 /// nine of them; an exec costs about 0.1 s. The container carries the run's label
-/// (`RunHelperContainers`), so every data undo removes it first — also after a `kill -9` of upshift, which
+/// (`RunHelperContainers`), so every data undo removes it first. It is started while move-data-aside runs,
+/// whose undo is the first to remove it — also after a `kill -9` of upshift, which
 /// leaves an exec'd pg_upgrade running just as it left a `docker run`'s. The last step that uses it
 /// (carry-config) removes it.
 actor UpgradeWorker {

@@ -1,0 +1,111 @@
+import Foundation
+import UpshiftPostgres
+
+/// The dump method's new cluster, restored and verified before the window.
+///
+/// While the application still serves, `PrepareOnlineStep` (after the online dump and fingerprint) starts a
+/// one-off server of the target image with `docker compose run` — the service's own environment, mounts,
+/// user and networks, so the entrypoint initialises the cluster exactly as the service would — on a fresh
+/// directory beside the new cluster's place in the same mount (`<new>.staged-<run>`). The online dump is
+/// restored into it, analyzed, fingerprinted and compared with the online fingerprint; then the server is
+/// shut down cleanly and removed. Inside the window, when nothing committed since the snapshot, restore,
+/// analyze and the full fingerprint leave the downtime: move-data-aside renames the staged directory into
+/// place (O(1), same filesystem), start-new-db starts it, and verify proves it is the verified cluster (its
+/// system identifier) and that the application can log in. Otherwise the staged directory is deleted and the
+/// window restores as before.
+///
+/// Only where the new cluster lives inside the service's own mount (PGDATA a sub-directory of it, like
+/// InvenTree's `pgdb`): that is the directory compose can hand the one-off server.
+struct StagedCluster: Sendable, Hashable, Codable {
+    /// Relative to the mount root.
+    var relativePath: String
+    /// `pg_control_system().system_identifier`: what proves, inside the window, that the started cluster is
+    /// the one verified.
+    var systemIdentifier: String
+    /// The verification done before the window, for the record.
+    var summary: String
+
+    static func path(_ folder: RunFolder) -> String { folder.path + "/staged.json" }
+
+    static func load(_ folder: RunFolder) throws -> StagedCluster? {
+        guard let data = FileManager.default.contents(atPath: path(folder)) else { return nil }
+        return try JSONDecoder().decode(StagedCluster.self, from: data)
+    }
+
+    func write(_ folder: RunFolder) throws {
+        try PrivateJSON.write(self, to: Self.path(folder))
+    }
+
+    /// Whether this run stages: the dump method prepared online, and the new cluster's place is inside the
+    /// service's mount.
+    static func applies(_ world: PgUpgradeWorld) -> Bool {
+        guard PrepareOnlineStep.applies(world), world.context.options.method == .dump,
+              case .moveAside(let mount, _, _, _) = world.context.placement,
+              mount == world.database.dataLocation, !world.database.dataLocation.subpath.isEmpty,
+              !world.context.placement.newRelativePath.isEmpty
+        else { return false }
+        return true
+    }
+
+    static func relativePath(_ world: PgUpgradeWorld) -> String {
+        world.context.placement.newRelativePath + ".staged-" + world.context.runID.rawValue
+    }
+
+    static func containerName(_ runID: String) -> String { "upshift-staged-\(runID)" }
+
+    /// The staged cluster the window uses: staged, and the online snapshot found current.
+    static func usable(_ world: PgUpgradeWorld) throws -> StagedCluster? {
+        guard let staged = try load(world.runFolder), let online = try OnlinePreparation.load(world.runFolder),
+              online.verdict?.isCurrent == true
+        else { return nil }
+        return staged
+    }
+
+    /// `pg_control_system().system_identifier`, as text.
+    static func systemIdentifier(_ parameters: ConnectionParameters) async throws -> String {
+        try await Blocking.run { () throws -> String in
+            try Connection(parameters).query("SELECT system_identifier::text AS id FROM pg_control_system()").single().requiredString("id")
+        }
+    }
+
+    /// Deletes the staged directory (and the run's one-off containers first). Only ever a path this run
+    /// named `…staged-<run>`: nothing of the user's is deleted.
+    static func discard(relativePath: String, mount: DataLocation, image: String, runID: String, runner: any CommandRunning, progress: @Sendable (String) -> Void) async throws {
+        guard relativePath.hasSuffix(".staged-" + runID), !relativePath.contains("..") else {
+            throw UpshiftError("internal: refusing to delete \(relativePath), which is not this run's staged cluster")
+        }
+        try await RunHelperContainers.removeLeftovers(runID: runID, runner: runner, progress: progress)
+        let data = DataDirectoryOperations(runner: runner, image: image)
+        guard try await data.exists(mount, relativePath: relativePath) else { return }
+        progress("deleting the staged cluster \(relativePath)")
+        var command = data.helperCommand(mount, tool: "rm", ["-rf", "--", DataDirectoryOperations.containerPath(relativePath)], readOnly: false)
+        command.timeout = .seconds(3600)
+        try (try await runner.run(command)).check()
+    }
+}
+
+/// Payload of `StagedClusterCompensator`.
+struct StagedClusterPayload: Sendable, Hashable, Codable {
+    var mount: DataLocation
+    var image: String
+    var relativePath: String
+}
+
+/// Undoes the staging: stops the one-off server if it still runs (after a kill), deletes the staged
+/// directory if it was not moved into place (then the move-aside undo keeps it as `.failed-<run>`).
+struct StagedClusterCompensator: Compensating {
+    static let kind: StepKind = "pg.staged-cluster"
+    var runner: any CommandRunning
+
+    static func spec(world: PgUpgradeWorld) throws -> CompensationSpec {
+        let payload = StagedClusterPayload(mount: world.context.placement.mount, image: world.database.imageText, relativePath: StagedCluster.relativePath(world))
+        return try CompensationSpec(kind: kind, description: "stop the staged server and delete \(payload.relativePath) if it is still there", typedPayload: payload)
+    }
+
+    func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
+        let payload = try spec.payload.decode(StagedClusterPayload.self)
+        try await StagedCluster.discard(
+            relativePath: payload.relativePath, mount: payload.mount, image: payload.image, runID: context.runID.rawValue,
+            runner: runner, progress: context.progress)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import UpshiftPostgres
+
+/// Builds the `StagedCluster` before the window: a one-off server of the target image on the staged
+/// directory, the online dump restored into it, analyzed, fingerprinted, compared with the online
+/// fingerprint, and shut down cleanly. Nothing of the running deployment changes: the old server keeps
+/// serving, the one-off server has no published port and no network alias.
+struct StagedServer: Sendable {
+    var world: PgUpgradeWorld
+
+    var name: String { StagedCluster.containerName(world.context.runID.rawValue) }
+    var relativePath: String { StagedCluster.relativePath(world) }
+
+    /// PGDATA of the staged cluster as the service's container sees it.
+    var pgdata: String {
+        let target = world.database.dataLocation.mountTarget ?? ""
+        return (target.hasSuffix("/") ? String(target.dropLast()) : target) + "/" + relativePath
+    }
+
+    /// The override that gives the one-off server the target image (compose run has no `--image`).
+    var overridePath: String { world.runFolder.path + "/staged.override.json" }
+
+    /// `docker compose run -d` of the service on the target image, PGDATA on the staged directory, labelled
+    /// with the run so every undo removes it.
+    var runCommand: Command {
+        let compose = world.context.handle.cli(runner: world.runner, tool: world.context.project.tool, extraFiles: [overridePath])
+        return compose.command([
+            "run", "-d", "--no-deps", "--name", name, "--label", "com.upshift.helper=true",
+            "--label", "\(RunHelperContainers.label)=\(world.context.runID.rawValue)", "-e", "PGDATA=\(pgdata)", world.service,
+        ])
+    }
+
+    /// - Parameters:
+    ///   - manifest: the online dump (globals first).
+    ///   - expected: the online fingerprint the staged cluster must equal.
+    func build(manifest: DumpManifest, in dir: String, expected: Fingerprint, context: StepContext) async throws -> StagedCluster {
+        let document: [String: Any] = ["services": [world.service: ["image": world.context.targetImage.description]]]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        guard FileManager.default.createFile(atPath: overridePath, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw UpshiftError("cannot write \(overridePath)")
+        }
+        context.progress("starting a one-off PostgreSQL \(world.context.options.targetMajor) on \(relativePath) (docker compose run)")
+        try (try await world.runner.run(runCommand)).check(redactor: world.redactor)
+        let address = try await waitReady()
+        let target = ServerTarget.staged(container: name, address: address)
+
+        let restored = try await RestoreDumpStep(world: world, target: target).restoreVerified(manifest, in: dir, context: context)
+        context.progress("analyzing the staged cluster")
+        _ = try await AnalyzeStep(world: world, target: target).analyze()
+        let parameters = try await target.connection(world)
+        let progress = context.progress
+        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum (staged) \(db).\(table)") }
+        let differences = expected.diff(against: fingerprint)
+        guard differences.isEmpty else {
+            throw UpshiftError("the cluster restored before the window differs from the online snapshot:\n  " + differences.prefix(20).joined(separator: "\n  "))
+        }
+        try FingerprintStep.save(fingerprint, to: world.runFolder.path + "/fingerprint-staged.json")
+        let identifier = try await StagedCluster.systemIdentifier(parameters)
+        try await stop()
+        return StagedCluster(
+            relativePath: relativePath, systemIdentifier: identifier,
+            summary: "\(restored) databases restored and analyzed, identical to the snapshot: \(FingerprintStep.describe(fingerprint))")
+    }
+
+    /// Waits until the one-off server accepts the superuser's login at its address; gives up when its
+    /// container stopped (a failed init).
+    func waitReady() async throws -> String {
+        let deadline = world.readyDeadline
+        while true {
+            let inspect = try await world.runner.run(Command(
+                "docker", ["inspect", "--format", "{{.State.Status}} {{.RestartCount}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
+                timeout: .seconds(60)))
+            let state = inspect.termination.isSuccess ? ContainerState.parse(id: name, inspect.stdoutText) : nil
+            guard let state, state.status == "running" || state.status == "created" else {
+                let logs = try? await world.runner.run(Command("docker", ["logs", "--tail", "15", name], timeout: .seconds(30)))
+                let tail = logs.map { world.redactor.redact(($0.stdoutText + $0.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? ""
+                throw UpshiftError("the one-off PostgreSQL \(world.context.options.targetMajor) server for the staged cluster stopped (\(state?.status ?? "gone"))" + (tail.isEmpty ? "" : "; its last log lines:\n" + tail))
+            }
+            if let address = state.addresses.first {
+                let parameters = world.database.superuserConnection(host: address, port: 5432)
+                do {
+                    try await Connection.waitUntilReady(parameters, deadline: min(deadline, .now + .seconds(2)))
+                    try await world.waitForServer(parameters)
+                    let major = try await world.serverMajor(parameters)
+                    guard major == world.context.options.targetMajor else {
+                        throw UpshiftError("the staged server reports major \(major), not \(world.context.options.targetMajor)")
+                    }
+                    return address
+                } catch let error as UpshiftError {
+                    throw error
+                } catch where ContinuousClock.now < deadline {}
+            }
+            guard ContinuousClock.now < deadline else {
+                throw UpshiftError("the one-off server for the staged cluster did not accept logins within \(world.context.options.readyTimeout) s")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Clean shutdown (the server checkpoints), confirmed by `pg_controldata`, then the container removed.
+    func stop() async throws {
+        let timeout = world.context.options.stopTimeout
+        try (try await world.runner.run(Command("docker", ["stop", "-t", String(timeout), name], timeout: .seconds(Int64(timeout) + 120)))).check()
+        let data = DataDirectoryOperations(runner: world.runner, image: world.context.targetImage.description)
+        let control = try await world.runner.run(data.helperCommand(
+            world.context.placement.mount, tool: "pg_controldata", [DataDirectoryOperations.containerPath(relativePath)], readOnly: true))
+        try control.check(redactor: world.redactor)
+        let state = control.stdoutText.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("Database cluster state:") }
+            .map { $0.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        guard state == "shut down" else {
+            throw UpshiftError("the staged cluster did not shut down cleanly (pg_controldata: \(state))")
+        }
+        try (try await world.runner.run(Command("docker", ["rm", "-v", name], timeout: .seconds(60)))).check()
+    }
+}
