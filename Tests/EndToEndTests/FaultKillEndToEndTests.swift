@@ -37,7 +37,9 @@ struct FaultKillEndToEndTests {
                     outputs.add("pg-upgrade over a killed run", again.stdout + again.stderr)
                     verdict.check(again.exitCode != 0, "pg-upgrade over a killed run was not refused: \(again)")
                     verdict.check(again.stderr.contains("rollback --run \(runID)"), "the refusal does not point to `rollback --run \(runID)`: \(again.stderr.suffix(800))")
-                    verdict.check(FaultCampaign.dataEntries(d) == baseline.dataEntries, "the refused run changed the data directory: \(FaultCampaign.dataEntries(d))")
+                    // The killed run's staged cluster (built before the window) stays until its rollback.
+                    let entries = FaultCampaign.dataEntries(d).filter { $0 != "pgdb.staged-\(runID)" }
+                    verdict.check(entries == baseline.dataEntries, "the refused run changed the data directory: \(FaultCampaign.dataEntries(d))")
                     verdict.check(FaultCampaign.pgVersionOnDisk(d) == "15", "PG_VERSION changed by the refused run")
                     verdict.check(E2EUpgrade.runIDs(d) == [runID], "the refused run left a run folder: \(E2EUpgrade.runIDs(d))")
                     return "killed (signal 9); re-run refused (exit \(again.exitCode)); rollback"
@@ -87,21 +89,27 @@ struct FaultKillEndToEndTests {
                     return "exit \(result.status), rolled back by itself"
                 }
 
-                // 4. kill -9 in the middle of the online dump, before the window: the application was never
-                //    stopped; the rollback has no data to undo and leaves the deployment as it was.
-                try await Self.scenario(d, "kill -9", at: "prepare-online (mid online dump)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
-                    let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, changedSomething: false) { watcher, _ in
-                        try await watcher.waitForProgress("prepare-online", prefix: "pg_dump → db-")
+                // 4. and 5. kill -9 before the window — in the middle of the online dump, and in the middle of the
+                //    restore into the staged cluster: the application was never stopped; the rollback stops the
+                //    run's containers (they outlive upshift) and deletes the staged directory, and the next run
+                //    is not blocked.
+                for (point, prefix) in [("prepare-online (mid online dump)", "pg_dump → db-"), ("prepare-online (mid restore into the staged cluster)", "restoring ")] {
+                    try await Self.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                        let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
+                            try await watcher.waitForProgress("prepare-online", prefix: prefix)
+                        }
+                        let stopped = try E2EUpgrade.journal(d, runID).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
+                        verdict.check(!stopped, "the run reached stop-app before it was killed at \(point)")
+                        let rollback = try await d.upshift(["rollback", "--yes"])
+                        outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
+                        verdict.check(rollback.exitCode == 0, "rollback: \(rollback)")
+                        let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
+                        verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run remain")
+                        verdict.check(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "a staged directory remains: \(FaultCampaign.dataEntries(d))")
+                        let again = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run"])
+                        verdict.check(again.exitCode == 0, "a new plan is refused after a kill before the window: \(again.stderr.suffix(600))")
+                        return "killed before the window; rollback exit \(rollback.exitCode) (run's containers and staged directory removed); next run not blocked"
                     }
-                    let stopped = try E2EUpgrade.journal(d, runID).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
-                    verdict.check(!stopped, "the run reached stop-app before it was killed mid online dump")
-                    // Nothing was changed, so nothing blocks the next run: rollback has nothing to undo.
-                    let rollback = try await d.upshift(["rollback", "--yes"])
-                    outputs.add("rollback after a kill before the window", rollback.stdout + rollback.stderr)
-                    verdict.check(rollback.exitCode == 0 && (rollback.stdout + rollback.stderr).contains("nothing left to undo"), "rollback: \(rollback)")
-                    let again = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run"])
-                    verdict.check(again.exitCode == 0, "a new plan is refused after a kill before the window: \(again.stderr.suffix(600))")
-                    return "killed before the window; nothing to undo (rollback exit \(rollback.exitCode)); next run not blocked"
                 }
 
                 let summary = try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts"))
@@ -137,9 +145,10 @@ struct FaultKillEndToEndTests {
                     return "killed after the move (aside 999/0700); re-run refused (exit \(again.exitCode)); rollback"
                 }
 
-                // 5. In the middle of the restore into PostgreSQL 18.
+                // 5. In the middle of the restore into PostgreSQL 18 inside the window (--no-online-prepare: a quiet
+                //    database is otherwise restored before the window, into the staged cluster).
                 try await Self.scenario(d, "kill -9", at: "restore (mid-restore)", outputs: outputs) { d, verdict, _ in
-                    _ = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
+                    _ = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--no-online-prepare"]) { watcher, _ in
                         try await watcher.waitForProgress("restore", prefix: "restoring inventree")
                     }
                     return "killed mid-restore; rollback"
@@ -149,7 +158,7 @@ struct FaultKillEndToEndTests {
                 //    rolls back by itself, exit 1.
                 try await Self.scenario(d, "new server crashes", at: "restore (mid-restore)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                     let watcher = FaultAuditWatcher(projectDirectory: d.path)
-                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes", "--no-online-prepare"], workingDirectory: d.path)
                     try await watcher.waitForProgress("restore", prefix: "restoring inventree")
                     let container = try await d.containerID(FaultCampaign.dbService)
                     let killed = try await E2EEnvironment.docker(["kill", container])
@@ -160,6 +169,25 @@ struct FaultKillEndToEndTests {
                     verdict.check(result.stderr.contains("pg-upgrade failed at step restore"), "not failed at restore: \(result.stderr.suffix(800))")
                     verdict.check(result.stderr.contains("rollback complete"), "no rollback confirmation")
                     return "failed at restore, exit \(result.status), rolled back by itself"
+                }
+
+                // 6b. The staged server (restoring before the window) crashes: the run fails before the application
+                //     stopped, deletes the staged cluster and exits 1; nothing of the deployment changed.
+                try await Self.scenario(d, "staged server crashes", at: "prepare-online (mid restore into the staged cluster)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                    let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                    let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
+                    let progress = try await watcher.waitForProgress("prepare-online", prefix: "restoring ")
+                    let killed = try await E2EEnvironment.docker(["kill", "upshift-staged-\(progress.run)"])
+                    let result = try await process.wait(timeout: .seconds(600))
+                    outputs.add("pg-upgrade (staged server crash)", result.stdout + result.stderr)
+                    print("--- pg-upgrade whose staged server was killed (docker kill: exit \(killed.exitCode))\n\(result.stderr.suffix(2500))")
+                    verdict.check(!result.signaled && result.status == 1, "exit is not 1: \(result)")
+                    verdict.check(result.stderr.contains("pg-upgrade failed at step prepare-online"), "not failed at prepare-online: \(result.stderr.suffix(800))")
+                    let stopped = try E2EUpgrade.journal(d, progress.run).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
+                    verdict.check(!stopped, "the application was stopped although the staging failed before the window")
+                    let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(progress.run)"])
+                    verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the run remain")
+                    return "failed at prepare-online before the window, exit \(result.status); staged cluster deleted"
                 }
 
                 // 7. When verification starts (restore and analyze done, new cluster complete).

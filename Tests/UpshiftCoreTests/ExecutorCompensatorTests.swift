@@ -53,12 +53,19 @@ struct ExecutorCompensatorTests {
             try folder.snapshot(files: [dir + "/compose.yml", dir + "/.env"])
             try touch(dir + "/compose.yml", "image: postgres:18\n")
             try touch(dir + "/.env", "PG_MAJOR=18\n")
+            // What a kill -9 in the middle of an atomic write leaves, and look-alikes that are not ours.
+            try touch(dir + "/..env.upshift-4242-123456", "PG_MAJOR=1")
+            try touch(dir + "/..env.upshift-notes", "keep")
+            try touch(dir + "/.compose.yml.upshift-1-2", "other file, not restored here")
             let spec = try RestoreSnapshotCompensator.spec(files: [dir + "/.env"])
             #expect(spec.description == "restore .env from the run snapshot")
             let context = CompensationContext(runID: PlanFixtures.runID, runFolder: folder)
             try await RestoreSnapshotCompensator().compensate(spec, state: .partial, context: context)
             #expect(FileManager.default.contents(atPath: dir + "/.env") == Data("PG_MAJOR=15\n".utf8))
             #expect(FileManager.default.contents(atPath: dir + "/compose.yml") == Data("image: postgres:18\n".utf8))
+            #expect(!FileManager.default.fileExists(atPath: dir + "/..env.upshift-4242-123456"))
+            #expect(FileManager.default.fileExists(atPath: dir + "/..env.upshift-notes"))
+            #expect(FileManager.default.fileExists(atPath: dir + "/.compose.yml.upshift-1-2"))
             await #expect(throws: UpshiftError.self) {
                 try await RestoreSnapshotCompensator().compensate(spec, state: .partial, context: CompensationContext(runID: PlanFixtures.runID))
             }

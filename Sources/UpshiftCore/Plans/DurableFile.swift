@@ -88,6 +88,23 @@ enum DurableFile {
         syncDirectory(directory.isEmpty ? "." : directory)
     }
 
+    /// Deletes the temporaries `atomicWrite` left for `path` when it was killed before the rename
+    /// (`.<name>.upshift-<pid>-<random>`, nothing else); returns their names. Called under the project lock,
+    /// so no other upshift is writing them.
+    @discardableResult
+    static func removeTemporaries(of path: String) -> [String] {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = ".\((path as NSString).lastPathComponent).upshift-"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        var removed: [String] = []
+        for entry in entries where entry.hasPrefix(prefix) {
+            let parts = entry.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { continue }
+            if unlink((directory.isEmpty ? "." : directory) + "/" + entry) == 0 { removed.append(entry) }
+        }
+        return removed
+    }
+
     /// Permission bits and owner of an existing file.
     static func attributes(_ path: String) throws -> (mode: mode_t, uid: uid_t, gid: gid_t) {
         var info = stat()

@@ -92,5 +92,9 @@ public struct RestoreSnapshotCompensator: Compensating {
         let payload = try spec.payload.decode(RestoreSnapshotPayload.self)
         let restored = try folder.restoreSnapshot(only: payload.files.isEmpty ? nil : payload.files)
         if !restored.isEmpty { context.progress("restored " + restored.joined(separator: ", ")) }
+        // A kill -9 between the temporary file and its rename leaves the temporary beside the file.
+        for file in payload.files {
+            for removed in DurableFile.removeTemporaries(of: file) { context.progress("removed \(removed), left by an interrupted write") }
+        }
     }
 }
