@@ -65,11 +65,9 @@ struct DumpClusterStep: StepAction {
                 context.progress("the online dump is outdated: removing it and dumping again")
                 try fm.removeItem(atPath: dir)
             }
-            if let staged = try StagedCluster.load(world.runFolder) {
+            if try StagedCluster.load(world.runFolder) != nil {
                 // Restored from the outdated dump: deleted, the window restores into a fresh cluster.
-                try await StagedCluster.discard(
-                    relativePath: staged.relativePath, mount: world.context.placement.mount, image: world.database.imageText,
-                    runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
+                try await StagedCluster.discard(world, progress: context.progress)
                 try fm.removeItem(atPath: StagedCluster.path(world.runFolder))
             }
             try Self.createDirectory(world)

@@ -53,7 +53,7 @@ struct FingerprintStep: StepAction {
             }
             try? FileManager.default.removeItem(atPath: Self.path(world.runFolder, .after))
             try FileManager.default.copyItem(atPath: world.runFolder.path + "/fingerprint-staged.json", toPath: Self.path(world.runFolder, .after))
-            try await ApplicationLogin.check(world: world)
+            try await ApplicationLogin.check(world: world, server: parameters)
             return StepOutcome(summary: "identical: verified before the window (\(staged.summary)); the running cluster is that one (system identifier \(identifier))")
         }
         let progress = context.progress
@@ -67,7 +67,7 @@ struct FingerprintStep: StepAction {
         guard differences.isEmpty else {
             throw UpshiftError("verification failed: the new cluster differs from the old one:\n  " + differences.prefix(20).joined(separator: "\n  "))
         }
-        try await ApplicationLogin.check(world: world)
+        try await ApplicationLogin.check(world: world, server: parameters)
         return StepOutcome(summary: "identical: " + Self.describe(fingerprint))
     }
 
@@ -90,7 +90,9 @@ struct FingerprintStep: StepAction {
 /// Logs in over TCP as the application's own database user with its own password: this is what catches an
 /// md5 hash restored under a scram-only pg_hba, or a missing `host all all all` line.
 enum ApplicationLogin {
-    static func check(world: PgUpgradeWorld) async throws {
+    /// - Parameter server: where the server is, if the caller already looked it up (each lookup of the
+    ///   container's address is two docker calls inside the window).
+    static func check(world: PgUpgradeWorld, server: ConnectionParameters? = nil) async throws {
         var logins: [(user: String, password: String?, database: String)] = [(world.database.superuser, world.database.password, world.database.database)]
         for service in world.context.project.config.services.values {
             if let user = service.environmentValue("INVENTREE_DB_USER"), let name = service.environmentValue("INVENTREE_DB_NAME") {
@@ -98,7 +100,8 @@ enum ApplicationLogin {
             }
         }
         for login in logins {
-            var parameters = try await world.serverConnection(database: login.database)
+            var parameters: ConnectionParameters
+            if let server { parameters = server.with(database: login.database) } else { parameters = try await world.serverConnection(database: login.database) }
             parameters.user = login.user
             parameters.password = login.password
             let sendable = parameters

@@ -115,9 +115,7 @@ struct PrepareOnlineStep: StepAction {
                 staged = "; restored into \(cluster.relativePath) and verified"
             } catch {
                 // Nothing may stay behind: the run ends here, before the window.
-                try? await StagedCluster.discard(
-                    relativePath: server.relativePath, mount: world.context.placement.mount, image: world.database.imageText,
-                    runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
+                try? await StagedCluster.discard(world, progress: context.progress)
                 try? FileManager.default.removeItem(atPath: dir)
                 throw error
             }

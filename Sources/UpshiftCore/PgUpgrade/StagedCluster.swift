@@ -68,6 +68,13 @@ struct StagedCluster: Sendable, Hashable, Codable {
         }
     }
 
+    /// `discard` for this run's staged directory.
+    static func discard(_ world: PgUpgradeWorld, progress: @Sendable (String) -> Void) async throws {
+        try await discard(
+            relativePath: relativePath(world), mount: world.context.placement.mount, image: world.database.imageText,
+            runID: world.context.runID.rawValue, runner: world.runner, progress: progress)
+    }
+
     /// Deletes the staged directory (and the run's one-off containers first). Only ever a path this run
     /// named `…staged-<run>`: nothing of the user's is deleted.
     static func discard(relativePath: String, mount: DataLocation, image: String, runID: String, runner: any CommandRunning, progress: @Sendable (String) -> Void) async throws {

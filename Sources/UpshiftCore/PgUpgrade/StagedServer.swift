@@ -105,9 +105,7 @@ struct StagedServer: Sendable {
         let control = try await world.runner.run(data.helperCommand(
             world.context.placement.mount, tool: "pg_controldata", [DataDirectoryOperations.containerPath(relativePath)], readOnly: true))
         try control.check(redactor: world.redactor)
-        let state = control.stdoutText.split(whereSeparator: \.isNewline)
-            .first { $0.hasPrefix("Database cluster state:") }
-            .map { $0.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let state = StopDatabaseStep.clusterState(pgControldata: control.stdoutText)
         guard state == "shut down" else {
             throw UpshiftError("the staged cluster did not shut down cleanly (pg_controldata: \(state))")
         }

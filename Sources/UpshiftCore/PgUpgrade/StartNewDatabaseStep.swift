@@ -19,15 +19,15 @@ struct StartNewDatabaseStep: StepAction {
     func run(_ context: StepContext) async throws -> StepOutcome {
         if let staged = try StagedCluster.usable(world) {
             // Not empty: the cluster restored and verified before the window. Proven to be that one.
-            let major = try await startTargetServer(context, waiting: "to accept logins")
-            let identifier = try await StagedCluster.systemIdentifier(try await world.serverConnection())
+            let (major, server) = try await startTargetServer(context, waiting: "to accept logins")
+            let identifier = try await StagedCluster.systemIdentifier(server)
             guard identifier == staged.systemIdentifier else {
                 throw UpshiftError("the started cluster is not the one restored before the window (system identifier \(identifier), expected \(staged.systemIdentifier))")
             }
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(identifier))")
         }
-        let major = try await startTargetServer(context, waiting: "to initialise and accept logins")
-        let parameters = try await world.serverConnection(database: world.database.database)
+        let (major, server) = try await startTargetServer(context, waiting: "to initialise and accept logins")
+        let parameters = server.with(database: world.database.database)
         let tables = try await Blocking.run { () throws -> String? in
             try Connection(parameters).query(
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
@@ -41,8 +41,9 @@ struct StartNewDatabaseStep: StepAction {
 
     /// Starts the service on the target image (in its final form, or isolated; see
     /// `PgUpgradeWorld.reachesContainersDirectly`) and waits for a password login; refuses a server of
-    /// another major. Shared with the pg_upgrade method, whose cluster is already initialised.
-    func startTargetServer(_ context: StepContext, waiting: String) async throws -> Int {
+    /// another major. Shared with the pg_upgrade method, whose cluster is already initialised. Returns the
+    /// major and where the server answered.
+    func startTargetServer(_ context: StepContext, waiting: String) async throws -> (major: Int, server: ConnectionParameters) {
         try await world.newServerCompose.up([world.service])
         context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) \(waiting)")
         try await waitWhileRunning()
@@ -52,7 +53,7 @@ struct StartNewDatabaseStep: StepAction {
         guard major == world.context.options.targetMajor else {
             throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
         }
-        return major
+        return (major, parameters)
     }
 
     /// Waits for the server to answer, but gives up as soon as its container has stopped: a new image whose

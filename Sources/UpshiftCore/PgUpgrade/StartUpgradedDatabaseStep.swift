@@ -29,7 +29,7 @@ struct StartUpgradedDatabaseStep: StepAction {
         if upgrade.mode == .link {
             context.oldClusterUnusable("starting PostgreSQL \(world.context.options.targetMajor) on hard-linked files makes the PostgreSQL \(world.context.oldMajor) cluster unusable; an undo rebuilds it from \(DumpClusterStep.directory(world))")
         }
-        let major = try await StartNewDatabaseStep(world: world).startTargetServer(context, waiting: "to accept logins")
+        let major = try await StartNewDatabaseStep(world: world).startTargetServer(context, waiting: "to accept logins").major
         return StepOutcome(summary: "PostgreSQL \(major) ready on the upgraded cluster")
     }
 }

@@ -15,6 +15,13 @@ struct StopDatabaseStep: StepAction {
             notes: ["the old server is started again by the isolate-db compensation when the run is undone"])
     }
 
+    /// "Database cluster state" from `pg_controldata` output ("shut down" after a clean shutdown).
+    static func clusterState(pgControldata output: String) -> String {
+        output.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("Database cluster state:") }
+            .map { $0.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    }
+
     static func containerPGDATA(_ world: PgUpgradeWorld) -> String {
         let subpath = world.database.dataLocation.subpath
         return DataDirectoryOperations.mountPoint + (subpath.isEmpty ? "" : "/" + subpath)
@@ -25,9 +32,7 @@ struct StopDatabaseStep: StepAction {
         let command = world.oldData.helperCommand(world.database.dataLocation, tool: "pg_controldata", [Self.containerPGDATA(world)], readOnly: true)
         let result = try await world.runner.run(command)
         try result.check(redactor: world.redactor)
-        let state = result.stdoutText.split(whereSeparator: \.isNewline)
-            .first { $0.hasPrefix("Database cluster state:") }
-            .map { $0.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let state = Self.clusterState(pgControldata: result.stdoutText)
         guard state == "shut down" else {
             throw UpshiftError("PostgreSQL \(world.context.oldMajor) did not shut down cleanly (pg_controldata: \(state))", hint: "raise --stop-timeout; the old cluster is untouched and will be started again")
         }
