@@ -14,7 +14,8 @@ struct AnalyzeStep: StepAction {
         let vacuum = world.isolatedCompose.execCommand(world.service, vacuumArguments(world))
         return PlannedStep(
             id: "analyze", title: "Update extensions and analyze (\(vacuumArguments(world).dropFirst(3).joined(separator: " ")))", kind: "pg.analyze",
-            commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false)
+            commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false,
+            notes: StagedCluster.planNote(world, "analyzed before the window"))
     }
 
     static func vacuumArguments(_ world: PgUpgradeWorld) -> [String] {

@@ -23,7 +23,8 @@ struct FingerprintStep: StepAction {
         case .after:
             return PlannedStep(
                 id: "verify", title: "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
-                kind: "pg.verify", mutates: false)
+                kind: "pg.verify", mutates: false,
+                notes: StagedCluster.planNote(world, "compared before the window; here its system identifier proves the running cluster is that one"))
         }
     }
 

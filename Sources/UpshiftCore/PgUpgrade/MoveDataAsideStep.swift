@@ -20,7 +20,8 @@ struct MoveDataAsideStep: StepAction {
             id: "move-data-aside", title: placement.pinsPGDATA ? "Keep the old cluster in place; the new one goes to \(placement.newPGDATA)" : "Move the old data aside: \(placement.summary)",
             kind: "pg.move-data-aside", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
             compensation: try DataRestoreCompensator.spec(world: world),
-            notes: ["never copied, never deleted; kept until `upshift prune`"])
+            notes: ["never copied, never deleted; kept until `upshift prune`"]
+                + StagedCluster.planNote(world, "\(StagedCluster.relativePath(world)) is renamed to \(world.context.placement.newRelativePath) by the same helper"))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {

@@ -26,7 +26,7 @@ struct PrepareOnlineStep: StepAction {
     }
 
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
-        var what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
+        let what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
         var notes = [
             "vacuumdb --all --analyze-only first, so that autovacuum has no statistics to write while the snapshot is in use",
             "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); reads the old cluster only",
@@ -35,13 +35,13 @@ struct PrepareOnlineStep: StepAction {
         let stages = StagedCluster.applies(world)
         var commands: [String] = []
         if stages {
-            what += ", restore it into a new cluster beside the old one and verify that"
             notes.append("the new cluster is built in \(StagedCluster.relativePath(world)) by a one-off PostgreSQL \(world.context.options.targetMajor) server (docker compose run, no published port), restored, analyzed, compared with the snapshot's fingerprint and shut down; the window moves it into place instead of restoring")
             commands = PlannedStep.render([StagedServer(world: world).runCommand], redactor: world.redactor)
         }
         return PlannedStep(
             id: "prepare-online",
-            title: "While the application still serves: \(what) from one snapshot per database",
+            title: "While the application still serves: \(what) from one snapshot per database"
+                + (stages ? "; restore the dump into a new cluster beside the old one and verify it" : ""),
             kind: "pg.prepare-online", commands: commands, mutates: stages,
             compensation: stages ? try StagedClusterCompensator.spec(world: world) : nil,
             notes: notes)

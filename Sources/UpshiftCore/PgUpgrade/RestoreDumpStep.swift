@@ -16,7 +16,7 @@ struct RestoreDumpStep: StepAction {
             id: "restore", title: "Restore the dump into PostgreSQL \(world.context.options.targetMajor) (ON_ERROR_STOP)", kind: "pg.restore",
             commands: PlannedStep.render([psql], redactor: world.redactor) + ["< \(DumpClusterStep.directory(world))/{globals.sql,db-N.sql}"],
             mutates: true, compensation: nil,
-            notes: ["the restored cluster is moved aside with the new data directory if the run is undone"])
+            notes: ["the restored cluster is moved aside with the new data directory if the run is undone"] + StagedCluster.planNote(world, "nothing to restore"))
     }
 
     static func psqlArguments(_ world: PgUpgradeWorld) -> [String] {

@@ -47,6 +47,11 @@ struct StagedCluster: Sendable, Hashable, Codable {
         return true
     }
 
+    /// The plan note of a window step that the staged cluster makes (nearly) free.
+    static func planNote(_ world: PgUpgradeWorld, _ what: String) -> [String] {
+        applies(world) ? ["when the cluster restored before the window is used (nothing committed since the snapshot): \(what)"] : []
+    }
+
     static func relativePath(_ world: PgUpgradeWorld) -> String {
         world.context.placement.newRelativePath + ".staged-" + world.context.runID.rawValue
     }

@@ -13,7 +13,8 @@ struct StartNewDatabaseStep: StepAction {
             id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on an empty data directory (\(world.context.placement.newPGDATA))",
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
-                handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"))
+                handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"),
+            notes: StagedCluster.planNote(world, "it starts on that cluster, proven by its system identifier"))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
