@@ -14,11 +14,16 @@ public struct ContainerState: Sendable, Hashable {
     public static func read(service: String, compose: ComposeOperations, runner: any CommandRunning) async throws -> ContainerState? {
         let ps = try await compose.run(["ps", "-a", "-q", service], timeout: .seconds(60))
         guard let id = ps.stdoutText.split(whereSeparator: \.isNewline).first.map(String.init), !id.isEmpty else { return nil }
+        return try await inspect(container: id, runner: runner)
+    }
+
+    /// A container by id or name; `nil` when docker does not know it.
+    public static func inspect(container: String, runner: any CommandRunning) async throws -> ContainerState? {
         let inspect = try await runner.run(Command(
-            "docker", ["inspect", "--format", "{{.State.Status}} {{.RestartCount}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", id],
+            "docker", ["inspect", "--format", "{{.State.Status}} {{.RestartCount}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
             timeout: .seconds(60)))
         guard inspect.termination.isSuccess else { return nil }
-        return parse(id: id, inspect.stdoutText)
+        return parse(id: container, inspect.stdoutText)
     }
 
     /// Parses `STATUS RESTARTS [ADDRESS ...]`.

@@ -107,15 +107,15 @@ struct PrepareOnlineStep: StepAction {
 
         var staged = ""
         if StagedCluster.applies(world), let globals {
-            let server = StagedServer(world: world)
             let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + files)
             do {
-                let cluster = try await server.build(manifest: manifest, in: dir, expected: fingerprint, context: context)
+                let cluster = try await StagedServer(world: world).build(manifest: manifest, in: dir, expected: fingerprint, context: context)
                 try cluster.write(world.runFolder)
                 staged = "; restored into \(cluster.relativePath) and verified"
             } catch {
-                // Nothing may stay behind: the run ends here, before the window.
-                try? await StagedCluster.discard(world, progress: context.progress)
+                // The run ends here, before the window. The staged server and directory are this step's
+                // undo (`StagedClusterCompensator`, run for the failed step like for any other); the dump has
+                // none, so it goes now.
                 try? FileManager.default.removeItem(atPath: dir)
                 throw error
             }

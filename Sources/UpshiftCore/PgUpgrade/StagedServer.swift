@@ -34,11 +34,7 @@ struct StagedServer: Sendable {
     ///   - manifest: the online dump (globals first).
     ///   - expected: the online fingerprint the staged cluster must equal.
     func build(manifest: DumpManifest, in dir: String, expected: Fingerprint, context: StepContext) async throws -> StagedCluster {
-        let document: [String: Any] = ["services": [world.service: ["image": world.context.targetImage.description]]]
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-        guard FileManager.default.createFile(atPath: overridePath, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw UpshiftError("cannot write \(overridePath)")
-        }
+        try IsolationOverride.write(path: overridePath, service: world.service, settings: ["image": world.context.targetImage.description])
         context.progress("starting a one-off PostgreSQL \(world.context.options.targetMajor) on \(relativePath) (docker compose run)")
         try (try await world.runner.run(runCommand)).check(redactor: world.redactor)
         let address = try await waitReady()
@@ -67,10 +63,7 @@ struct StagedServer: Sendable {
     func waitReady() async throws -> String {
         let deadline = world.readyDeadline
         while true {
-            let inspect = try await world.runner.run(Command(
-                "docker", ["inspect", "--format", "{{.State.Status}} {{.RestartCount}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
-                timeout: .seconds(60)))
-            let state = inspect.termination.isSuccess ? ContainerState.parse(id: name, inspect.stdoutText) : nil
+            let state = try await ContainerState.inspect(container: name, runner: world.runner)
             guard let state, state.status == "running" || state.status == "created" else {
                 let logs = try? await world.runner.run(Command("docker", ["logs", "--tail", "15", name], timeout: .seconds(30)))
                 let tail = logs.map { world.redactor.redact(($0.stdoutText + $0.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? ""
@@ -102,10 +95,8 @@ struct StagedServer: Sendable {
         let timeout = world.context.options.stopTimeout
         try (try await world.runner.run(Command("docker", ["stop", "-t", String(timeout), name], timeout: .seconds(Int64(timeout) + 120)))).check()
         let data = DataDirectoryOperations(runner: world.runner, image: world.context.targetImage.description)
-        let control = try await world.runner.run(data.helperCommand(
-            world.context.placement.mount, tool: "pg_controldata", [DataDirectoryOperations.containerPath(relativePath)], readOnly: true))
-        try control.check(redactor: world.redactor)
-        let state = StopDatabaseStep.clusterState(pgControldata: control.stdoutText)
+        let state = try await StopDatabaseStep.clusterState(
+            data, world.context.placement.mount, pgdata: DataDirectoryOperations.containerPath(relativePath), redactor: world.redactor)
         guard state == "shut down" else {
             throw UpshiftError("the staged cluster did not shut down cleanly (pg_controldata: \(state))")
         }

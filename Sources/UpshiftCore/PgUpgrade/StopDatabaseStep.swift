@@ -15,6 +15,14 @@ struct StopDatabaseStep: StepAction {
             notes: ["the old server is started again by the isolate-db compensation when the run is undone"])
     }
 
+    /// "Database cluster state" of the stopped cluster at `pgdata` (a path in the helper container), read by
+    /// `pg_controldata` of `data`'s image, which must be the cluster's major.
+    static func clusterState(_ data: DataDirectoryOperations, _ location: DataLocation, pgdata: String, redactor: Redactor) async throws -> String {
+        let result = try await data.runner.run(data.helperCommand(location, tool: "pg_controldata", [pgdata], readOnly: true))
+        try result.check(redactor: redactor)
+        return clusterState(pgControldata: result.stdoutText)
+    }
+
     /// "Database cluster state" from `pg_controldata` output ("shut down" after a clean shutdown).
     static func clusterState(pgControldata output: String) -> String {
         output.split(whereSeparator: \.isNewline)
@@ -29,10 +37,7 @@ struct StopDatabaseStep: StepAction {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         try await world.isolatedCompose.stop([world.service], timeout: world.context.options.stopTimeout)
-        let command = world.oldData.helperCommand(world.database.dataLocation, tool: "pg_controldata", [Self.containerPGDATA(world)], readOnly: true)
-        let result = try await world.runner.run(command)
-        try result.check(redactor: world.redactor)
-        let state = Self.clusterState(pgControldata: result.stdoutText)
+        let state = try await Self.clusterState(world.oldData, world.database.dataLocation, pgdata: Self.containerPGDATA(world), redactor: world.redactor)
         guard state == "shut down" else {
             throw UpshiftError("PostgreSQL \(world.context.oldMajor) did not shut down cleanly (pg_controldata: \(state))", hint: "raise --stop-timeout; the old cluster is untouched and will be started again")
         }
