@@ -112,6 +112,24 @@ struct FaultKillEndToEndTests {
                     }
                 }
 
+                // 6. and 7. kill -9 while the pg_upgrade method stages: mid pg_basebackup (its container outlives
+                //    upshift and would go on writing into the copy), and as the copy's upgrade starts (initdb in the
+                //    upgrade container). The rollback stops both and deletes the copy and the staged directory.
+                for (point, prefix) in [("prepare-online (pg_upgrade, mid pg_basebackup)", "pg_basebackup of the serving cluster"), ("prepare-online (pg_upgrade, upgrading the copy)", "pg_upgrade of the copy")] {
+                    try await Self.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                        let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "link"]) { watcher, _ in
+                            try await watcher.waitForProgress("prepare-online", prefix: prefix)
+                        }
+                        let rollback = try await d.upshift(["rollback", "--yes"])
+                        outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
+                        verdict.check(rollback.exitCode == 0, "rollback: \(rollback)")
+                        let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
+                        verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run remain")
+                        verdict.check(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "the copy or staged directory remains: \(FaultCampaign.dataEntries(d))")
+                        return "killed before the window; rollback exit \(rollback.exitCode) (run's containers, copy and staged directory removed)"
+                    }
+                }
+
                 let summary = try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts"))
                 print(summary)
             }

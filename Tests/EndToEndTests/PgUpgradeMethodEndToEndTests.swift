@@ -42,7 +42,8 @@ struct PgUpgradeMethodEndToEndTests {
                 #expect(E2EUpgrade.runIDs(d).isEmpty)
 
                 let upgrade = try await E2EUpgrade.timed("  pg-upgrade --method pg_upgrade --mode link") {
-                    try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"])
+                    // In the window, as when the mount has no room for the staged copy (StagedUpgradeEndToEndTests).
+                    try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--no-online-prepare", "--yes"])
                 }
                 outputs.append(("pg-upgrade", upgrade.stdout + upgrade.stderr))
                 try #require(upgrade.exitCode == 0, "\(upgrade)")
@@ -97,7 +98,7 @@ struct PgUpgradeMethodEndToEndTests {
                 let baseline = try await FaultCampaign.Baseline.take(d)
                 let verdict = FaultVerdict(scenario: "new server crashes (docker kill) after pg_upgrade --swap", injectedAt: "analyze")
                 let watcher = FaultAuditWatcher(projectDirectory: d.path)
-                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap", "--yes"], workingDirectory: d.path)
+                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap", "--no-online-prepare", "--yes"], workingDirectory: d.path)
                 do {
                     let mark = try await watcher.waitFor("point-of-no-return") { $0.event == "point-of-no-return" }
                     verdict.check(mark.detail("step") == "pg-upgrade", "the point of no return is not at the pg-upgrade step: \(mark.detail("step") ?? "-")")
@@ -125,7 +126,7 @@ struct PgUpgradeMethodEndToEndTests {
                 let baseline2 = try await FaultCampaign.Baseline.take(d)
                 let verdict2 = FaultVerdict(scenario: "kill -9", injectedAt: "pg-upgrade --swap (pg_upgrade running)")
                 let watcher2 = FaultAuditWatcher(projectDirectory: d.path)
-                let process2 = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap", "--yes"], workingDirectory: d.path)
+                let process2 = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap", "--no-online-prepare", "--yes"], workingDirectory: d.path)
                 var runID = ""
                 do {
                     let mark = try await watcher2.waitFor("point-of-no-return") { $0.event == "point-of-no-return" }

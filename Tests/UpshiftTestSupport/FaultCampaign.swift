@@ -87,7 +87,7 @@ public enum FaultCampaign {
         let changes = E2EUpgrade.treeChanges(baseline.files, E2EUpgrade.hashTree(d.path, excluding: [".upshift", "backups", "inventree-data"]))
         verdict.check(changes.isEmpty, "files changed: \(changes)")
         // A cluster restored before the window is upshift's scratch copy: every undo deletes it.
-        verdict.check(!dataEntries(d).contains { $0.contains(".staged-") }, "a staged cluster remains: \(dataEntries(d))")
+        verdict.check(!dataEntries(d).contains { $0.contains(".staged-") || $0.contains(".copy-") }, "a staged cluster or private copy remains: \(dataEntries(d))")
         do {
             try await E2EUpgrade.waitRunning(d, baseline.running, timeout: .seconds(120))
         } catch {

@@ -65,11 +65,6 @@ struct DumpClusterStep: StepAction {
                 context.progress("the online dump is outdated: removing it and dumping again")
                 try fm.removeItem(atPath: dir)
             }
-            if try StagedCluster.load(world.runFolder) != nil {
-                // Restored from the outdated dump: deleted, the window restores into a fresh cluster.
-                try await StagedCluster.discard(world, progress: context.progress)
-                try fm.removeItem(atPath: StagedCluster.path(world.runFolder))
-            }
             try Self.createDirectory(world)
             let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
             manifest.files = try await dumpDatabases(databases, into: dir, snapshots: [:], context: context)

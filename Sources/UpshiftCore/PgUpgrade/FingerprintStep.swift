@@ -44,6 +44,9 @@ struct FingerprintStep: StepAction {
                 return StepOutcome(summary: "unchanged since the online snapshot: \(verdict.reason); its fingerprint stands (\(Self.describe(earlier)))")
             }
             prefix = "changed since the online snapshot (\(verdict.reason)); fingerprinted again: "
+            if try await StagedCluster.discardOutdated(world, progress: context.progress) {
+                prefix = "changed since the online snapshot (\(verdict.reason)); the staged cluster was deleted; fingerprinted again: "
+            }
         }
         if phase == .after, let staged = try StagedCluster.usable(world) {
             // Fingerprinted before the window and equal to the online snapshot, which the window found
@@ -53,7 +56,7 @@ struct FingerprintStep: StepAction {
                 throw UpshiftError("verification failed: the running cluster is not the one verified before the window (system identifier \(identifier), expected \(staged.systemIdentifier))")
             }
             try? FileManager.default.removeItem(atPath: Self.path(world.runFolder, .after))
-            try FileManager.default.copyItem(atPath: world.runFolder.path + "/fingerprint-staged.json", toPath: Self.path(world.runFolder, .after))
+            try FileManager.default.copyItem(atPath: StagedServer.fingerprintPath(world), toPath: Self.path(world.runFolder, .after))
             try await ApplicationLogin.check(world: world, server: parameters)
             return StepOutcome(summary: "identical: verified before the window (\(staged.summary)); the running cluster is that one (system identifier \(identifier))")
         }

@@ -25,6 +25,8 @@ struct MoveDataAsideStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        // The staged upgrade needs no container in the window.
+        let warmUp = try StagedCluster.usable(world) == nil ? warmUp : nil
         let warming = Task { [warmUp] in
             // A failure here is not this step's: init-new-cluster starts the container again and reports it.
             if let warmUp { try? await warmUp.start() }

@@ -18,8 +18,7 @@ public struct PgUpgradeMethodSteps: Sendable {
     }
 
     public func steps() throws -> [ExecutableStep] {
-        guard let tool = world.context.upgradeTool else { throw UpshiftError("internal: method pg_upgrade without an upgrade image") }
-        let upgrade = PgUpgradeRun(world: world, tool: tool, worker: UpgradeWorker(tool: tool, mount: world.context.placement.mount, runner: world.runner))
+        let upgrade = try PgUpgradeRun(world: world)
         var steps = try PgUpgradePlanner.openingSteps(world) + [
             ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world)),
         ]
@@ -45,15 +44,34 @@ public struct PgUpgradeMethodSteps: Sendable {
 
 /// What the pg_upgrade steps share: the world, the upgrade image, its one container (`UpgradeWorker`), and
 /// the paths of both clusters as that container sees them.
+///
+/// The paths and the mode are the window's (the user's clusters, `--mode`) unless the run is the staged
+/// upgrade (`StagedUpgrade`), which runs the same steps on upshift's private copy before the window.
 struct PgUpgradeRun: Sendable {
     var world: PgUpgradeWorld
     var tool: UpgradeTool
     var worker: UpgradeWorker
+    /// The clusters, relative to the mount root.
+    var oldRelative: String
+    var newRelative: String
+    var mode: TransferMode
+
+    init(world: PgUpgradeWorld, tool: UpgradeTool, worker: UpgradeWorker) {
+        self.world = world
+        self.tool = tool
+        self.worker = worker
+        oldRelative = world.context.placement.oldRelativePath
+        newRelative = world.context.placement.newRelativePath
+        mode = world.context.options.mode
+    }
+
+    /// The run for the window: the configured upgrade image, one worker.
+    init(world: PgUpgradeWorld) throws {
+        guard let tool = world.context.upgradeTool else { throw UpshiftError("internal: method pg_upgrade without an upgrade image") }
+        self.init(world: world, tool: tool, worker: UpgradeWorker(tool: tool, mount: world.context.placement.mount, runner: world.runner))
+    }
 
     var mount: DataLocation { world.context.placement.mount }
-    var mode: TransferMode { world.context.options.mode }
-    var oldRelative: String { world.context.placement.oldRelativePath }
-    var newRelative: String { world.context.placement.newRelativePath }
     var oldPath: String { DataDirectoryOperations.containerPath(oldRelative) }
     var newPath: String { DataDirectoryOperations.containerPath(newRelative) }
 

@@ -6,6 +6,8 @@ import Foundation
 /// The script was collected from the new data directory by the pg-upgrade step (`TransferDataStep`).
 struct PostUpgradeStep: StepAction {
     var upgrade: PgUpgradeRun
+    /// The service's server (the window) or the staged one-off server (`StagedUpgrade`, before it).
+    var target: ServerTarget = .service
 
     static func vacuumArguments(_ upgrade: PgUpgradeRun) -> [String] {
         var args = ["vacuumdb", "-U", upgrade.world.database.superuser, "--all", "--analyze-in-stages"]
@@ -18,26 +20,35 @@ struct PostUpgradeStep: StepAction {
         let vacuum = world.isolatedCompose.execCommand(world.service, vacuumArguments(upgrade))
         return PlannedStep(
             id: "analyze", title: "Run update_extensions.sql if pg_upgrade wrote one, then \(vacuumArguments(upgrade).dropFirst(3).joined(separator: " "))",
-            kind: "pg.analyze", commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false)
+            kind: "pg.analyze", commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false,
+            notes: StagedCluster.planNote(world, StagedUpgrade.doneBefore))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        if try StagedCluster.usable(upgrade.world) != nil {
+            return StepOutcome(summary: StagedUpgrade.doneBefore)
+        }
+        return StepOutcome(summary: try await afterCare(context))
+    }
+
+    /// Runs the script and the analyze on `target`; returns the summary.
+    func afterCare(_ context: StepContext) async throws -> String {
         let world = upgrade.world
         let env = world.database.passwordEnvironment
         var notes: [String] = []
         if let script = FileManager.default.contents(atPath: TransferDataStep.extensionsScript(world)), !script.isEmpty {
-            var psql = world.isolatedCompose.execCommand(world.service, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", world.database.superuser, "-d", "postgres"], environment: env, timeout: .seconds(3600))
+            var psql = target.exec(world, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", world.database.superuser, "-d", "postgres"], environment: env, stdin: true)
             psql.standardInput = script
             context.progress("running update_extensions.sql")
             let result = try await world.runner.run(psql, stdout: .discard, onLine: nil)
             try result.check(redactor: world.redactor)
             notes.append("extensions updated")
         }
-        let command = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(upgrade), environment: env, timeout: .seconds(6 * 3600))
+        let command = target.exec(world, Self.vacuumArguments(upgrade), environment: env)
         context.progress(Self.vacuumArguments(upgrade).joined(separator: " "))
         let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
         try result.check(redactor: world.redactor)
         notes.append("statistics refreshed")
-        return StepOutcome(summary: notes.joined(separator: "; "))
+        return notes.joined(separator: "; ")
     }
 }

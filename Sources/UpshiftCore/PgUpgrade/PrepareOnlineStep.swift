@@ -33,15 +33,21 @@ struct PrepareOnlineStep: StepAction {
             "used inside the window only if no transaction committed after the snapshot; otherwise the window dumps and fingerprints again",
         ]
         let stages = StagedCluster.applies(world)
+        let upgrades = world.context.options.method == .pgUpgrade
         var commands: [String] = []
-        if stages {
+        if stages && upgrades, let staged = try? StagedUpgrade(world: world) {
+            let copy = PrivateCopy(world: world, upgrade: staged.upgrade)
+            notes.append("when \(DataPlacement.describe(world.context.placement.mount)) has room for a copy of the cluster (and wal_level allows pg_basebackup): pg_basebackup copies the serving cluster to \(staged.upgrade.oldRelative), PostgreSQL \(world.context.oldMajor) recovers it and shuts it down, pg_upgrade --check and pg_upgrade --link turn it into \(staged.upgrade.newRelative), and the copy is deleted; your cluster is never touched")
+            notes.append("a one-off PostgreSQL \(world.context.options.targetMajor) server (docker compose run, no published port) runs update_extensions.sql and the analyze on it, compares its fingerprint with the snapshot's and shuts down; the window moves it into place instead of upgrading")
+            commands = PlannedStep.render([copy.backupCommand(container: "<\(world.service) container>"), StagedServer(world: world).runCommand], redactor: world.redactor)
+        } else if stages {
             notes.append("the new cluster is built in \(StagedCluster.relativePath(world)) by a one-off PostgreSQL \(world.context.options.targetMajor) server (docker compose run, no published port), restored, analyzed, compared with the snapshot's fingerprint and shut down; the window moves it into place instead of restoring")
             commands = PlannedStep.render([StagedServer(world: world).runCommand], redactor: world.redactor)
         }
         return PlannedStep(
             id: "prepare-online",
             title: "While the application still serves: \(what) from one snapshot per database"
-                + (stages ? "; restore the dump into a new cluster beside the old one and verify it" : ""),
+                + (stages ? (upgrades ? "; upgrade a copy of the cluster beside the old one with pg_upgrade and verify it" : "; restore the dump into a new cluster beside the old one and verify it") : ""),
             kind: "pg.prepare-online", commands: commands, mutates: stages,
             compensation: stages ? try StagedClusterCompensator.spec(world: world) : nil,
             notes: notes)
@@ -106,12 +112,23 @@ struct PrepareOnlineStep: StepAction {
         try preparation.write(world.runFolder)
 
         var staged = ""
-        if StagedCluster.applies(world), let globals {
-            let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + files)
+        if StagedCluster.applies(world) {
             do {
-                let cluster = try await StagedServer(world: world).build(manifest: manifest, in: dir, expected: fingerprint, context: context)
-                try cluster.write(world.runFolder)
-                staged = "; restored into \(cluster.relativePath) and verified"
+                if world.context.options.method == .pgUpgrade {
+                    switch try await StagedUpgrade(world: world).build(expected: fingerprint, context: context) {
+                    case .staged(let cluster):
+                        try cluster.write(world.runFolder)
+                        staged = "; a copy upgraded into \(cluster.relativePath) and verified"
+                    case .skipped(let reason):
+                        context.progress("not staging the upgrade: \(reason)")
+                        staged = "; no staged upgrade (\(reason)): the window upgrades in place"
+                    }
+                } else if let globals {
+                    let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + files)
+                    let cluster = try await StagedServer(world: world).build(manifest: manifest, in: dir, expected: fingerprint, context: context)
+                    try cluster.write(world.runFolder)
+                    staged = "; restored into \(cluster.relativePath) and verified"
+                }
             } catch {
                 // The run ends here, before the window. The staged server and directory are this step's
                 // undo (`StagedClusterCompensator`, run for the failed step like for any other); the dump has
@@ -153,8 +170,10 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
     static func path(_ folder: RunFolder) -> String { folder.path + "/online.json" }
     static func fingerprintPath(_ folder: RunFolder) -> String { folder.path + "/fingerprint-online.json" }
 
-    static func load(_ folder: RunFolder) throws -> OnlinePreparation? {
-        guard let data = FileManager.default.contents(atPath: path(folder)) else { return nil }
+    static func load(_ folder: RunFolder) throws -> OnlinePreparation? { try load(folderPath: folder.path) }
+
+    static func load(folderPath: String) throws -> OnlinePreparation? {
+        guard let data = FileManager.default.contents(atPath: folderPath + "/online.json") else { return nil }
         return try JSONDecoder().decode(OnlinePreparation.self, from: data)
     }
 

@@ -25,10 +25,13 @@ struct StagedCluster: Sendable, Hashable, Codable {
     /// The verification done before the window, for the record.
     var summary: String
 
-    static func path(_ folder: RunFolder) -> String { folder.path + "/staged.json" }
+    static func path(_ folder: RunFolder) -> String { path(folderPath: folder.path) }
+    static func path(folderPath: String) -> String { folderPath + "/staged.json" }
 
-    static func load(_ folder: RunFolder) throws -> StagedCluster? {
-        guard let data = FileManager.default.contents(atPath: path(folder)) else { return nil }
+    static func load(_ folder: RunFolder) throws -> StagedCluster? { try load(folderPath: folder.path) }
+
+    static func load(folderPath: String) throws -> StagedCluster? {
+        guard let data = FileManager.default.contents(atPath: path(folderPath: folderPath)) else { return nil }
         return try JSONDecoder().decode(StagedCluster.self, from: data)
     }
 
@@ -36,10 +39,11 @@ struct StagedCluster: Sendable, Hashable, Codable {
         try PrivateJSON.write(self, to: Self.path(folder))
     }
 
-    /// Whether this run stages: the dump method prepared online, and the new cluster's place is inside the
-    /// service's mount.
+    /// Whether this run stages: the dump or pg_upgrade method prepared online, and the new cluster's place
+    /// is inside the service's mount. (The pg_upgrade method may still decide against it before the window:
+    /// `StagedUpgrade.obstacle`.)
     static func applies(_ world: PgUpgradeWorld) -> Bool {
-        guard PrepareOnlineStep.applies(world), world.context.options.method == .dump,
+        guard PrepareOnlineStep.applies(world), world.context.options.method == .dump || world.context.options.method == .pgUpgrade,
               case .moveAside(let mount, _, _, _) = world.context.placement,
               mount == world.database.dataLocation, !world.database.dataLocation.subpath.isEmpty,
               !world.context.placement.newRelativePath.isEmpty
@@ -59,11 +63,22 @@ struct StagedCluster: Sendable, Hashable, Codable {
     static func containerName(_ runID: String) -> String { "upshift-staged-\(runID)" }
 
     /// The staged cluster the window uses: staged, and the online snapshot found current.
-    static func usable(_ world: PgUpgradeWorld) throws -> StagedCluster? {
-        guard let staged = try load(world.runFolder), let online = try OnlinePreparation.load(world.runFolder),
+    static func usable(_ world: PgUpgradeWorld) throws -> StagedCluster? { try usable(folderPath: world.runFolder.path) }
+
+    /// `usable`, for a compensation that only has the run folder's path.
+    static func usable(folderPath: String) throws -> StagedCluster? {
+        guard let staged = try load(folderPath: folderPath), let online = try OnlinePreparation.load(folderPath: folderPath),
               online.verdict?.isCurrent == true
         else { return nil }
         return staged
+    }
+
+    /// Fails unless the server at `server` runs this cluster (after the window's rename into place).
+    func proveRunning(_ server: ConnectionParameters) async throws {
+        let identifier = try await Self.systemIdentifier(server)
+        guard identifier == systemIdentifier else {
+            throw UpshiftError("the started cluster is not the one prepared before the window (system identifier \(identifier), expected \(systemIdentifier))")
+        }
     }
 
     /// `pg_control_system().system_identifier`, as text.
@@ -73,26 +88,42 @@ struct StagedCluster: Sendable, Hashable, Codable {
         }
     }
 
-    /// `discard` for this run's staged directory.
+    /// Inside the window, when the snapshot is outdated: the staged cluster shows an older state, so it is
+    /// deleted and the window restores or upgrades in place. Returns whether there was one.
+    static func discardOutdated(_ world: PgUpgradeWorld, progress: @Sendable (String) -> Void) async throws -> Bool {
+        guard try load(world.runFolder) != nil else { return false }
+        try await discard(world, progress: progress)
+        try FileManager.default.removeItem(atPath: path(world.runFolder))
+        return true
+    }
+
+    /// The directories staging may leave in the mount: the staged cluster, and for the pg_upgrade method
+    /// the private copy of the old cluster (`StagedUpgrade`).
+    static func ownDirectories(_ world: PgUpgradeWorld) -> [String] {
+        world.context.options.method == .pgUpgrade ? [relativePath(world), StagedUpgrade.copyRelativePath(world)] : [relativePath(world)]
+    }
+
+    /// `discard` for this run's staged directories.
     static func discard(_ world: PgUpgradeWorld, progress: @Sendable (String) -> Void) async throws {
         try await discard(
-            relativePath: relativePath(world), mount: world.context.placement.mount, image: world.database.imageText,
+            relativePaths: ownDirectories(world), mount: world.context.placement.mount, image: world.database.imageText,
             runID: world.context.runID.rawValue, runner: world.runner, progress: progress)
     }
 
-    /// Deletes the staged directory (and the run's one-off containers first). Only ever a path this run
-    /// named `…staged-<run>`: nothing of the user's is deleted.
-    static func discard(relativePath: String, mount: DataLocation, image: String, runID: String, runner: any CommandRunning, progress: @Sendable (String) -> Void) async throws {
-        guard relativePath.hasSuffix(".staged-" + runID), !relativePath.contains("..") else {
-            throw UpshiftError("internal: refusing to delete \(relativePath), which is not this run's staged cluster")
+    /// Deletes the staged directories (and the run's one-off containers first). Only ever a path this run
+    /// named `…staged-<run>` or `…copy-<run>`: nothing of the user's is deleted.
+    static func discard(relativePaths: [String], mount: DataLocation, image: String, runID: String, runner: any CommandRunning, progress: @Sendable (String) -> Void) async throws {
+        for path in relativePaths where !(path.hasSuffix(".staged-" + runID) || path.hasSuffix(".copy-" + runID)) || path.contains("..") {
+            throw UpshiftError("internal: refusing to delete \(path), which is not a directory this run staged")
         }
         try await RunHelperContainers.removeLeftovers(runID: runID, runner: runner, progress: progress)
         let data = DataDirectoryOperations(runner: runner, image: image)
-        guard try await data.exists(mount, relativePath: relativePath) else { return }
-        progress("deleting the staged cluster \(relativePath)")
-        var command = data.helperCommand(mount, tool: "rm", ["-rf", "--", DataDirectoryOperations.containerPath(relativePath)], readOnly: false)
-        command.timeout = .seconds(3600)
-        try (try await runner.run(command)).check()
+        for path in relativePaths where try await data.exists(mount, relativePath: path) {
+            progress("deleting \(path), staged by this run")
+            var command = data.helperCommand(mount, tool: "rm", ["-rf", "--", DataDirectoryOperations.containerPath(path)], readOnly: false)
+            command.timeout = .seconds(3600)
+            try (try await runner.run(command)).check()
+        }
     }
 }
 
@@ -101,6 +132,8 @@ struct StagedClusterPayload: Sendable, Hashable, Codable {
     var mount: DataLocation
     var image: String
     var relativePath: String
+    /// The pg_upgrade method's private copy of the old cluster.
+    var copyRelativePath: String?
 }
 
 /// Undoes the staging: stops the one-off server if it still runs (after a kill), deletes the staged
@@ -110,14 +143,15 @@ struct StagedClusterCompensator: Compensating {
     var runner: any CommandRunning
 
     static func spec(world: PgUpgradeWorld) throws -> CompensationSpec {
-        let payload = StagedClusterPayload(mount: world.context.placement.mount, image: world.database.imageText, relativePath: StagedCluster.relativePath(world))
-        return try CompensationSpec(kind: kind, description: "stop the staged server and delete \(payload.relativePath) if it is still there", typedPayload: payload)
+        let own = StagedCluster.ownDirectories(world)
+        let payload = StagedClusterPayload(mount: world.context.placement.mount, image: world.database.imageText, relativePath: own[0], copyRelativePath: own.count > 1 ? own[1] : nil)
+        return try CompensationSpec(kind: kind, description: "stop the staged server and delete \(own.joined(separator: " and ")) if still there", typedPayload: payload)
     }
 
     func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
         let payload = try spec.payload.decode(StagedClusterPayload.self)
         try await StagedCluster.discard(
-            relativePath: payload.relativePath, mount: payload.mount, image: payload.image, runID: context.runID.rawValue,
+            relativePaths: [payload.relativePath] + (payload.copyRelativePath.map { [$0] } ?? []), mount: payload.mount, image: payload.image, runID: context.runID.rawValue,
             runner: runner, progress: context.progress)
     }
 }

@@ -12,9 +12,12 @@ struct StagedServer: Sendable {
     var relativePath: String { StagedCluster.relativePath(world) }
 
     /// PGDATA of the staged cluster as the service's container sees it.
-    var pgdata: String {
+    var pgdata: String { Self.servicePath(world, relativePath) }
+
+    /// A path relative to the data mount, as the service's container sees it.
+    static func servicePath(_ world: PgUpgradeWorld, _ relative: String) -> String {
         let target = world.database.dataLocation.mountTarget ?? ""
-        return (target.hasSuffix("/") ? String(target.dropLast()) : target) + "/" + relativePath
+        return (target.hasSuffix("/") ? String(target.dropLast()) : target) + "/" + relative
     }
 
     /// The override that gives the one-off server the target image (compose run has no `--image`).
@@ -30,32 +33,45 @@ struct StagedServer: Sendable {
         ])
     }
 
+    /// The dump method's staging: restore the online dump, analyze, verify, shut down.
     /// - Parameters:
     ///   - manifest: the online dump (globals first).
     ///   - expected: the online fingerprint the staged cluster must equal.
     func build(manifest: DumpManifest, in dir: String, expected: Fingerprint, context: StepContext) async throws -> StagedCluster {
-        try IsolationOverride.write(path: overridePath, service: world.service, settings: ["image": world.context.targetImage.description])
-        context.progress("starting a one-off PostgreSQL \(world.context.options.targetMajor) on \(relativePath) (docker compose run)")
-        try (try await world.runner.run(runCommand)).check(redactor: world.redactor)
-        let address = try await waitReady()
-        let target = ServerTarget.staged(container: name, address: address)
-
+        let target = try await start(context)
         let restored = try await RestoreDumpStep(world: world, target: target).restoreVerified(manifest, in: dir, context: context)
         context.progress("analyzing the staged cluster")
         _ = try await AnalyzeStep(world: world, target: target).analyze()
-        let parameters = try await target.connection(world)
-        let progress = context.progress
-        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum (staged) \(db).\(table)") }
+        let (fingerprint, identifier) = try await read(target, context: context)
         let differences = expected.diff(against: fingerprint)
         guard differences.isEmpty else {
             throw UpshiftError("the cluster restored before the window differs from the online snapshot:\n  " + differences.prefix(20).joined(separator: "\n  "))
         }
-        try FingerprintStep.save(fingerprint, to: world.runFolder.path + "/fingerprint-staged.json")
-        let identifier = try await StagedCluster.systemIdentifier(parameters)
+        try FingerprintStep.save(fingerprint, to: Self.fingerprintPath(world))
         try await stop()
         return StagedCluster(
             relativePath: relativePath, systemIdentifier: identifier,
             summary: "\(restored) databases restored and analyzed, identical to the snapshot: \(FingerprintStep.describe(fingerprint))")
+    }
+
+    /// Where the staged cluster's fingerprint is kept; `verify` copies it as the "after" fingerprint.
+    static func fingerprintPath(_ world: PgUpgradeWorld) -> String { world.runFolder.path + "/fingerprint-staged.json" }
+
+    /// Starts the one-off server of the target image on the staged directory (initialising it when empty,
+    /// as the service's entrypoint would) and waits for a login.
+    func start(_ context: StepContext) async throws -> ServerTarget {
+        try IsolationOverride.write(path: overridePath, service: world.service, settings: ["image": world.context.targetImage.description])
+        context.progress("starting a one-off PostgreSQL \(world.context.options.targetMajor) on \(relativePath) (docker compose run)")
+        try (try await world.runner.run(runCommand)).check(redactor: world.redactor)
+        return ServerTarget.staged(container: name, address: try await waitReady())
+    }
+
+    /// The staged cluster's fingerprint and system identifier.
+    func read(_ target: ServerTarget, context: StepContext) async throws -> (fingerprint: Fingerprint, identifier: String) {
+        let parameters = try await target.connection(world)
+        let progress = context.progress
+        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum (staged) \(db).\(table)") }
+        return (fingerprint, try await StagedCluster.systemIdentifier(parameters))
     }
 
     /// Waits until the one-off server accepts the superuser's login at its address; gives up when its

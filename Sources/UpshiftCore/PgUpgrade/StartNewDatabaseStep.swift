@@ -21,11 +21,8 @@ struct StartNewDatabaseStep: StepAction {
         if let staged = try StagedCluster.usable(world) {
             // Not empty: the cluster restored and verified before the window. Proven to be that one.
             let (major, server) = try await startTargetServer(context, waiting: "to accept logins")
-            let identifier = try await StagedCluster.systemIdentifier(server)
-            guard identifier == staged.systemIdentifier else {
-                throw UpshiftError("the started cluster is not the one restored before the window (system identifier \(identifier), expected \(staged.systemIdentifier))")
-            }
-            return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(identifier))")
+            try await staged.proveRunning(server)
+            return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(staged.systemIdentifier))")
         }
         let (major, server) = try await startTargetServer(context, waiting: "to initialise and accept logins")
         let parameters = server.with(database: world.database.database)

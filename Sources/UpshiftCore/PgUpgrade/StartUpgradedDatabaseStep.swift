@@ -15,6 +15,7 @@ struct StartUpgradedDatabaseStep: StepAction {
         if upgrade.mode == .link {
             compensation = try RebuildFromDumpCompensator.spec(upgrade)
             notes.append("POINT OF NO RETURN for the old cluster (--link): once the new server starts, undo rebuilds the old cluster from the dump")
+            notes += StagedCluster.planNote(world, "no point of no return: the new server starts on the staged cluster, whose files the old one does not share")
         } else {
             compensation = try ComposeServicesCompensator.spec(handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)")
         }
@@ -26,6 +27,11 @@ struct StartUpgradedDatabaseStep: StepAction {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = upgrade.world
+        if let staged = try StagedCluster.usable(world) {
+            let (major, server) = try await StartNewDatabaseStep(world: world).startTargetServer(context, waiting: "to accept logins")
+            try await staged.proveRunning(server)
+            return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster upgraded before the window (system identifier \(staged.systemIdentifier)); the old cluster was never touched")
+        }
         if upgrade.mode == .link {
             context.oldClusterUnusable("starting PostgreSQL \(world.context.options.targetMajor) on hard-linked files makes the PostgreSQL \(world.context.oldMajor) cluster unusable; an undo rebuilds it from \(DumpClusterStep.directory(world))")
         }

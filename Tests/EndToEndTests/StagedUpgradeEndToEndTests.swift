@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import UpshiftCore
+import UpshiftTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The pg_upgrade method's staged upgrade (`StagedUpgrade`), as a user runs it on the InvenTree sample:
+/// pg_upgrade runs before the window on a private copy of the serving cluster, and the window only renames
+/// the result into place.
+///
+/// 1. Quiet database, `--mode link`: every window step of pg_upgrade says it was done before the window,
+///    the configuration came along from the copy, no point of no return is written (the user's cluster was
+///    never touched), nothing of the staging is left, and the rollback is a rename — no rebuild from the
+///    dump — back to the baseline (a row of the fault table).
+/// 2. A row written after staging, before the window (upshift frozen with SIGSTOP when stop-app starts):
+///    the window must notice, delete the staged cluster and its copy, upgrade in place (the point of no
+///    return is written then), and the row must be there on 18.
+@Suite(.serialized)
+struct StagedUpgradeEndToEndTests {
+    static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
+    static let db = FaultCampaign.dbService
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func stagedLinkLeavesOldClusterUntouchedAndWindowFallsBackAfterAWrite() async throws {
+        try await E2EUpgrade.timed("staged pg_upgrade --link: quiet run + rollback, then a write before the window") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-staged") { d in
+                try await FaultCampaign.prepare(d, megabytes: 8)
+                let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
+                _ = try await E2EUpgrade.psql(d, service: Self.db, "ALTER SYSTEM SET work_mem = '7MB'")
+                let pgdb = FaultCampaign.dataDirectory(d) + "/pgdb"
+                try PgUpgradeMethodEndToEndTests.append("\nlog_min_duration_statement = 2500\n", to: pgdb + "/postgresql.conf")
+                try PgUpgradeMethodEndToEndTests.append("host all all 10.99.0.0/16 scram-sha-256\n", to: pgdb + "/pg_hba.conf")
+                // Quiet: no autovacuum commit between the snapshot and the window.
+                _ = try await E2EUpgrade.psql(d, service: Self.db, "ALTER SYSTEM SET autovacuum = off")
+                _ = try await E2EUpgrade.psql(d, service: Self.db, "SELECT pg_reload_conf()")
+                for name in ["postgres", database] { _ = try await E2EUpgrade.psql(d, service: Self.db, database: name, "VACUUM ANALYZE") }
+                let baseline = try await FaultCampaign.Baseline.take(d)
+                let verdict = FaultVerdict(scenario: "staged pg_upgrade --link, then rollback", injectedAt: "after start-stack")
+
+                let dry = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--dry-run"])
+                try #require(dry.exitCode == 0, "\(dry)")
+                #expect(dry.stdout.contains("upgrade a copy of the cluster beside the old one with pg_upgrade"), "\(dry.stdout)")
+                #expect(dry.stdout.contains("pg_basebackup") && dry.stdout.contains("-D /upshift-data/pgdb.copy-"), "\(dry.stdout)")
+
+                // 1. Quiet.
+                let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], timeout: .seconds(900))
+                try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2500))")
+                let run = try #require(E2EUpgrade.runIDs(d).last)
+                let summary = { (step: String) throws -> String in try PrepareOnlineEndToEndTests.summary(d, run: run, step: step) }
+                let prepared = try summary("prepare-online")
+                #expect(prepared.contains("a copy upgraded into pgdb.staged-\(run) and verified"), "\(prepared)")
+                #expect(try summary("fingerprint-old").hasPrefix("unchanged since the online snapshot"))
+                #expect(try summary("move-data-aside").contains("pgdb.staged-\(run) -> pgdb"))
+                for step in ["init-new-cluster", "pg-upgrade-check", "pg-upgrade", "carry-config", "analyze"] {
+                    #expect(try summary(step) == "done before the window, on a private copy of the old cluster", "\(step)")
+                }
+                #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster upgraded before the window"))
+                #expect(try summary("verify").hasPrefix("identical: verified before the window"))
+                let marks = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "point-of-no-return" }
+                #expect(marks.isEmpty, "a point of no return was written although the old cluster was never touched")
+
+                // The data and the configuration, on 18.
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                let password = try FaultCampaign.secrets(d)[0]
+                let after = try await E2EUpgrade.fingerprint(d, service: Self.db, user: FaultCampaign.dbUser, password: password)
+                #expect(E2EUpgrade.tableContent(after) == E2EUpgrade.tableContent(baseline.fingerprint))
+                #expect(try await E2EUpgrade.tableCounts(d, service: Self.db) == baseline.counts)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW data_checksums") == "off")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW work_mem") == "7MB")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW log_min_duration_statement") == "2500ms")
+                #expect(try String(contentsOfFile: pgdb + "/pg_hba.conf", encoding: .utf8).contains("10.99.0.0/16"))
+                #expect(!FileManager.default.fileExists(atPath: pgdb + "/delete_old_cluster.sh"))
+                // Nothing of the staging is left: no copy, no staged directory, no container; the old cluster is
+                // aside, whole (its pg_control was never renamed by pg_upgrade).
+                let entries = FaultCampaign.dataEntries(d)
+                #expect(!entries.contains { $0.contains(".staged-") || $0.contains(".copy-") }, "\(entries)")
+                let aside = try #require(entries.first { $0.hasPrefix("pgdb.") && $0.contains(run) }, "\(entries)")
+                #expect(FileManager.default.fileExists(atPath: FaultCampaign.dataDirectory(d) + "/\(aside)/global/pg_control"))
+                let leftovers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(run)"])
+                #expect(leftovers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(leftovers.stdout)")
+
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                verdict.check(rollback.exitCode == 0, "rollback failed: \(rollback.stderr.suffix(1500))")
+                verdict.check(!rollback.stderr.contains("old cluster rebuilt from the dump"), "the rollback rebuilt an old cluster that was never touched")
+                try await FaultCampaign.expectBack(d, baseline, verdict)
+                verdict.check(try await E2EUpgrade.psql(d, service: Self.db, "SHOW work_mem") == "7MB", "work_mem not back")
+                verdict.outcome = "upgrade exit 0 (staged, no point of no return); rollback exit \(rollback.exitCode), a rename"
+                verdict.record()
+
+                // 2. A write after the staging, before the window.
+                let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], workingDirectory: d.path)
+                do {
+                    _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
+                    process.send(SIGSTOP)
+                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                        "CREATE TABLE upshift_staged_marker (note text); INSERT INTO upshift_staged_marker VALUES ('written after the staging')")
+                    process.send(SIGCONT)
+                } catch {
+                    process.send(SIGCONT)
+                    process.send(SIGKILL)
+                    let output = try? await process.wait(timeout: .seconds(30))
+                    print("--- pg-upgrade when stop-app was not seen\n\(output?.stderr.suffix(3000) ?? "")")
+                    throw error
+                }
+                let second = try await process.wait(timeout: .seconds(900))
+                try #require(!second.signaled && second.status == 0, "\(second.stderr.suffix(2500))")
+                let secondRun = try #require(E2EUpgrade.runIDs(d).last)
+                #expect(secondRun != run)
+                let check = try PrepareOnlineEndToEndTests.summary(d, run: secondRun, step: "fingerprint-old")
+                #expect(check.contains("the staged cluster was deleted"), "\(check)")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: secondRun, step: "pg-upgrade") == "pg_upgrade --link: upgrade complete")
+                let secondMarks = try PrepareOnlineEndToEndTests.events(d, run: secondRun).filter { $0.0 == "point-of-no-return" }
+                #expect(secondMarks.count == 1, "the in-place --link has its point of no return: \(secondMarks.count)")
+                #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") || $0.contains(".copy-") }, "\(FaultCampaign.dataEntries(d))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_staged_marker") == "written after the staging")
+                let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(secondRun)"])
+                #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
+            }
+        }
+    }
+}
