@@ -122,4 +122,58 @@ struct StagedUpgradeEndToEndTests {
             }
         }
     }
+
+    /// 3. No room for the copy: the data directory on a tmpfs with less than the copy needs free. The run must
+    ///    say so, leave nothing of a copy behind, and upgrade in place in the window (point of no return and
+    ///    all) — never fill the volume the production server writes to.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func noRoomForTheCopyUpgradesInTheWindow() async throws {
+        try await E2EUpgrade.timed("staged pg_upgrade skipped: no room for the copy") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-noroom") { d in
+                try await FaultCampaign.prepare(d)
+                let data = FaultCampaign.dataDirectory(d)
+                let original = data + ".orig"
+                _ = try await d.composeChecked(["stop"])
+                let attributes = try FileManager.default.attributesOfItem(atPath: data)
+                let used = try #require(Int64(try await Self.run(["du", "-s", "-b", data]).stdout.split(whereSeparator: \.isWhitespace).first ?? ""))
+                try FileManager.default.moveItem(atPath: data, toPath: original)
+                try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: false)
+                // Room for the in-place upgrade (the new catalog, WAL), not for a copy (the cluster + 256 MiB).
+                let mode = String((attributes[.posixPermissions] as? Int ?? 0o755), radix: 8)
+                let owner = "uid=\(attributes[.ownerAccountID] as? Int ?? 0),gid=\(attributes[.groupOwnerAccountID] as? Int ?? 0)"
+                let mounted = try await Self.run(["mount", "-t", "tmpfs", "-o", "size=\(used + (128 << 20)),mode=\(mode),\(owner)", "tmpfs", data])
+                try #require(mounted.exitCode == 0, "\(mounted)")
+                do {
+                    let copied = try await Self.run(["cp", "-a", original + "/.", data + "/"])
+                    try #require(copied.exitCode == 0, "\(copied)")
+                    try FileManager.default.removeItem(atPath: original)
+                    try await d.up()
+                    let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], timeout: .seconds(900))
+                    try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2500))")
+                    let run = try #require(E2EUpgrade.runIDs(d).last)
+                    let prepared = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "prepare-online")
+                    #expect(prepared.contains("no staged upgrade (a copy of the") && prepared.contains("free in bind directory"), "\(prepared)")
+                    #expect(prepared.hasSuffix("the window upgrades in place"), "\(prepared)")
+                    #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "pg-upgrade") == "pg_upgrade --link: upgrade complete")
+                    #expect(try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "point-of-no-return" }.count == 1)
+                    #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
+                    #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                    let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(run)"])
+                    #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
+                } catch {
+                    _ = try? await d.compose(["down"])
+                    _ = try? await Self.run(["umount", data])
+                    throw error
+                }
+                _ = try await d.compose(["down"])
+                let unmounted = try await Self.run(["umount", data])
+                #expect(unmounted.exitCode == 0, "\(unmounted)")
+            }
+        }
+    }
+
+    /// A host command (mount, cp, du) of the test itself.
+    static func run(_ argv: [String]) async throws -> E2EOutput {
+        E2EOutput(try await E2EEnvironment.runner.run(Command(argv[0], Array(argv.dropFirst()), timeout: .seconds(300))))
+    }
 }

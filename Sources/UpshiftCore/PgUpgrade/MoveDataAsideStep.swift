@@ -50,7 +50,7 @@ struct MoveDataAsideStep: StepAction {
             var pairs = [(from: name, to: aside)]
             if let staged { pairs.append((from: staged.relativePath, to: world.context.placement.newRelativePath)) }
             try await world.oldData.move(mount, pairs)
-            let placed = staged.map { "; \($0.relativePath) -> \(world.context.placement.newRelativePath) (the cluster restored before the window)" } ?? ""
+            let placed = staged.map { "; \($0.relativePath) -> \(world.context.placement.newRelativePath) (the cluster prepared before the window)" } ?? ""
             return StepOutcome(summary: "\(name) -> \(aside) in \(DataPlacement.describe(mount))" + placed, data: .string(aside))
         case .pinSubdirectory(let mount, let name, _):
             return StepOutcome(summary: "old cluster left at the root of \(DataPlacement.describe(mount)); new cluster in \(name)")

@@ -28,9 +28,11 @@ struct PrivateCopy: Sendable {
             return "wal_level=\(walLevel), max_wal_senders=\(senders): pg_basebackup cannot copy the serving cluster"
         }
         let live = DataDirectoryOperations.containerPath(world.database.dataLocation.subpath)
-        let used = try await upgrade.run("du", ["-s", "-k", live], what: "measuring the old cluster (du)")
+        // du of a serving cluster may race with a WAL segment or temporary file that vanishes (exit 1, with
+        // the total still printed): the total is what counts.
+        let used = try await upgrade.output("du", ["-s", "-k", live])
         let free = try await upgrade.run("df", ["-P", "-k", DataDirectoryOperations.mountPoint], what: "reading the mount's free space (df)")
-        guard let usedKiB = Int64(used.stdoutText.split(whereSeparator: \.isWhitespace).first ?? ""),
+        guard let usedKiB = Int64(used.stdoutText.split(whereSeparator: \.isNewline).last?.split(whereSeparator: \.isWhitespace).first ?? ""),
               let freeKiB = Self.availableKiB(df: free.stdoutText)
         else {
             return "cannot read the cluster's size or the mount's free space (du: \(used.stdoutText.prefix(80)); df: \(free.stdoutText.prefix(160)))"
@@ -100,7 +102,9 @@ struct PrivateCopy: Sendable {
         let started = try await upgrade.output(pgCtl, ["-D", path, "-w", "-t", String(world.context.options.readyTimeout), "-l", log, "-o", Self.recoveryOptions, "start"])
         if !started.termination.isSuccess {
             let tail = (try? await upgrade.output("tail", ["-n", "15", log]))?.stdoutText ?? ""
-            throw UpshiftError("PostgreSQL \(world.context.oldMajor) could not recover the copy of the old cluster:\n" + world.redactor.redact(tail.trimmingCharacters(in: .whitespacesAndNewlines)))
+            throw UpshiftError(
+                "PostgreSQL \(world.context.oldMajor) could not recover the copy of the old cluster (nothing of yours changed):\n" + world.redactor.redact(tail.trimmingCharacters(in: .whitespacesAndNewlines)),
+                hint: "run again with --no-online-prepare to upgrade the stopped cluster inside the window instead")
         }
         try await upgrade.run(pgCtl, ["-D", path, "-m", "fast", "-w", "-t", String(world.context.options.stopTimeout + 60), "stop"], what: "shutting the recovered copy down")
         let controldata = try await upgrade.run(upgrade.tool.binOld + "/pg_controldata", [path], what: "pg_controldata of the copy")

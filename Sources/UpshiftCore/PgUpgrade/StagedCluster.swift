@@ -53,7 +53,7 @@ struct StagedCluster: Sendable, Hashable, Codable {
 
     /// The plan note of a window step that the staged cluster makes (nearly) free.
     static func planNote(_ world: PgUpgradeWorld, _ what: String) -> [String] {
-        applies(world) ? ["when the cluster restored before the window is used (nothing committed since the snapshot): \(what)"] : []
+        applies(world) ? ["when the cluster prepared before the window is used (nothing committed since the snapshot): \(what)"] : []
     }
 
     static func relativePath(_ world: PgUpgradeWorld) -> String {

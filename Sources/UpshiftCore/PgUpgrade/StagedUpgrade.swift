@@ -52,7 +52,10 @@ struct StagedUpgrade: Sendable {
     /// - Parameter expected: the online fingerprint.
     func build(expected: Fingerprint, context: StepContext) async throws -> Outcome {
         let copy = PrivateCopy(world: world, upgrade: upgrade)
-        if let obstacle = try await copy.obstacle() { return .skipped(obstacle) }
+        if let obstacle = try await copy.obstacle() {
+            _ = await upgrade.worker.remove()
+            return .skipped(obstacle)
+        }
         do {
             try await copy.take(context)
         } catch let error as UpshiftError {
