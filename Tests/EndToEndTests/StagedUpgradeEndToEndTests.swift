@@ -172,6 +172,29 @@ struct StagedUpgradeEndToEndTests {
         }
     }
 
+    /// 4. An unlogged table: a base backup copies none of its rows, so the run must not stage, and the row
+    ///    must be there after the in-window upgrade (`--mode copy`, which needs no dump).
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func unloggedTableIsNotStaged() async throws {
+        try await E2EUpgrade.timed("staged pg_upgrade skipped: an unlogged table") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-unlogged") { d in
+                try await FaultCampaign.prepare(d)
+                let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
+                _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                    "CREATE UNLOGGED TABLE upshift_scratch (note text); INSERT INTO upshift_scratch VALUES ('kept although unlogged')")
+                let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--yes"], timeout: .seconds(900))
+                try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2500))")
+                let run = try #require(E2EUpgrade.runIDs(d).last)
+                let prepared = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "prepare-online")
+                #expect(prepared.contains("no staged upgrade (\(database).public.upshift_scratch is UNLOGGED"), "\(prepared)")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "pg-upgrade") == "pg_upgrade --copy: upgrade complete")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_scratch") == "kept although unlogged")
+                #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
+            }
+        }
+    }
+
     /// A host command (mount, cp, du) of the test itself.
     static func run(_ argv: [String]) async throws -> E2EOutput {
         E2EOutput(try await E2EEnvironment.runner.run(Command(argv[0], Array(argv.dropFirst()), timeout: .seconds(300))))

@@ -24,8 +24,11 @@ struct PrivateCopy: Sendable {
             let row = try Connection(parameters).query("SELECT current_setting('wal_level') AS level, current_setting('max_wal_senders')::int AS senders").single()
             return (try row.string("level") ?? "", Int(try row.string("senders") ?? "") ?? 0)
         }
-        if walLevel == "minimal" || senders < 1 {
-            return "wal_level=\(walLevel), max_wal_senders=\(senders): pg_basebackup cannot copy the serving cluster"
+        if walLevel == "minimal" || senders < 2 {
+            return "wal_level=\(walLevel), max_wal_senders=\(senders): pg_basebackup cannot copy the serving cluster (it needs wal_level replica and two WAL senders)"
+        }
+        if let unlogged = try await Self.unloggedTables(parameters).first {
+            return "\(unlogged) is UNLOGGED, and a base backup copies no rows of unlogged tables"
         }
         let live = DataDirectoryOperations.containerPath(world.database.dataLocation.subpath)
         // du of a serving cluster may race with a WAL segment or temporary file that vanishes (exit 1, with
@@ -42,6 +45,23 @@ struct PrivateCopy: Sendable {
             return "a copy of the \(ByteFormat.string(usedKiB * 1024)) cluster needs \(ByteFormat.string(needed)) free in \(DataPlacement.describe(upgrade.mount)), which has \(ByteFormat.string(freeKiB * 1024))"
         }
         return nil
+    }
+
+    /// `database.schema.table` of every unlogged table: their rows are not in a base backup (recovery
+    /// empties them), so a copy would lose them — the comparison with the snapshot would catch that, but
+    /// only after the whole staging.
+    static func unloggedTables(_ parameters: ConnectionParameters) async throws -> [String] {
+        try await Blocking.run { () throws -> [String] in
+            let databases = try Connection(parameters).query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1").rows.compactMap { try $0.string("datname") }
+            var found: [String] = []
+            for database in databases {
+                let rows = try Connection(parameters.with(database: database)).query(
+                    "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relpersistence = 'u' AND c.relkind IN ('r', 'p') ORDER BY 1"
+                ).rows
+                found += try rows.compactMap { try $0.string("name").map { database + "." + $0 } }
+            }
+            return found
+        }
     }
 
     /// "Available" of `df -P -k`'s data line.
