@@ -19,6 +19,21 @@ struct ProcessRunnerTests {
         return url
     }
 
+    /// Every run's pipes are closed when it returns. They used to stay open until Foundation let go of the
+    /// Process, and the end-to-end suite (thousands of commands in one process) crossed fd 1024, where
+    /// Foundation's select(2) corrupted memory. Other suites run in parallel, so the bound is generous; a
+    /// leak would add two descriptors per run (400 here).
+    @Test func runsLeaveNoDescriptorOpen() async throws {
+        func open() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
+        _ = try await runner.run(Command("true", []))
+        let before = open()
+        for _ in 0..<200 {
+            _ = try await runner.run(Command("sh", ["-c", "echo out; echo err >&2"]))
+        }
+        let after = open()
+        #expect(after - before < 60, "open descriptors \(before) -> \(after) after 200 runs")
+    }
+
     @Test func bigStdoutAndStderrAtOnceDoNotDeadlock() async throws {
         let cmd = Command("sh", ["-c", "seq 1 500000 >&2; seq 1 1000000"], timeout: .seconds(60))
         let result = try await runner.run(cmd)

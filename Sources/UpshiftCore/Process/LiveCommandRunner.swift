@@ -172,7 +172,12 @@ public struct LiveCommandRunner: CommandRunning {
         let forwarded = registry.unregister(token)
         let out = await capturedOut
         let err = await capturedErr
-        // Keep the pipes alive until both readers are done with their descriptors.
+        // Both readers are done with their descriptors: close them now. Left to deallocation they stay open
+        // as long as Foundation keeps the Process (and its pipes) alive after the exit, which in a
+        // long-lived process (the end-to-end suite runs thousands of commands) piled up past fd 1024,
+        // where select(2) in Foundation corrupts memory (CI crash of 00:58, signal 11 in Process.run).
+        try? stdoutPipe?.fileHandleForReading.close()
+        try? stderrPipe.fileHandleForReading.close()
         withExtendedLifetime((stdinPipe, stdoutPipe, stderrPipe, process)) {}
 
         if Task.isCancelled { throw CancellationError() }
