@@ -35,8 +35,15 @@ public final class FaultProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment
             .merging(E2EEnvironment.childEnvironment) { $1 }.merging(environment) { $1 }
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        let out = FileHandle(forWritingAtPath: stdoutPath)
+        let err = FileHandle(forWritingAtPath: stderrPath)
+        // The child has its own copies once started; ours would stay open for the rest of the suite.
+        defer {
+            try? out?.close()
+            try? err?.close()
+        }
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
         self.process = process
         pid = process.processIdentifier
