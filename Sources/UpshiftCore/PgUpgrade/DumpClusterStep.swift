@@ -195,9 +195,11 @@ struct DumpClusterStep: StepAction {
 
     /// `docker run` of a dump tool from the target image inside the old server's network namespace, so it
     /// reaches the server on 127.0.0.1 without publishing anything. The password travels by name (`-e`).
-    static func dumpCommand(_ world: PgUpgradeWorld, container: String, _ argv: [String], environment: [String: String], dumpDirectory: String? = nil, readOnly: Bool = false, image: String? = nil) -> Command {
+    /// - Parameter runArguments: further `docker run` options (the staged upgrade's `pg_basebackup` runs as
+    ///   the data owner on the data mount).
+    static func dumpCommand(_ world: PgUpgradeWorld, container: String, _ argv: [String], environment: [String: String], dumpDirectory: String? = nil, readOnly: Bool = false, image: String? = nil, runArguments: [String] = []) -> Command {
         var args = ["run", "--rm", "--network", "container:" + container, "--log-driver", "none", "--label", "com.upshift.helper=true"]
-        args += RunHelperContainers.arguments(runID: world.context.runID.rawValue)
+        args += RunHelperContainers.arguments(runID: world.context.runID.rawValue) + runArguments
         if let dumpDirectory {
             args += ["--user", "\(getuid()):\(getgid())", "--mount", "type=bind," + DataDirectoryOperations.csvField("source=" + dumpDirectory) + ",target=" + dumpMount + (readOnly ? ",readonly" : "")]
         }

@@ -51,14 +51,11 @@ struct FingerprintStep: StepAction {
         if phase == .after, let staged = try StagedCluster.usable(world) {
             // Fingerprinted before the window and equal to the online snapshot, which the window found
             // current; shut down cleanly, renamed into place, and the running cluster is that one.
-            let identifier = try await StagedCluster.systemIdentifier(parameters)
-            guard identifier == staged.systemIdentifier else {
-                throw UpshiftError("verification failed: the running cluster is not the one verified before the window (system identifier \(identifier), expected \(staged.systemIdentifier))")
-            }
+            try await staged.proveRunning(parameters, failure: "verification failed: the running cluster is not the one verified before the window")
             try? FileManager.default.removeItem(atPath: Self.path(world.runFolder, .after))
             try FileManager.default.copyItem(atPath: StagedServer.fingerprintPath(world), toPath: Self.path(world.runFolder, .after))
             try await ApplicationLogin.check(world: world, server: parameters)
-            return StepOutcome(summary: "identical: verified before the window (\(staged.summary)); the running cluster is that one (system identifier \(identifier))")
+            return StepOutcome(summary: "identical: verified before the window (\(staged.summary)); the running cluster is that one (system identifier \(staged.systemIdentifier))")
         }
         let progress = context.progress
         let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum \(db).\(table)") }

@@ -25,14 +25,15 @@ struct MoveDataAsideStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        let staged = try StagedCluster.usable(world)
         // The staged upgrade needs no container in the window.
-        let warmUp = try StagedCluster.usable(world) == nil ? warmUp : nil
+        let warmUp = staged == nil ? warmUp : nil
         let warming = Task { [warmUp] in
             // A failure here is not this step's: init-new-cluster starts the container again and reports it.
             if let warmUp { try? await warmUp.start() }
         }
         do {
-            let outcome = try await move()
+            let outcome = try await move(staged: staged)
             await warming.value
             return outcome
         } catch {
@@ -41,12 +42,12 @@ struct MoveDataAsideStep: StepAction {
         }
     }
 
-    func move() async throws -> StepOutcome {
+    /// - Parameter staged: the cluster prepared before the window, which takes the old one's place.
+    func move(staged: StagedCluster?) async throws -> StepOutcome {
         switch world.context.placement {
         case .moveAside(let mount, let name, let aside, _):
-            // move proves each moved directory kept its owner and mode. A cluster restored before the window
+            // move proves each moved directory kept its owner and mode. A cluster prepared before the window
             // takes the old one's place in the same helper container.
-            let staged = try StagedCluster.usable(world)
             var pairs = [(from: name, to: aside)]
             if let staged { pairs.append((from: staged.relativePath, to: world.context.placement.newRelativePath)) }
             try await world.oldData.move(mount, pairs)

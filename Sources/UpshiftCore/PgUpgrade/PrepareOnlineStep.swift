@@ -115,7 +115,7 @@ struct PrepareOnlineStep: StepAction {
         if StagedCluster.applies(world) {
             do {
                 if world.context.options.method == .pgUpgrade {
-                    switch try await StagedUpgrade(world: world).build(expected: fingerprint, context: context) {
+                    switch try await StagedUpgrade(world: world).build(expected: fingerprint, server: parameters, databases: databases, context: context) {
                     case .staged(let cluster):
                         try cluster.write(world.runFolder)
                         staged = "; a copy upgraded into \(cluster.relativePath) and verified"

@@ -16,10 +16,9 @@ struct PrivateCopy: Sendable {
         clusterBytes + max(clusterBytes / 10, 256 << 20)
     }
 
-    /// Why this run cannot copy the cluster online, or nil. Reads the server's settings and the mount's
-    /// free space (`df`, `du` in the upgrade container, read-only).
-    func obstacle() async throws -> String? {
-        guard let parameters = world.context.onlineConnection() else { return "no address to reach the server before the window" }
+    /// Why this run cannot copy the cluster online, or nil. Reads the server's settings (`parameters`, every
+    /// one of `databases`) and the mount's free space (`df`, `du` in the upgrade container, read-only).
+    func obstacle(server parameters: ConnectionParameters, databases: [String]) async throws -> String? {
         let (walLevel, senders) = try await Blocking.run { () throws -> (String, Int) in
             let row = try Connection(parameters).query("SELECT current_setting('wal_level') AS level, current_setting('max_wal_senders')::int AS senders").single()
             return (try row.string("level") ?? "", Int(try row.string("senders") ?? "") ?? 0)
@@ -27,7 +26,7 @@ struct PrivateCopy: Sendable {
         if walLevel == "minimal" || senders < 2 {
             return "wal_level=\(walLevel), max_wal_senders=\(senders): pg_basebackup cannot copy the serving cluster (it needs wal_level replica and two WAL senders)"
         }
-        if let unlogged = try await Self.unloggedTables(parameters).first {
+        if let unlogged = try await Self.unloggedTables(parameters, databases: databases).first {
             return "\(unlogged) is UNLOGGED, and a base backup copies no rows of unlogged tables"
         }
         let live = DataDirectoryOperations.containerPath(world.database.dataLocation.subpath)
@@ -50,9 +49,8 @@ struct PrivateCopy: Sendable {
     /// `database.schema.table` of every unlogged table: their rows are not in a base backup (recovery
     /// empties them), so a copy would lose them — the comparison with the snapshot would catch that, but
     /// only after the whole staging.
-    static func unloggedTables(_ parameters: ConnectionParameters) async throws -> [String] {
+    static func unloggedTables(_ parameters: ConnectionParameters, databases: [String]) async throws -> [String] {
         try await Blocking.run { () throws -> [String] in
-            let databases = try Connection(parameters).query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1").rows.compactMap { try $0.string("datname") }
             var found: [String] = []
             for database in databases {
                 let rows = try Connection(parameters.with(database: database)).query(
@@ -72,26 +70,24 @@ struct PrivateCopy: Sendable {
         return fields.count >= 4 ? Int64(fields[3]) : nil
     }
 
-    /// The `pg_basebackup` argv. `--no-sync`: the recovery that follows syncs the whole directory anyway
-    /// (a cluster that was not shut down cleanly always is), and a copy that does not survive a crash is
-    /// deleted by the undo.
+    /// The `pg_basebackup` argv (`DumpClusterStep.dumpCommand` adds host and port). `--no-sync`: the
+    /// recovery that follows syncs the whole directory anyway (a cluster that was not shut down cleanly
+    /// always is), and a copy that does not survive a crash is deleted by the undo.
     var backupArguments: [String] {
-        ["-D", DataDirectoryOperations.containerPath(upgrade.oldRelative), "-X", "stream", "-c", "fast", "--no-sync", "-w",
-         "-U", world.database.superuser, "-h", "127.0.0.1", "-p", "5432"]
+        ["pg_basebackup", "-D", DataDirectoryOperations.containerPath(upgrade.oldRelative), "-X", "stream", "-c", "fast", "--no-sync", "-w",
+         "-U", world.database.superuser]
     }
 
     /// `pg_basebackup` of the old image in a container of its own that joins the db container's network
-    /// namespace (the server on 127.0.0.1, nothing published), as the data owner (the files must be theirs),
-    /// on the data mount, labelled with the run so that every undo stops it — after a `kill -9` of upshift
-    /// it would otherwise go on writing into a directory the undo deletes. The password by name only.
+    /// namespace (`DumpClusterStep.dumpCommand`), as the data owner (the files must be theirs), on the data
+    /// mount, labelled with the run so that every undo stops it — after a `kill -9` of upshift it would
+    /// otherwise go on writing into a directory the undo deletes. The password by name only.
     func backupCommand(container: String) -> Command {
-        var args = ["run", "--rm", "--network", "container:" + container, "--log-driver", "none", "--label", "com.upshift.helper=true"]
-        args += RunHelperContainers.arguments(runID: world.context.runID.rawValue)
-        args += ["--user", "\(upgrade.tool.uid):\(upgrade.tool.gid)"] + DataDirectoryOperations.mountArguments(upgrade.mount, readOnly: false)
-        let environment = world.database.passwordEnvironment
-        for name in environment.keys.sorted() { args += ["-e", name] }
-        args += ["--entrypoint", "pg_basebackup", world.database.imageText] + backupArguments
-        return Command("docker", args, environment: environment, timeout: .seconds(6 * 3600))
+        var command = DumpClusterStep.dumpCommand(
+            world, container: container, backupArguments, environment: world.database.passwordEnvironment, image: world.database.imageText,
+            runArguments: ["--user", "\(upgrade.tool.uid):\(upgrade.tool.gid)"] + DataDirectoryOperations.mountArguments(upgrade.mount, readOnly: false))
+        command.timeout = .seconds(6 * 3600)
+        return command
     }
 
     /// Creates the copy's directory for the data owner (the mount root may be root's) and copies the

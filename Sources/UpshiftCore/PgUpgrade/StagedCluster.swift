@@ -74,10 +74,11 @@ struct StagedCluster: Sendable, Hashable, Codable {
     }
 
     /// Fails unless the server at `server` runs this cluster (after the window's rename into place).
-    func proveRunning(_ server: ConnectionParameters) async throws {
+    /// - Parameter failure: what the error says first.
+    func proveRunning(_ server: ConnectionParameters, failure: String = "the started cluster is not the one prepared before the window") async throws {
         let identifier = try await Self.systemIdentifier(server)
         guard identifier == systemIdentifier else {
-            throw UpshiftError("the started cluster is not the one prepared before the window (system identifier \(identifier), expected \(systemIdentifier))")
+            throw UpshiftError("\(failure) (system identifier \(identifier), expected \(systemIdentifier))")
         }
     }
 

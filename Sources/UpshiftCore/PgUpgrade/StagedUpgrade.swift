@@ -49,10 +49,13 @@ struct StagedUpgrade: Sendable {
         case skipped(String)
     }
 
-    /// - Parameter expected: the online fingerprint.
-    func build(expected: Fingerprint, context: StepContext) async throws -> Outcome {
+    /// - Parameters:
+    ///   - expected: the online fingerprint.
+    ///   - server: the serving old cluster, at its container address.
+    ///   - databases: its databases, as the online step listed them.
+    func build(expected: Fingerprint, server: ConnectionParameters, databases: [String], context: StepContext) async throws -> Outcome {
         let copy = PrivateCopy(world: world, upgrade: upgrade)
-        if let obstacle = try await copy.obstacle() {
+        if let obstacle = try await copy.obstacle(server: server, databases: databases) {
             _ = await upgrade.worker.remove()
             return .skipped(obstacle)
         }
@@ -63,7 +66,7 @@ struct StagedUpgrade: Sendable {
             return .skipped("\(error.message)")
         }
         try await copy.recover(context)
-        let settings = try await ClusterSettings.read(try onlineConnection())
+        let settings = try await ClusterSettings.read(server)
         try settings.save(to: ClusterSettings.path(world.runFolder))
 
         context.progress("pg_upgrade of the copy into \(upgrade.newRelative)")
@@ -94,12 +97,5 @@ struct StagedUpgrade: Sendable {
         return .staged(StagedCluster(
             relativePath: upgrade.newRelative, systemIdentifier: identifier,
             summary: "a private copy upgraded with pg_upgrade --link, \(afterCare), identical to the snapshot: \(FingerprintStep.describe(fingerprint))"))
-    }
-
-    func onlineConnection() throws -> ConnectionParameters {
-        guard let parameters = world.context.onlineConnection() else {
-            throw UpshiftError("no address to reach \(world.service) before the window")
-        }
-        return parameters
     }
 }
