@@ -25,11 +25,7 @@ struct PgUpgradeMethodEndToEndTests {
         try await E2EUpgrade.timed("pg_upgrade --link + rollback from the dump") {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-link") { d in
                 try await FaultCampaign.prepare(d)
-                // Custom configuration the new cluster must keep: ALTER SYSTEM, a postgresql.conf line, a pg_hba line.
-                _ = try await E2EUpgrade.psql(d, service: Self.db, "ALTER SYSTEM SET work_mem = '7MB'")
-                let pgdb = FaultCampaign.dataDirectory(d) + "/pgdb"
-                try Self.append("\nlog_min_duration_statement = 2500\n", to: pgdb + "/postgresql.conf")
-                try Self.append("host all all 10.99.0.0/16 scram-sha-256\n", to: pgdb + "/pg_hba.conf")
+                let pgdb = try await Self.customiseConfiguration(d)
                 let baseline = try await FaultCampaign.Baseline.take(d)
                 let verdict = FaultVerdict(scenario: "pg_upgrade --link, then rollback", injectedAt: "after the point of no return")
                 var outputs: [(String, String)] = []
@@ -56,12 +52,7 @@ struct PgUpgradeMethodEndToEndTests {
                 #expect(E2EUpgrade.tableContent(after) == E2EUpgrade.tableContent(baseline.fingerprint))
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db) == baseline.counts)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW data_checksums") == "off")
-                // The configuration came along; pg_upgrade's scripts did not stay in PGDATA.
-                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW work_mem") == "7MB")
-                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW log_min_duration_statement") == "2500ms")
-                #expect(try String(contentsOfFile: pgdb + "/pg_hba.conf", encoding: .utf8).contains("10.99.0.0/16"))
-                #expect(try String(contentsOfFile: pgdb + "/PG_VERSION", encoding: .utf8).hasPrefix("18"))
-                #expect(!FileManager.default.fileExists(atPath: pgdb + "/delete_old_cluster.sh"))
+                try await Self.expectConfigurationCarried(d, pgdb: pgdb)
                 // The upgrade container (one per run, execs for initdb, --check, pg_upgrade, the carry) is gone.
                 let leftovers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
                 #expect(leftovers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the run remain: \(leftovers.stdout)")
@@ -210,6 +201,26 @@ struct PgUpgradeMethodEndToEndTests {
                 #expect(try d.read("docker-compose.yml") == composeBefore)
             }
         }
+    }
+
+    /// Custom configuration an upgraded cluster must keep: ALTER SYSTEM, a postgresql.conf line, a pg_hba
+    /// line. Returns the path of `pgdb` on the host.
+    static func customiseConfiguration(_ d: E2EDeployment) async throws -> String {
+        _ = try await E2EUpgrade.psql(d, service: db, "ALTER SYSTEM SET work_mem = '7MB'")
+        let pgdb = FaultCampaign.dataDirectory(d) + "/pgdb"
+        try append("\nlog_min_duration_statement = 2500\n", to: pgdb + "/postgresql.conf")
+        try append("host all all 10.99.0.0/16 scram-sha-256\n", to: pgdb + "/pg_hba.conf")
+        return pgdb
+    }
+
+    /// The configuration of `customiseConfiguration` came along to 18; pg_upgrade's scripts did not stay in
+    /// PGDATA.
+    static func expectConfigurationCarried(_ d: E2EDeployment, pgdb: String) async throws {
+        #expect(try await E2EUpgrade.psql(d, service: db, "SHOW work_mem") == "7MB")
+        #expect(try await E2EUpgrade.psql(d, service: db, "SHOW log_min_duration_statement") == "2500ms")
+        #expect(try String(contentsOfFile: pgdb + "/pg_hba.conf", encoding: .utf8).contains("10.99.0.0/16"))
+        #expect(try String(contentsOfFile: pgdb + "/PG_VERSION", encoding: .utf8).hasPrefix("18"))
+        #expect(!FileManager.default.fileExists(atPath: pgdb + "/delete_old_cluster.sh"))
     }
 
     static func append(_ text: String, to path: String) throws {

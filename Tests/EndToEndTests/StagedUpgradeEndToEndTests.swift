@@ -28,10 +28,7 @@ struct StagedUpgradeEndToEndTests {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-staged") { d in
                 try await FaultCampaign.prepare(d, megabytes: 8)
                 let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
-                _ = try await E2EUpgrade.psql(d, service: Self.db, "ALTER SYSTEM SET work_mem = '7MB'")
-                let pgdb = FaultCampaign.dataDirectory(d) + "/pgdb"
-                try PgUpgradeMethodEndToEndTests.append("\nlog_min_duration_statement = 2500\n", to: pgdb + "/postgresql.conf")
-                try PgUpgradeMethodEndToEndTests.append("host all all 10.99.0.0/16 scram-sha-256\n", to: pgdb + "/pg_hba.conf")
+                let pgdb = try await PgUpgradeMethodEndToEndTests.customiseConfiguration(d)
                 // Quiet: no autovacuum commit between the snapshot and the window.
                 _ = try await E2EUpgrade.psql(d, service: Self.db, "ALTER SYSTEM SET autovacuum = off")
                 _ = try await E2EUpgrade.psql(d, service: Self.db, "SELECT pg_reload_conf()")
@@ -68,10 +65,7 @@ struct StagedUpgradeEndToEndTests {
                 #expect(E2EUpgrade.tableContent(after) == E2EUpgrade.tableContent(baseline.fingerprint))
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db) == baseline.counts)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW data_checksums") == "off")
-                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW work_mem") == "7MB")
-                #expect(try await E2EUpgrade.psql(d, service: Self.db, "SHOW log_min_duration_statement") == "2500ms")
-                #expect(try String(contentsOfFile: pgdb + "/pg_hba.conf", encoding: .utf8).contains("10.99.0.0/16"))
-                #expect(!FileManager.default.fileExists(atPath: pgdb + "/delete_old_cluster.sh"))
+                try await PgUpgradeMethodEndToEndTests.expectConfigurationCarried(d, pgdb: pgdb)
                 // Nothing of the staging is left: no copy, no staged directory, no container; the old cluster is
                 // aside, whole (its pg_control was never renamed by pg_upgrade).
                 let entries = FaultCampaign.dataEntries(d)
