@@ -134,7 +134,7 @@ public struct DataDirectoryOperations: Sendable {
     /// mode `from` had, and `from` is gone. It stops at the first failure; the pairs before it stay moved.
     /// - Returns: the owner and mode of each moved directory.
     @discardableResult
-    public func move(_ location: DataLocation, _ pairs: [(from: String, to: String)]) async throws -> [FileOwnership] {
+    public func move(_ location: DataLocation, _ pairs: [(from: String, to: String)], thenCreate created: String? = nil) async throws -> [FileOwnership] {
         let pairs = pairs.map { (from: Self.trim($0.from), to: Self.trim($0.to)) }
         guard !pairs.isEmpty else { return [] }
         for pair in pairs where pair.from.isEmpty || pair.to.isEmpty {
@@ -146,7 +146,7 @@ public struct DataDirectoryOperations: Sendable {
         if try await missingVolume(location) != nil {
             throw UpshiftError("volume \(location.volumeName ?? "?") does not exist")
         }
-        let result = try await runner.run(moveCommand(location, pairs))
+        let result = try await runner.run(moveCommand(location, pairs, thenCreate: created))
         let lines = result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
         let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
         let failed = pairs[min(lines.count / 2, pairs.count - 1)]
@@ -159,6 +159,10 @@ public struct DataDirectoryOperations: Sendable {
             throw UpshiftError("\(describe(location, subpath: failed.to)) already exists; refusing to overwrite it")
         case .exited(6):
             throw UpshiftError("moving \(describe(location, subpath: failed.from)) to \(failed.to) failed: \(stderr)")
+        case .exited(8):
+            throw UpshiftError("\(describe(location, subpath: failed.from)) and \(failed.to) are on different filesystems: a move would copy the data; refusing")
+        case .exited(9):
+            throw UpshiftError("creating the new data directory \(describe(location, subpath: created ?? "?")) failed: \(stderr)")
         default:
             if try bindSourceMissing(result, location) { throw UpshiftError("\(location.hostPath ?? "?") does not exist") }
             throw UpshiftError("after moving \(describe(location, subpath: failed.from)) to \(failed.to), the result is not as expected (\(result.termination)): \(stderr)")
@@ -179,14 +183,22 @@ public struct DataDirectoryOperations: Sendable {
     /// `$2`, pair after pair), never spliced into the text. Exit 3: a `from` missing; 4: a `to` exists;
     /// 5: cannot stat; 6: `mv` failed; 7: `from` still there or `to` missing afterwards. Prints
     /// `uid gid mode` before and after each rename.
+    ///
+    /// Exit 8: `from` and the directory of `to` are on different filesystems, where `mv` would copy and
+    /// delete instead of renaming. A last, unpaired argument is a directory to create afterwards with the
+    /// owner and mode the first moved directory had (a bind at PGDATA whose source must exist); exit 9 when
+    /// that fails.
     public static let moveScript =
-        #"while [ $# -ge 2 ]; do [ -e "$1" ] || exit 3; if [ -e "$2" ] || [ -L "$2" ]; then exit 4; fi; "#
+        #"o=; while [ $# -ge 2 ]; do [ -e "$1" ] || exit 3; if [ -e "$2" ] || [ -L "$2" ]; then exit 4; fi; "#
+        + #"[ "$(stat -c %d "$1")" = "$(stat -c %d "${2%/*}")" ] || exit 8; "#
         + #"b=$(stat -c '%u %g %a' "$1") || exit 5; mv -- "$1" "$2" || exit 6; "#
-        + #"if [ -e "$1" ] || [ -L "$1" ]; then exit 7; fi; a=$(stat -c '%u %g %a' "$2") || exit 7; echo "$b"; echo "$a"; shift 2; done"#
+        + #"if [ -e "$1" ] || [ -L "$1" ]; then exit 7; fi; a=$(stat -c '%u %g %a' "$2") || exit 7; echo "$b"; echo "$a"; "#
+        + #"[ -n "$o" ] || o=$(stat -c '%u:%g %a' "$2"); shift 2; done; "#
+        + #"if [ $# -eq 1 ]; then mkdir -- "$1" && chown "${o% *}" "$1" && chmod "${o#* }" "$1" || exit 9; fi"#
 
     /// The one helper of `move` (exposed for plans and dry runs).
-    public func moveCommand(_ location: DataLocation, _ pairs: [(from: String, to: String)]) -> Command {
-        let paths = pairs.flatMap { [Self.containerPath($0.from), Self.containerPath($0.to)] }
+    public func moveCommand(_ location: DataLocation, _ pairs: [(from: String, to: String)], thenCreate created: String? = nil) -> Command {
+        let paths = pairs.flatMap { [Self.containerPath($0.from), Self.containerPath($0.to)] } + (created.map { [Self.containerPath($0)] } ?? [])
         var command = helperCommand(location, tool: "sh", ["-c", Self.moveScript, "upshift-move"] + paths, readOnly: false)
         command.timeout = .seconds(120)
         return command

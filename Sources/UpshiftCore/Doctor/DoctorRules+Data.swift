@@ -199,7 +199,7 @@ extension DoctorRules {
     public static func linkSwap(placement: DataPlacement?) -> DoctorCheck {
         let title = "link/swap across filesystems"
         switch placement {
-        case .moveAside(let mount, _, _, _)?:
+        case .moveAside(let mount, _, _, _, _)?:
             return DoctorCheck(DoctorCheckID.linkSwap, title, .pass,
                                "the old and new clusters share \(DataPlacement.describe(mount)), one filesystem: `--method pg_upgrade --mode link` or `--mode swap` (18+) can work without copying; --mode clone needs a reflink filesystem (XFS, Btrfs), which pg_upgrade --check verifies")
         case .pinSubdirectory(let mount, _, _)?:

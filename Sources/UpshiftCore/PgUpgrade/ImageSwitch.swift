@@ -36,8 +36,11 @@ struct SwitchImageStep: StepAction {
     static func planned(_ world: PgUpgradeWorld, environment: [String: String]) throws -> PlannedStep {
         let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment)
         var notes = [edit.diff(label: edit.file)]
-        if world.context.placement.pinsPGDATA {
-            notes.append("add PGDATA: \(world.context.placement.newPGDATA) to service \(world.service) in \(world.context.imageSource.file)")
+        if let pgdataEdit = world.context.pgdataEdit {
+            let file = world.context.imageSource.file
+            let contents = try String(contentsOfFile: file, encoding: .utf8)
+            let edited = try PGDATAPin.apply(pgdataEdit, to: contents, imageLine: world.context.imageSource.line)
+            notes.append("\(pgdataEdit.summary) for service \(world.service):\n" + TextDiff.unified(old: contents, new: edited, label: file))
         }
         return PlannedStep(
             id: "switch-image", title: "Switch \(world.service) to \(world.context.targetImage)", kind: "pg.switch-image",
@@ -52,10 +55,10 @@ struct SwitchImageStep: StepAction {
         } catch let error as ImageTagEditError {
             throw error.upshiftError
         }
-        if world.context.placement.pinsPGDATA {
+        if let pgdataEdit = world.context.pgdataEdit {
             let file = world.context.imageSource.file
             let contents = try String(contentsOfFile: file, encoding: .utf8)
-            let pinned = try PGDATAPin.apply(to: contents, imageLine: world.context.imageSource.line, pgdata: world.context.placement.newPGDATA)
+            let pinned = try PGDATAPin.apply(pgdataEdit, to: contents, imageLine: world.context.imageSource.line)
             let attributes = try DurableFile.attributes(file)
             try DurableFile.atomicWrite(Data(pinned.utf8), to: file, mode: attributes.mode, owner: (attributes.uid, attributes.gid))
         }
@@ -71,7 +74,7 @@ struct SwitchImageStep: StepAction {
         let service = config.services[world.service]
         let image = service?.image ?? "none"
         let pgdata = service?.environmentValue("PGDATA")
-        let expectedPGDATA = world.context.placement.pinsPGDATA ? world.context.placement.newPGDATA : world.database.pgdataIsExplicit ? world.database.pgdata : nil
+        let expectedPGDATA = world.context.pgdataEdit?.value ?? (world.database.pgdataIsExplicit ? world.database.pgdata : nil)
         guard image == world.context.targetImage.description, pgdata == expectedPGDATA else {
             _ = try world.runFolder.restoreSnapshot()
             throw UpshiftError(

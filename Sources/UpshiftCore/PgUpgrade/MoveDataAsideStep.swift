@@ -13,8 +13,8 @@ struct MoveDataAsideStep: StepAction {
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
         let placement = world.context.placement
         var commands: [Command] = []
-        if case .moveAside(let mount, let name, let aside, _) = placement {
-            commands.append(world.oldData.moveCommand(mount, [(name, aside)]))
+        if case .moveAside(let mount, let name, let aside, let newName, _) = placement {
+            commands.append(world.oldData.moveCommand(mount, [(name, aside)], thenCreate: newName == name ? name : nil))
         }
         return PlannedStep(
             id: "move-data-aside", title: placement.pinsPGDATA ? "Keep the old cluster in place; the new one goes to \(placement.newPGDATA)" : "Move the old data aside: \(placement.summary)",
@@ -45,12 +45,13 @@ struct MoveDataAsideStep: StepAction {
     /// - Parameter staged: the cluster prepared before the window, which takes the old one's place.
     func move(staged: StagedCluster?) async throws -> StepOutcome {
         switch world.context.placement {
-        case .moveAside(let mount, let name, let aside, _):
+        case .moveAside(let mount, let name, let aside, let newName, _):
             // move proves each moved directory kept its owner and mode. A cluster prepared before the window
-            // takes the old one's place in the same helper container.
+            // takes the old one's place in the same helper container. A bind at PGDATA gets its (empty) source
+            // directory back at once, owned like the old one: compose's long syntax does not create it.
             var pairs = [(from: name, to: aside)]
-            if let staged { pairs.append((from: staged.relativePath, to: world.context.placement.newRelativePath)) }
-            try await world.oldData.move(mount, pairs)
+            if let staged { pairs.append((from: staged.relativePath, to: newName)) }
+            try await world.oldData.move(mount, pairs, thenCreate: staged == nil && newName == name ? name : nil)
             let placed = staged.map { "; \($0.relativePath) -> \(world.context.placement.newRelativePath) (the cluster prepared before the window)" } ?? ""
             return StepOutcome(summary: "\(name) -> \(aside) in \(DataPlacement.describe(mount))" + placed, data: .string(aside))
         case .pinSubdirectory(let mount, let name, _):
@@ -84,7 +85,7 @@ struct DataRestoreCompensator: Compensating {
             mount: placement.mount, image: world.database.imageText, original: nil, aside: nil,
             newPath: placement.newRelativePath, failedName: placement.newRelativePath + ".failed-\(world.context.runID.rawValue)")
         var description = "move \(placement.newRelativePath) aside as \(payload.failedName)"
-        if case .moveAside(_, let name, let aside, _) = placement {
+        if case .moveAside(_, let name, let aside, _, _) = placement {
             payload.original = name
             payload.aside = aside
             description += ", then rename \(aside) back to \(name)"

@@ -13,6 +13,8 @@ public struct PgUpgradeContext: Sendable {
     public var oldMajor: Int
     public var targetImage: ImageReference
     public var placement: DataPlacement
+    /// The service's `PGDATA` change in the compose file that the placement needs (`nil`: none).
+    public var pgdataEdit: PGDATAEdit? = nil
     /// Services other than the database that were running: stopped for the window, started again after.
     public var applicationServices: [String]
     /// Whether the database itself was running before the run.

@@ -76,13 +76,16 @@ public struct PgUpgradePreflight: Sendable {
         }
         _ = try ImageSwitch.plan(source: source, targetMajor: options.targetMajor)
         let targetImage = try ImageSwitch.targetImage(database.image, targetMajor: options.targetMajor)
-        let placement = try DataPlacement.choose(database: database, targetMajor: options.targetMajor, oldMajor: imageMajor, runID: runID)
-        if placement.pinsPGDATA {
+        let bindRootIsMountPoint = try await PreflightChecks.bindRootIsMountPoint(database.dataLocation, data: data)
+        let placement = try DataPlacement.choose(
+            database: database, targetMajor: options.targetMajor, oldMajor: imageMajor, runID: runID, bindRootIsMountPoint: bindRootIsMountPoint)
+        let pgdataEdit = placement.pgdataEdit(database: database, targetMajor: options.targetMajor)
+        if let pgdataEdit {
             guard let composeFile = ImageSwitch.serviceFile(source: source) else {
-                throw UpshiftError("cannot find the compose file that defines service \(database.service)")
+                throw UpshiftError.usage("cannot find the compose file that defines service \(database.service)")
             }
-            _ = try PGDATAPin.apply(to: try String(contentsOfFile: composeFile, encoding: .utf8), imageLine: source.line, pgdata: placement.newPGDATA)
-            notes.append("PGDATA pinned to \(placement.newPGDATA) in \(composeFile)")
+            _ = try PGDATAPin.apply(pgdataEdit, to: try String(contentsOfFile: composeFile, encoding: .utf8), imageLine: source.line)
+            notes.append("compose file \(composeFile): \(pgdataEdit.summary) for service \(database.service)" + Self.pgdataReason(placement, database: database, targetMajor: options.targetMajor))
         }
         if let relative = try await PreflightChecks.existingPlacementPaths(placement, data: data).first {
             throw UpshiftError(
@@ -160,6 +163,7 @@ public struct PgUpgradePreflight: Sendable {
             applicationServices: applications, databaseWasRunning: databaseWasRunning, backupDirectory: backupDirectory,
             hostPort: port, databaseBytes: databaseBytes, dataBytes: dataBytes, redactor: redactor, notes: notes)
         context.jobs = jobs
+        context.pgdataEdit = pgdataEdit
         context.upgradeTool = upgradeTool
         if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
             let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)
@@ -169,6 +173,17 @@ public struct PgUpgradePreflight: Sendable {
             }
         }
         return context
+    }
+
+    /// Why the PGDATA line changes, for the plan: the layout decision made for the user.
+    static func pgdataReason(_ placement: DataPlacement, database: DatabaseService, targetMajor: Int) -> String {
+        if placement.pinsPGDATA {
+            return " (PGDATA is the root of \(DataPlacement.describe(placement.mount)), which cannot be renamed from inside: the old cluster stays there, the new one goes into a sub-directory of the same volume)"
+        }
+        if !database.pgdataIsExplicit, targetMajor >= 18 {
+            return " (postgres \(targetMajor) images default to \(DatabaseService.defaultPGData(major: targetMajor)) with one mount at /var/lib/postgresql; upshift keeps your mount at \(database.dataLocation.mountTarget ?? database.pgdata) and names PGDATA explicitly, the smallest change that keeps the data where it is)"
+        }
+        return " (the old PGDATA names major \(database.imageMajor.map(String.init) ?? "?"); the new cluster gets its own directory beside it in the same mount)"
     }
 
     static func absolute(_ path: String, base: String) -> String {

@@ -9,9 +9,25 @@ public enum PreflightChecks {
     public static func existingPlacementPaths(_ placement: DataPlacement, data: DataDirectoryOperations) async throws -> [String] {
         var existing: [String] = []
         for relative in [placement.oldRelativePath, placement.newRelativePath] where !relative.isEmpty {
-            if case .moveAside(_, let name, _, _) = placement, relative == name { continue }
+            if case .moveAside(_, let name, _, _, _) = placement, relative == name { continue }
             if try await data.exists(placement.mount, relativePath: relative) { existing.append(relative) }
         }
         return existing
+    }
+}
+
+extension PreflightChecks {
+    /// Whether a bind mount at PGDATA is a mount point of its own on the engine's host (another filesystem
+    /// than its parent): renaming it aside in the parent would then be a copy, so the placement keeps it.
+    /// `false` for anything but a bind at PGDATA, and when the parent cannot be looked at.
+    public static func bindRootIsMountPoint(_ location: DataLocation, data: DataDirectoryOperations) async throws -> Bool {
+        guard location.kind == .bind, location.subpath.isEmpty, let (parent, name) = location.parentForMoveAside else { return false }
+        let paths = [DataDirectoryOperations.containerPath(), DataDirectoryOperations.containerPath(name)]
+        var command = data.helperCommand(parent, tool: "stat", ["-c", "%d"] + paths, readOnly: true)
+        command.timeout = .seconds(60)
+        let result = try await data.runner.run(command)
+        guard result.termination.isSuccess else { return false }
+        let devices = result.stdoutText.split(whereSeparator: \.isNewline)
+        return devices.count == 2 && devices[0] != devices[1]
     }
 }

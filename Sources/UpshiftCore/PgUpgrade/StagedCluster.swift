@@ -44,7 +44,7 @@ struct StagedCluster: Sendable, Hashable, Codable {
     /// `StagedUpgrade.obstacle`.)
     static func applies(_ world: PgUpgradeWorld) -> Bool {
         guard PrepareOnlineStep.applies(world), world.context.options.method == .dump || world.context.options.method == .pgUpgrade,
-              case .moveAside(let mount, _, _, _) = world.context.placement,
+              case .moveAside(let mount, _, _, _, _) = world.context.placement,
               mount == world.database.dataLocation, !world.database.dataLocation.subpath.isEmpty,
               !world.context.placement.newRelativePath.isEmpty
         else { return false }

@@ -29,7 +29,7 @@ public struct UpgradeToolPreflight: Sendable {
         }
         var oldRelative = ""
         switch placement {
-        case .moveAside(_, let name, _, _): oldRelative = name
+        case .moveAside(_, let name, _, _, _): oldRelative = name
         case .pinSubdirectory:
             if mode.destroysOldCluster {
                 throw UpshiftError.usage(
