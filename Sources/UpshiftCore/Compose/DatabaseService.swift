@@ -44,9 +44,11 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     public var legacyLayoutLocation: DataLocation?
     /// Notes for the user about assumptions made (unknown major, data not persistent …).
     public var notes: [String]
+    /// The service's mounts at or under `/docker-entrypoint-initdb.d` (see `InitScriptMask`).
+    public var initScriptMounts: [ComposeServiceVolume] = []
 
     enum CodingKeys: String, CodingKey {
-        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, legacyLayoutLocation, notes
+        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, legacyLayoutLocation, notes, initScriptMounts
     }
 
     public var pgdata: String { dataLocation.pgdata }
@@ -164,7 +166,8 @@ extension DatabaseService {
         return DatabaseService(
             service: serviceName, image: image, imageText: imageText, superuser: superuser, database: database,
             passwordSource: passwordSource, password: password, pgdataIsExplicit: explicitPGData != nil,
-            dataLocation: location, legacyLayoutLocation: legacy, notes: notes)
+            dataLocation: location, legacyLayoutLocation: legacy, notes: notes,
+            initScriptMounts: service.volumes.filter { $0.target == InitScriptMask.directory || $0.target.hasPrefix(InitScriptMask.directory + "/") })
     }
 
     /// The host file behind a container path: a compose file secret, or a file under a bind mount.

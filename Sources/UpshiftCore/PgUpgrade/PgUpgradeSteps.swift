@@ -45,6 +45,27 @@ public struct PgUpgradeWorld: Sendable {
     /// Compose that starts the new server: the user's files when it is reached directly, else with the override.
     public var newServerCompose: ComposeOperations { reachesContainersDirectly ? compose : isolatedCompose }
 
+    /// The override that hides init scripts from the new cluster's first start (`InitScriptMask`).
+    public var initMaskPath: String { runFolder.path + "/initdb-mask.override.json" }
+
+    /// Compose for the first start of a cluster the entrypoint initialises: `newServerCompose`, plus the
+    /// init-script mask when there is one (the container then differs from the user's files, so start-stack
+    /// recreates it: a restart, only where scripts exist).
+    public var firstStartCompose: ComposeOperations {
+        guard context.initScriptMask != nil else { return newServerCompose }
+        let files = (reachesContainersDirectly ? [] : [overridePath]) + [initMaskPath]
+        return ComposeOperations(cli: context.handle.cli(runner: runner, tool: context.project.tool, extraFiles: files), redactor: redactor)
+    }
+
+    /// Writes the init-script mask override for `service` (no-op without a mask); returns its settings.
+    @discardableResult
+    func writeInitMask() throws -> [String: Any] {
+        guard let mask = context.initScriptMask else { return [:] }
+        let settings: [String: Any] = ["volumes": try mask.volumes(standInFolder: runFolder.path + "/initdb-empty")]
+        try IsolationOverride.write(path: initMaskPath, service: service, settings: settings)
+        return settings
+    }
+
     /// Where upshift reaches the server the service runs now (old or new): its container's address, or the
     /// published port.
     public func serverConnection(database name: String = "postgres") async throws -> ConnectionParameters {
@@ -87,7 +108,7 @@ public enum IsolationOverride {
 
     /// An override file (0600) that sets `settings` on one service; also the staged server's image.
     static func write(path: String, service: String, settings: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: ["services": [service: settings]], options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: ["services": [service: settings]], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw UpshiftError("cannot write the compose override \(path)")
         }

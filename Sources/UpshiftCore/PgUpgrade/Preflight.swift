@@ -164,6 +164,11 @@ public struct PgUpgradePreflight: Sendable {
             hostPort: port, databaseBytes: databaseBytes, dataBytes: dataBytes, redactor: redactor, notes: notes)
         context.jobs = jobs
         context.pgdataEdit = pgdataEdit
+        if options.method != .pgUpgrade {
+            // pg_upgrade's cluster is made by initdb; the others by the image's entrypoint, which runs scripts.
+            context.initScriptMask = InitScriptMask.make(
+                volumes: database.initScriptMounts, imageEntries: try await InitScriptMask.imageEntries(image: targetImage.description, runner: runner))
+        }
         context.upgradeTool = upgradeTool
         if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
             let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)

@@ -60,7 +60,9 @@ struct StagedServer: Sendable {
     /// Starts the one-off server of the target image on the staged directory (initialising it when empty,
     /// as the service's entrypoint would) and waits for a login.
     func start(_ context: StepContext) async throws -> ServerTarget {
-        try IsolationOverride.write(path: overridePath, service: world.service, settings: ["image": world.context.targetImage.description])
+        var settings = try world.writeInitMask()
+        settings["image"] = world.context.targetImage.description
+        try IsolationOverride.write(path: overridePath, service: world.service, settings: settings)
         context.progress("starting a one-off PostgreSQL \(world.context.options.targetMajor) on \(relativePath) (docker compose run)")
         try (try await world.runner.run(runCommand)).check(redactor: world.redactor)
         return ServerTarget.staged(container: name, address: try await waitReady())

@@ -8,13 +8,15 @@ struct StartNewDatabaseStep: StepAction {
     var world: PgUpgradeWorld
 
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
-        let command = world.newServerCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let command = world.firstStartCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let initialised = "the image's entrypoint initialises the empty directory (initdb as \(world.database.superuser), its pg_hba line, POSTGRES_DB, which the restore drops and recreates as it was)"
         return PlannedStep(
             id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on an empty data directory (\(world.context.placement.newPGDATA))",
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
                 handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"),
-            notes: StagedCluster.planNote(world, "it starts on that cluster, proven by its system identifier"))
+            notes: [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? [])
+                + StagedCluster.planNote(world, "it starts on that cluster, proven by its system identifier"))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -24,7 +26,8 @@ struct StartNewDatabaseStep: StepAction {
             try await staged.proveRunning(server)
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(staged.systemIdentifier))")
         }
-        let (major, server) = try await startTargetServer(context, waiting: "to initialise and accept logins")
+        try world.writeInitMask()
+        let (major, server) = try await startTargetServer(context, waiting: "to initialise and accept logins", compose: world.firstStartCompose)
         let parameters = server.with(database: world.database.database)
         let tables = try await Blocking.run { () throws -> String? in
             try Connection(parameters).query(
@@ -41,8 +44,8 @@ struct StartNewDatabaseStep: StepAction {
     /// `PgUpgradeWorld.reachesContainersDirectly`) and waits for a password login; refuses a server of
     /// another major. Shared with the pg_upgrade method, whose cluster is already initialised. Returns the
     /// major and where the server answered.
-    func startTargetServer(_ context: StepContext, waiting: String) async throws -> (major: Int, server: ConnectionParameters) {
-        try await world.newServerCompose.up([world.service])
+    func startTargetServer(_ context: StepContext, waiting: String, compose: ComposeOperations? = nil) async throws -> (major: Int, server: ConnectionParameters) {
+        try await (compose ?? world.newServerCompose).up([world.service])
         context.progress("waiting for PostgreSQL \(world.context.options.targetMajor) \(waiting)")
         try await waitWhileRunning()
         let parameters = try await world.serverConnection()
