@@ -26,3 +26,19 @@ enum ErrorReport {
         }
     }
 }
+
+/// A failure before anything changed is a refusal: exit 64 (the README's "refused, nothing changed"), not
+/// 1, which says a run failed and was rolled back. An unreachable engine (69) and an interruption (130) keep
+/// their codes.
+enum Refusal {
+    static func wrap(_ error: any Error) -> any Error {
+        switch error {
+        case let error as UpshiftError where error.exitCode == .failedRolledBack:
+            return UpshiftError(error.message, hint: error.hint ?? "nothing was changed", exitCode: .usage)
+        case let error as CommandFailure:
+            return UpshiftError(error.description, hint: "nothing was changed", exitCode: .usage)
+        default:
+            return error
+        }
+    }
+}

@@ -53,6 +53,7 @@ extension Upshift {
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
+            try await EngineEndpoint.requireLocal("import", runner: runner)
             let hostPath = URL(fileURLWithPath: file).standardizedFileURL.path
             let encoding = convertFrom.flatMap(RecordsFile.encoding(named:))
             // The file alone first: a bad file is refused before the project is even looked at.
@@ -75,7 +76,7 @@ extension Upshift {
                                                                    progress: { reporter.emit("preflight: \($0)") }).run()
             } catch {
                 audit.refused(error)
-                throw error
+                throw Refusal.wrap(error)
             }
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
             audit.note("records.file", ["file": hostPath, "records": String(context.file.totalRecords), "counts": context.file.countsText,
@@ -105,7 +106,7 @@ extension Upshift {
                 try Confirmation.ask("Import \(context.file.totalRecords) records into \(project.name)?", yes: yes)
             } catch {
                 audit.refused(error)
-                throw error
+                throw Refusal.wrap(error)
             }
             let outcome = try await RecordsRun.execute(steps: try planner.steps(), plan: plan, folder: folder, redactor: target.redactor,
                                                        rollback: !noRollback, runner: runner, reporter: reporter)

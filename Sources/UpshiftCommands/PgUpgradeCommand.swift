@@ -83,6 +83,7 @@ extension Upshift {
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
+            try await EngineEndpoint.requireLocal("pg-upgrade", runner: runner)
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             var options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,

@@ -32,7 +32,7 @@ final class RunSession: Sendable {
             return try await body()
         } catch {
             audit.refused(error)
-            throw error
+            throw Refusal.wrap(error)
         }
     }
 

@@ -42,19 +42,24 @@ enum RunSummary {
 enum RunGuard {
     /// Takes the project lock, then refuses to start over a half-finished run. The lock comes first so the
     /// check cannot race with a run that starts or ends in between; a dry run takes no lock and only checks.
+    /// Refusals here (a lock held, a run to undo first) change nothing: exit 64.
     static func lock(projectDirectory: String, command: String, runID: RunID, dryRun: Bool) throws -> ProjectLock? {
-        if dryRun {
-            try refuseUnfinishedRun(projectDirectory: projectDirectory)
-            return nil
-        }
-        let lock = try ProjectLock.acquire(projectDirectory: projectDirectory, command: command, runID: runID)
         do {
-            try refuseUnfinishedRun(projectDirectory: projectDirectory, lockHeld: true)
+            if dryRun {
+                try refuseUnfinishedRun(projectDirectory: projectDirectory)
+                return nil
+            }
+            let lock = try ProjectLock.acquire(projectDirectory: projectDirectory, command: command, runID: runID)
+            do {
+                try refuseUnfinishedRun(projectDirectory: projectDirectory, lockHeld: true)
+            } catch {
+                lock.release()
+                throw error
+            }
+            return lock
         } catch {
-            lock.release()
-            throw error
+            throw Refusal.wrap(error)
         }
-        return lock
     }
 
     static func refuseUnfinishedRun(projectDirectory: String, lockHeld: Bool = false) throws {
@@ -63,7 +68,7 @@ enum RunGuard {
         if !lockHeld, let holder = ProjectLock.currentHolder(projectDirectory: projectDirectory) {
             throw UpshiftError(
                 "another upshift run holds the project lock: \(holder)",
-                hint: "wait for it to finish; the lock is released as soon as that process ends", exitCode: .failedRolledBack)
+                hint: "wait for it to finish; the lock is released as soon as that process ends", exitCode: .usage)
         }
         guard let (folder, state) = try RunFolder.runNeedingRollback(projectDirectory: projectDirectory) else { return }
         throw UpshiftError(

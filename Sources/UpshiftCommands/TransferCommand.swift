@@ -33,6 +33,7 @@ extension Upshift {
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
+            try await EngineEndpoint.requireLocal("transfer", runner: runner)
             let sourceProject = try await ComposeProject.load(options: project.composeOptions, runner: runner)
             let targetPath = URL(fileURLWithPath: targetDirectory).standardizedFileURL.path
             let targetProject = try await ComposeProject.load(options: ComposeOptions(projectDirectory: targetPath), runner: runner)
@@ -57,7 +58,7 @@ extension Upshift {
                                                       progress: { reporter.emit("preflight: \($0)") }).run()
             } catch {
                 audit.refused(error)
-                throw error
+                throw Refusal.wrap(error)
             }
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
             if dryRun {
@@ -76,7 +77,7 @@ extension Upshift {
                 try Confirmation.ask("Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?", yes: yes)
             } catch {
                 audit.refused(error)
-                throw error
+                throw Refusal.wrap(error)
             }
             let outcome = try await RecordsRun.execute(steps: try planner.steps(), plan: plan, folder: folder, redactor: redactor,
                                                        rollback: !noRollback, runner: runner, reporter: reporter)
