@@ -56,6 +56,9 @@ enum StatusRenderer {
         if let size = db.sizeBytes { dataLine += ", \(formatBytes(size))" }
         out.append(dataLine)
         if let legacy = svc.legacyLayoutLocation { out.append("  old layout \(legacy.summary)") }
+        if !svc.sidecars.isEmpty {
+            out.append("  sidecars   \(svc.sidecars.joined(separator: ", "))  (postgres image, no server: pg-upgrade switches them with the database)")
+        }
         for note in svc.notes { out.append("  note: \(note)") }
         out.append("")
 

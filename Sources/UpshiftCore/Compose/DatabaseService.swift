@@ -46,9 +46,13 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     public var notes: [String]
     /// The service's mounts at or under `/docker-entrypoint-initdb.d` (see `InitScriptMask`).
     public var initScriptMounts: [ComposeServiceVolume] = []
+    /// The other services on a postgres image that run no server of their own (a backup sidecar looping
+    /// `pg_dump`, an init or admin job), sorted. They follow the database to its new major: `pg_dump` refuses
+    /// a server newer than itself.
+    public var sidecars: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, legacyLayoutLocation, notes, initScriptMounts
+        case service, image, imageText, superuser, database, passwordSource, pgdataIsExplicit, dataLocation, legacyLayoutLocation, notes, initScriptMounts, sidecars
     }
 
     public var pgdata: String { dataLocation.pgdata }
@@ -95,21 +99,23 @@ extension DatabaseService {
             }
             serviceName = named
         } else {
-            let postgres = config.serviceNames.filter { name in
-                config.services[name]?.image.flatMap(ImageReference.init(parsing:))?.isPostgres == true
-            }
-            switch postgres.count {
-            case 0:
+            let postgres = config.serviceNames.filter { config.services[$0].map(Self.runsPostgresImage) == true }
+            // Several candidates: the one that runs a server on persistent data is the database; the others
+            // (backup sidecars and the like) are not candidates at all.
+            let servers = postgres.count > 1 ? postgres.filter { runsServer(config.services[$0]!, in: config, onlyCandidate: false) } : postgres
+            switch (postgres.count, servers.count) {
+            case (0, _):
                 let images = config.serviceNames.map { "\($0)=\(config.services[$0]?.image ?? "build")" }
                 throw UpshiftError.usage(
                     "no postgres service in project \"\(config.name)\" (\(images.joined(separator: ", ")))",
                     hint: "upshift looks for a service whose image is postgres; name another with --db-service")
-            case 1:
-                serviceName = postgres[0]
+            case (_, 1):
+                serviceName = servers[0]
             default:
                 throw UpshiftError.usage(
-                    "several postgres services in project \"\(config.name)\": \(postgres.joined(separator: ", "))",
-                    hint: "choose one with --db-service \(postgres[0])")
+                    "several postgres services in project \"\(config.name)\": \(postgres.joined(separator: ", "))"
+                        + (servers.isEmpty ? "" : " (\(servers.joined(separator: ", ")) each run a server on persistent data)"),
+                    hint: "choose one with --db-service \(servers.first ?? postgres[0])")
             }
         }
         let service = config.services[serviceName]!
@@ -167,7 +173,40 @@ extension DatabaseService {
             service: serviceName, image: image, imageText: imageText, superuser: superuser, database: database,
             passwordSource: passwordSource, password: password, pgdataIsExplicit: explicitPGData != nil,
             dataLocation: location, legacyLayoutLocation: legacy, notes: notes,
-            initScriptMounts: service.volumes.filter { $0.target == InitScriptMask.directory || $0.target.hasPrefix(InitScriptMask.directory + "/") })
+            initScriptMounts: service.volumes.filter { $0.target == InitScriptMask.directory || $0.target.hasPrefix(InitScriptMask.directory + "/") },
+            sidecars: config.serviceNames.filter { name in
+                name != serviceName && config.services[name].map { runsPostgresImage($0) && !runsServer($0, in: config, onlyCandidate: false) } == true
+            })
+    }
+
+    /// Whether the service's image is the official postgres image (look-alikes such as `postgrest/postgrest`
+    /// or `prodrigestivill/postgres-backup-local` are not).
+    static func runsPostgresImage(_ service: ComposeService) -> Bool {
+        service.image.flatMap(ImageReference.init(parsing:))?.isPostgres == true
+    }
+
+    /// Whether a service on a postgres image runs a PostgreSQL server: the image's entrypoint (absent or
+    /// `docker-entrypoint.sh`), its command absent, `postgres …` or flags to postgres (`-c …`), and its PGDATA
+    /// on a persistent mount — unless it is the only candidate, when an ephemeral cluster is still the
+    /// database (and `select` notes it). A service whose command is replaced (`sh -c 'pg_dump …'`) runs none.
+    public static func runsServer(_ service: ComposeService, in config: ComposeConfig, onlyCandidate: Bool) -> Bool {
+        let defaultEntrypoint = service.entrypoint.map { entrypoint in
+            entrypoint.count == 1 && (entrypoint[0] as NSString).lastPathComponent == "docker-entrypoint.sh"
+        } ?? true
+        let serverCommand = service.command.map { command in
+            guard let first = command.first else { return true }
+            return first == "postgres" || first.hasPrefix("-")
+        } ?? true
+        guard defaultEntrypoint, serverCommand else { return false }
+        if onlyCandidate { return true }
+        let major = service.image.flatMap(ImageReference.init(parsing:))?.major
+        let explicit = nonEmpty(service.environmentValue("PGDATA"))
+        let resolve = { (pgdata: String) in
+            DataLocation.resolve(pgdata: pgdata, volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
+        }
+        if resolve(explicit ?? defaultPGData(major: major)).isPersistent { return true }
+        // The 18+ image on a pre-18 mount is still the database (select explains the layout).
+        return explicit == nil && (major ?? latestMajor) >= 18 && resolve("/var/lib/postgresql/data").isPersistent
     }
 
     /// The host file behind a container path: a compose file secret, or a file under a bind mount.

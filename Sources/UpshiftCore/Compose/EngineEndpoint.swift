@@ -26,7 +26,9 @@ public struct EngineEndpoint: Sendable, Hashable {
         } else {
             hostPart = rest.prefix(while: { $0 != ":" && $0 != "/" })
         }
-        return hostPart == "localhost" || hostPart == "::1" || hostPart.hasPrefix("127.")
+        let octets = hostPart.split(separator: ".", omittingEmptySubsequences: false)
+        let loopbackV4 = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+        return hostPart == "localhost" || hostPart == "::1" || loopbackV4
     }
 
     /// The engine the docker CLI would use now.

@@ -70,7 +70,9 @@ extension Doctor {
         var edit: Result<ImageTagEdit, UpshiftError>?
         if stage.upgrading, let source = project.imageSource(service: db.service, environment: environment) {
             do {
-                edit = .success(try ImageSwitch.plan(source: source, targetMajor: stage.target, environment: environment))
+                edit = .success(try ImageSwitch.plan(
+                    source: source, targetMajor: stage.target, environment: environment,
+                    alongside: SidecarImages.sources(of: db, project: project, environment: environment)))
             } catch let error as UpshiftError {
                 edit = .failure(error)
             } catch {

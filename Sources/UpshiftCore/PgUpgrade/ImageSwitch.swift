@@ -4,9 +4,11 @@ import Foundation
 /// (through `ImageTagEditor`), plus the `PGDATA` pin when the placement needs one.
 public enum ImageSwitch {
     /// The prepared tag edit; throws the editor's specific refusal when the line is not safely editable.
-    public static func plan(source: ImageSource, targetMajor: Int, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ImageTagEdit {
+    /// `alongside`: the image sources of the sidecars switched with it (the same image on their lines is not ambiguous).
+    public static func plan(source: ImageSource, targetMajor: Int, environment: [String: String] = ProcessInfo.processInfo.environment, alongside: [ImageSource] = []) throws -> ImageTagEdit {
         do {
-            let target = try ImageTagEditTarget(source: source)
+            var target = try ImageTagEditTarget(source: source)
+            target.alsoSwitchedLines = SidecarImages.lines(of: alongside, in: target.file)
             return try ImageTagEditor(environment: environment).prepare(target, change: .major(String(targetMajor)))
         } catch let error as ImageTagEditError {
             throw error.upshiftError
@@ -34,8 +36,8 @@ struct SwitchImageStep: StepAction {
     }
 
     static func planned(_ world: PgUpgradeWorld, environment: [String: String]) throws -> PlannedStep {
-        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment)
-        var notes = [edit.diff(label: edit.file)]
+        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment, alongside: world.context.sidecars.map(\.source))
+        var notes = [edit.diff(label: edit.file)] + (try SidecarImages.notes(world, after: edit, environment: environment))
         if let pgdataEdit = world.context.pgdataEdit {
             let file = world.context.imageSource.file
             let contents = try String(contentsOfFile: file, encoding: .utf8)
@@ -49,12 +51,13 @@ struct SwitchImageStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment)
+        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment, alongside: world.context.sidecars.map(\.source))
         do {
             try ImageTagEditor(environment: environment).apply(edit)
         } catch let error as ImageTagEditError {
             throw error.upshiftError
         }
+        try SidecarImages.apply(world, after: edit, environment: environment)
         if let pgdataEdit = world.context.pgdataEdit {
             let file = world.context.imageSource.file
             let contents = try String(contentsOfFile: file, encoding: .utf8)
@@ -81,6 +84,7 @@ struct SwitchImageStep: StepAction {
                 "after editing, compose resolves \(world.service) to image \(image) PGDATA \(pgdata ?? "default") instead of \(world.context.targetImage) PGDATA \(expectedPGDATA ?? "default"); the files were put back",
                 hint: "the image may also be set elsewhere (another -f file or the shell environment)")
         }
+        try SidecarImages.verify(config, world)
         return StepOutcome(summary: "\(edit.oldLine.trimmingCharacters(in: .whitespaces)) -> \(edit.newLine.trimmingCharacters(in: .whitespaces)) (\((edit.file as NSString).lastPathComponent):\(edit.lineNumber))")
     }
 }

@@ -38,6 +38,8 @@ public struct PgUpgradeContext: Sendable {
     /// set when preflight logged in there, so the dump and fingerprint can be taken before the window
     /// (`PrepareOnlineStep`). `nil` = everything happens inside the window.
     public var onlineAddress: String? = nil
+    /// Services on the database's image that run no server (backup sidecars): switched with it.
+    public var sidecars: [SidecarImage] = []
 
     /// Where upshift reaches the old server before the window: its container address, port 5432 inside.
     public func onlineConnection(database name: String = "postgres") -> ConnectionParameters? {

@@ -74,7 +74,15 @@ public struct PgUpgradePreflight: Sendable {
         guard let source = project.imageSource(service: database.service, environment: environment) else {
             throw UpshiftError("cannot find the line that defines the image of service \(database.service) in \(project.location.files.joined(separator: ", "))")
         }
-        _ = try ImageSwitch.plan(source: source, targetMajor: options.targetMajor)
+        let sidecars = try SidecarImages.resolve(
+            database: database, databaseSource: source, config: project.config, targetMajor: options.targetMajor,
+            locate: { project.imageSource(service: $0, environment: environment) })
+        let databaseEdit = try ImageSwitch.plan(source: source, targetMajor: options.targetMajor, alongside: sidecars.sidecars.map(\.source))
+        _ = try SidecarImages.prepare(sidecars.sidecars, after: databaseEdit, targetMajor: options.targetMajor, environment: environment)
+        if !sidecars.sidecars.isEmpty {
+            notes.append("sidecars switched with the database: " + sidecars.sidecars.map { "\($0.service) (\($0.image) -> \($0.target))" }.joined(separator: ", "))
+        }
+        notes += sidecars.notes
         let targetImage = try ImageSwitch.targetImage(database.image, targetMajor: options.targetMajor)
         let bindRootIsMountPoint = try await PreflightChecks.bindRootIsMountPoint(database.dataLocation, data: data)
         let placement = try DataPlacement.choose(
@@ -118,6 +126,7 @@ public struct PgUpgradePreflight: Sendable {
                 "the target image \(targetImage) cannot be pulled: \(pull.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(pull.termination)")",
                 hint: "check the tag exists in your registry (docker pull \(targetImage)); nothing was changed")
         }
+        try await SidecarImages.pull(sidecars.sidecars, except: targetImage, runner: runner, progress: progress)
         if !extensions.isEmpty {
             let available = try await Self.availableExtensions(image: targetImage.description, runner: runner)
             let missing = extensions.filter { !available.contains($0) }
@@ -170,6 +179,7 @@ public struct PgUpgradePreflight: Sendable {
                 volumes: database.initScriptMounts, imageEntries: try await InitScriptMask.imageEntries(image: targetImage.description, runner: runner))
         }
         context.upgradeTool = upgradeTool
+        context.sidecars = sidecars.sidecars
         if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
             let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)
             context.onlineAddress = probe.address

@@ -21,11 +21,17 @@ public struct ImageTagEditTarget: Sendable, Hashable, Codable {
     /// The value expected at that place now (the raw image reference, the default, or the variable's
     /// value), as discovery saw it; the edit is refused when the file says otherwise.
     public var expectedValue: String?
+    /// Other lines of the same file that are switched in the same run (sidecars on the database's image):
+    /// the same value written there is no reason to refuse the edit as ambiguous.
+    public var alsoSwitchedLines: Set<Int> = []
 
-    public init(file: String, location: Location, expectedValue: String? = nil) {
+    enum CodingKeys: String, CodingKey { case file, location, expectedValue }
+
+    public init(file: String, location: Location, expectedValue: String? = nil, alsoSwitchedLines: Set<Int> = []) {
         self.file = file
         self.location = location
         self.expectedValue = expectedValue
+        self.alsoSwitchedLines = alsoSwitchedLines
     }
 }
 

@@ -70,7 +70,7 @@ public struct ImageTagEditor: Sendable {
                 guard let candidate, let other = try? ComposeImageLine.parse(candidate), other.value == parsed.value else { return nil }
                 return index + 1
             }
-            if same.count > 1 { throw fail(number, .ambiguous(lines: same)) }
+            if same.contains(where: { $0 != number && !target.alsoSwitchedLines.contains($0) }) { throw fail(number, .ambiguous(lines: same)) }
             if let expected = target.expectedValue, expected != oldValue {
                 throw fail(number, .unexpectedValue(expected: expected, found: oldValue))
             }
