@@ -69,12 +69,16 @@ struct RestoreDatabaseServiceCompensator: Compensating {
             try IsolationOverride.write(path: override, service: payload.service, hostPort: port)
             var cli = payload.handle.cli(runner: runner, tool: tool, extraFiles: [override])
             let config = try await cli.config()
-            let database = try DatabaseService.select(from: config, named: payload.service)
+            var database = try DatabaseService.select(from: config, named: payload.service)
             var redactor = context.redactor
             redactor.add(database.password)
-            let compose = ComposeOperations(cli: cli, redactor: redactor)
+            var compose = ComposeOperations(cli: cli, redactor: redactor)
             context.progress("starting \(payload.service) on the old data to verify it")
             try await compose.up([payload.service])
+            if try await database.readPasswordInContainer(compose: compose, runner: runner) {
+                redactor.add(database.password)
+                compose = ComposeOperations(cli: cli, redactor: redactor)
+            }
             let parameters = database.superuserConnection(host: "127.0.0.1", port: port)
             try await Connection.waitUntilReady(parameters, deadline: .now + .seconds(payload.readyTimeout))
             let fingerprint = try await Fingerprinter.captureAsync(parameters)

@@ -27,27 +27,33 @@ public struct PgUpgradePreflight: Sendable {
     /// - Parameter pullImage: pull the target image now (before any downtime); `--dry-run` still checks
     ///   that it can be had.
     public func run() async throws -> PgUpgradeContext {
-        let database = try project.database()
+        var database = try project.database()
         var redactor = Redactor()
         redactor.add(database.password)
-        let compose = ComposeOperations(cli: project.cli, redactor: redactor)
+        var compose = ComposeOperations(cli: project.cli, redactor: redactor)
+        if try await database.readPasswordInContainer(compose: compose, runner: runner) {
+            redactor.add(database.password)
+            compose = ComposeOperations(cli: project.cli, redactor: redactor)
+        }
         var notes: [String] = []
 
         // Versions: image, disk, target.
-        guard let imageMajor = database.imageMajor else {
-            if database.image.digest != nil {
-                throw UpshiftError.usage(
-                    "the image of service \(database.service) is pinned by digest (\(database.imageText)); upshift cannot tell its major or change it safely",
-                    hint: "pin a tag instead (e.g. postgres:15), then run pg-upgrade")
-            }
-            throw UpshiftError.usage(
-                "cannot tell the PostgreSQL major of image \(database.imageText) (service \(database.service))",
-                hint: "use a tag that starts with the major version, e.g. postgres:15 or postgres:15-alpine")
-        }
         if database.image.digest != nil {
             throw UpshiftError.usage(
                 "the image of service \(database.service) is pinned by digest (\(database.imageText)); changing the tag would not change the image",
-                hint: "remove the @sha256:… part, then run pg-upgrade")
+                hint: "pin a tag instead (e.g. postgres:15), then run pg-upgrade")
+        }
+        let imageMajor: Int
+        if let major = database.imageMajor {
+            imageMajor = major
+        } else {
+            guard TagRewriter.pinFloating(database.image.tag ?? "latest", major: "0") != nil else {
+                throw UpshiftError.usage(
+                    "cannot tell the PostgreSQL major of image \(database.imageText) (service \(database.service))",
+                    hint: "use a tag that starts with the major version, e.g. postgres:15 or postgres:15-alpine")
+            }
+            (imageMajor, database) = try await FloatingImage.resolve(database, config: project.config, compose: compose, runner: runner)
+            notes.append("the image \(database.image) names no major: PostgreSQL \(imageMajor) runs on disk (image \(database.imageText.prefix(19))…); the switch pins the tag to the major of --to")
         }
         guard options.targetMajor > imageMajor else {
             throw UpshiftError.usage(
@@ -59,6 +65,11 @@ public struct PgUpgradePreflight: Sendable {
         }
 
         let data = DataDirectoryOperations(runner: runner, image: database.imageText)
+        guard database.dataLocation.isPersistent else {
+            throw UpshiftError.usage(
+                "the data of service \(database.service) is not on a persistent mount: \(database.dataLocation.summary)",
+                hint: "mount a named volume or a host folder at \(database.pgdata) (and move the data there) first; upshift will not upgrade data that compose can lose")
+        }
         progress("reading PG_VERSION through a helper container")
         let probe = try await data.probe(database.dataLocation)
         guard let diskMajor = probe.major else {

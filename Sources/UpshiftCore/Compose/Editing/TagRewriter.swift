@@ -33,7 +33,11 @@ enum TagRewriter {
             let scalars = Array(tag.unicodeScalars)
             var index = 0
             while index < scalars.count, ("0"..."9").contains(scalars[index]) { index += 1 }
-            guard index > 0 else { throw Failure.unversioned(tag) }
+            guard index > 0 else {
+                // A floating postgres tag names no major: the edit pins one (`latest` -> `18`, `alpine` -> `18-alpine`).
+                if let pinned = pinFloating(tag, major: major) { return pinned }
+                throw Failure.unversioned(tag)
+            }
             // Further numeric components (`.8`, `.8.1`) belong to the old version and are dropped.
             while index < scalars.count, scalars[index] == "." {
                 var next = index + 1
@@ -50,6 +54,15 @@ enum TagRewriter {
         return result
     }
 
+    /// The postgres image's floating tags (`latest`, `alpine`, `alpine3.22`, `bookworm`, `trixie`) pinned to
+    /// `major`, keeping the variant; `nil` for any other word.
+    static func pinFloating(_ tag: String, major: String) -> String? {
+        if tag == "latest" { return major }
+        let distributions = ["alpine", "bookworm", "bullseye", "trixie"]
+        guard distributions.contains(where: { tag == $0 || (tag.hasPrefix($0) && tag.dropFirst($0.count).allSatisfy { $0.isNumber || $0 == "." }) }) else { return nil }
+        return "\(major)-\(tag)"
+    }
+
     /// Rewrites a value that is either a bare tag (`15-alpine`, as in `postgres:${PG_TAG}`) or a whole
     /// reference (`postgres:15`, as in `image: ${PG_IMAGE}`).
     /// `isReference` forces the reference reading (a literal `image:` value is never a bare tag).
@@ -58,7 +71,10 @@ enum TagRewriter {
         guard looksLikeReference else { return try rewrite(tag: value, change: change) }
         let parts = split(reference: value)
         guard parts.digest == nil else { throw Failure.digest }
-        guard let tag = parts.tag else { throw Failure.unversioned("latest") }
+        guard let tag = parts.tag else {
+            if case .major(let major) = change { return parts.name + ":" + major }
+            throw Failure.unversioned("latest")
+        }
         return parts.name + ":" + (try rewrite(tag: tag, change: change))
     }
 }
