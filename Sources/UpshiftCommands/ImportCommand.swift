@@ -100,7 +100,7 @@ extension Upshift {
             let world = RecordsImportWorld(context: context, runFolder: folder, hostFile: hostFile)
             let planner = RecordsImportPlanner(world: world)
             let plan = try planner.plan(command: command)
-            try folder.writePlan(plan)
+            try folder.writePlan(plan, redactor: target.redactor)
             FileHandle.standardError.write(Data(target.redactor.redact(plan.renderText()).utf8))
             do {
                 try Confirmation.ask("Import \(context.file.totalRecords) records into \(project.name)?", yes: yes)

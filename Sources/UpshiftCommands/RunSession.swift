@@ -52,7 +52,7 @@ final class RunSession: Sendable {
         plan: Plan, steps: [ExecutableStep], folder: RunFolder, registry: CompensationRegistry, redactor: Redactor,
         question: String, yes: Bool, rollbackOnFailure: Bool = true
     ) async throws -> RunOutcome {
-        try folder.writePlan(plan)
+        try folder.writePlan(plan, redactor: redactor)
         FileHandle.standardError.write(Data(redactor.redact(plan.renderText()).utf8))
         do {
             try Confirmation.ask(question, yes: yes)

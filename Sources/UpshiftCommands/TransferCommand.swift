@@ -71,7 +71,7 @@ extension Upshift {
             let world = TransferWorld(context: context, runFolder: folder)
             let planner = TransferPlanner(world: world)
             let plan = try planner.plan(command: command)
-            try folder.writePlan(plan)
+            try folder.writePlan(plan, redactor: redactor)
             FileHandle.standardError.write(Data(redactor.redact(plan.renderText()).utf8))
             do {
                 try Confirmation.ask("Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?", yes: yes)

@@ -59,7 +59,7 @@ struct EditorTests {
             -    image: postgres:15
             +    image: postgres:18
                  environment:
-                   POSTGRES_PASSWORD: pw
+                   POSTGRES_PASSWORD: ******
 
             """)
     }
@@ -152,10 +152,19 @@ struct EditorTests {
     }
 
     @Test func refusesTagsWithoutAVersionAndNoOps() {
-        refuse("  image: postgres:latest\n", .imageLine(line: 1), .unversionedTag("latest"))
-        refuse("  image: postgres\n", .imageLine(line: 1), .unversionedTag("latest"))
+        refuse("  image: postgres:stable\n", .imageLine(line: 1), .unversionedTag("stable"))
         refuse("  image: postgres:16beta1\n", .imageLine(line: 1), .unversionedTag("16beta1"))
         refuse("  image: postgres:18-alpine\n", .imageLine(line: 1), .unchanged("postgres:18-alpine"))
+    }
+
+    /// A floating postgres tag names no major: the edit pins one, keeping the variant.
+    @Test func pinsFloatingTags() throws {
+        for (line, pinned) in [("  image: postgres\n", "  image: postgres:18\n"), ("  image: postgres:latest\n", "  image: postgres:18\n"),
+                               ("  image: postgres:alpine\n", "  image: postgres:18-alpine\n"), ("  image: postgres:alpine3.22\n", "  image: postgres:18-alpine3.22\n"),
+                               ("  image: docker.io/library/postgres:bookworm\n", "  image: docker.io/library/postgres:18-bookworm\n")] {
+            let edit = try editor.edit(contents: Data(line.utf8), target: ImageTagEditTarget(file: "/p/f", location: .imageLine(line: 1)), change: .major("18"))
+            #expect(String(decoding: edit.editedContents, as: UTF8.self) == pinned)
+        }
     }
 
     @Test func refusesOtherShapes() {

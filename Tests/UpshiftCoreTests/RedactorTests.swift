@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import UpshiftCore
 
@@ -5,5 +6,41 @@ struct RedactorTests {
     @Test func masksEverySecretLongestFirst() {
         let r = Redactor(secrets: ["s3cret", "s3cret-longer", "x"])
         #expect(r.redact("a s3cret-longer b s3cret c x") == "a ****** b ****** c x")
+    }
+}
+
+/// The forms a hostile password takes in what upshift writes (issue 16).
+struct RedactorEncodingTests {
+    static let hostile = ["Sh0p S3cret \"q\" ;x", "back\\slash\\", "d$llar$$", "100%sure", "multi\nline pass", "grüße-пароль-密码", "tab\there", "p/slash/"]
+
+    @Test(arguments: hostile)
+    func everyEncodingIsMasked(_ secret: String) throws {
+        let r = Redactor(secrets: [secret])
+        // JSON as Foundation writes it, compose's JSON (which escapes what Go escapes), and $$.
+        let foundation = String(decoding: try JSONSerialization.data(withJSONObject: ["v": secret]), as: UTF8.self)
+        #expect(!r.redact(foundation).contains(secret) && r.redact(foundation).contains(Redactor.mask), "\(foundation)")
+        let dollar = "POSTGRES_PASSWORD: " + secret.replacingOccurrences(of: "$", with: "$$")
+        #expect(r.redact(dollar) == "POSTGRES_PASSWORD: ******", "\(r.redact(dollar))")
+        let ascii = "{\"v\":\"" + Redactor.asciiJSONEscaped(secret) + "\"}"
+        #expect(r.redact(ascii) == "{\"v\":\"******\"}", "\(r.redact(ascii))")
+        // stderr is read line by line: each line of a multi-line secret is masked on its own.
+        for line in secret.split(separator: "\n") where secret.contains("\n") {
+            #expect(!r.redact("error near \(line)").contains(line))
+        }
+    }
+
+    @Test func resolvedConfigBlanksSecretNamedVariables() throws {
+        let config = #"{"name":"p","services":{"db":{"image":"postgres:15","environment":{"POSTGRES_PASSWORD":"x","POSTGRES_USER":"app","SMTP_PASS":"ab","API_TOKEN":"t0k","EMPTY":null}}}}"#
+        let masked = try #require(try JSONSerialization.jsonObject(with: ResolvedConfigMask.mask(Data(config.utf8))) as? [String: Any])
+        let env = try #require(((masked["services"] as? [String: Any])?["db"] as? [String: Any])?["environment"] as? [String: Any])
+        #expect(env["POSTGRES_PASSWORD"] as? String == "******" && env["SMTP_PASS"] as? String == "******" && env["API_TOKEN"] as? String == "******")
+        #expect(env["POSTGRES_USER"] as? String == "app")
+    }
+
+    @Test func diffContextNeverShowsASecret() {
+        #expect(ImageTagEdit.maskingSecretValue("      POSTGRES_PASSWORD: hunter2") == "      POSTGRES_PASSWORD: ******")
+        #expect(ImageTagEdit.maskingSecretValue("      - POSTGRES_PASSWORD=hunter2") == "      - POSTGRES_PASSWORD=******")
+        #expect(ImageTagEdit.maskingSecretValue("      POSTGRES_USER: app") == "      POSTGRES_USER: app")
+        #expect(ImageTagEdit.maskingSecretValue("    environment:") == "    environment:")
     }
 }

@@ -13,7 +13,7 @@ struct RunFolderTests {
             #expect(try mode(dir + "/.upshift") == 0o700)
             #expect(try mode(dir + "/.upshift/runs") == 0o700)
             #expect(try mode(folder.path) == 0o700)
-            try folder.writePlan(try PlanTests.samplePlan())
+            try folder.writePlan(try PlanTests.samplePlan(), redactor: Redactor())
             #expect(try mode(folder.planPath) == 0o600)
             #expect(try folder.readPlan() == PlanTests.samplePlan())
             #expect(throws: UpshiftError.self) { _ = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID) }

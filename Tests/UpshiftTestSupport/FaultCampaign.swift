@@ -108,10 +108,10 @@ public enum FaultCampaign {
 
     // MARK: - Secrets and permissions
 
-    /// Files that hold the `.env` by necessity (byte copies for the restore, compose's resolved config): allowed
-    /// to contain secrets only when private (0600 in a 0700 run folder).
+    /// Files that hold the `.env` by necessity (byte copies for the restore): allowed to contain secrets only
+    /// when private (0600 in a 0700 run folder). The resolved config is not one: its secrets are masked.
     static func isPrivateCopy(_ relative: String) -> Bool {
-        (relative.hasPrefix("runs/") && relative.contains("/compose/")) || relative.hasSuffix("/config.resolved.json")
+        relative.hasPrefix("runs/") && relative.contains("/compose/")
     }
 
     /// Greps every artefact for every secret: the outputs given, all of `.upshift` (audit log, journals, plans,

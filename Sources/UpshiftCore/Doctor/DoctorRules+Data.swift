@@ -116,9 +116,12 @@ extension DoctorRules {
                                    fix: "rename or remove it by hand after checking what it holds")
             }
             var found = "PGDATA \(database.pgdata)\(database.pgdataIsExplicit ? " (set in environment)" : " (image default)"); pg-upgrade --to \(targetMajor): \(placement.summary)"
+            let edit = placement.pgdataEdit(database: database, targetMajor: targetMajor)
             if targetMajor >= 18, !database.pgdataIsExplicit, database.pgdata == "/var/lib/postgresql/data" {
                 found += ". PostgreSQL 18 images default to PGDATA /var/lib/postgresql/18/docker"
-                    + (placement.pinsPGDATA ? ", which is outside this mount: pg-upgrade pins PGDATA=\(placement.newPGDATA) in the compose file so the data stays on it" : "")
+                    + (edit != nil ? ", which is outside this mount: pg-upgrade pins PGDATA=\(placement.newPGDATA) in the compose file so the data stays on it" : "")
+            } else if let edit {
+                found += "; pg-upgrade will \(edit.summary) in the compose file"
             }
             return DoctorCheck(id, title, .pass, found)
         }

@@ -16,9 +16,11 @@ struct SnapshotStep: StepAction {
         let files = world.context.project.location.files + world.context.project.location.envFiles
         let manifest = try world.runFolder.snapshot(files: files)
         let config = try await world.compose.run(["config", "--format", "json"], timeout: .seconds(60))
-        // The resolved config holds the resolved environment, passwords included: keep it private.
+        // The resolved config holds the resolved environment: secret-named variables are blanked at the source,
+        // the database password masked wherever else it appears (a URL), and the file kept private.
+        let masked = ResolvedConfigMask.mask(Data(config.stdoutText.utf8))
         FileManager.default.createFile(
-            atPath: world.runFolder.path + "/config.resolved.json", contents: Data(world.redactor.redact(config.stdoutText).utf8),
+            atPath: world.runFolder.path + "/config.resolved.json", contents: Data(world.redactor.redact(String(decoding: masked, as: UTF8.self)).utf8),
             attributes: [.posixPermissions: 0o600])
         let images = Set(world.context.project.config.services.values.compactMap(\.image)).sorted()
         var digests: [String: String] = [:]

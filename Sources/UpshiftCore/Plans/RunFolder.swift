@@ -81,8 +81,10 @@ public struct RunFolder: Sendable, Hashable {
 
     // MARK: - Plan and journal
 
-    public func writePlan(_ plan: Plan) throws {
-        try DurableFile.atomicWrite(try plan.jsonData(), to: planPath, mode: 0o600)
+    /// Writes `plan.json`, every secret masked (in its JSON-escaped form too).
+    public func writePlan(_ plan: Plan, redactor: Redactor) throws {
+        let text = redactor.redact(String(decoding: try plan.jsonData(), as: UTF8.self))
+        try DurableFile.atomicWrite(Data(text.utf8), to: planPath, mode: 0o600)
     }
 
     public func readPlan() throws -> Plan {
