@@ -51,6 +51,12 @@ extension Upshift {
             let reporter = RunReporter(audit: audit.sink)
             let undo = UpshiftCore.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(secrets: [password].compactMap { $0 }), onEvent: reporter.handler)
             let pending = try undo.pending()
+            do {
+                try undo.checkFiles()
+            } catch let error as UpshiftError {
+                audit.refused(error)
+                throw UpshiftError(error.message, hint: (error.hint.map { $0 + "; " } ?? "") + "nothing was rolled back", exitCode: .usage)
+            }
             guard !pending.isEmpty else {
                 FileHandle.standardError.write(Data("run \(folder.runID): nothing left to undo\n".utf8))
                 return

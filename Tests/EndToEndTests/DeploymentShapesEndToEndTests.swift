@@ -180,6 +180,35 @@ struct DeploymentShapesEndToEndTests {
         }
     }
 
+    // MARK: - Rollback after an edit
+
+    /// Days after the upgrade the user adds a service to the compose file: `rollback` refuses before undoing
+    /// anything (exit 64) and shows what changed; the stack keeps running on 18. Once the edit is undone, the
+    /// rollback goes through.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func rollbackRefusesAFileEditedSinceTheRun() async throws {
+        try await E2ELayout.all[1].with { d in
+            let before = try d.read("docker-compose.yml")
+            let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+            try #require(upgrade.exitCode == 0, "\(upgrade)")
+            let upgraded = try d.read("docker-compose.yml")
+            let edited = upgraded + "  adminer:\n    image: inventree/inventree:0.17.0\n    profiles: [never]\n"
+            try d.write("docker-compose.yml", edited)
+            let refused = try await d.upshift(["rollback", "--yes"])
+            #expect(refused.exitCode == 64, "\(refused)")
+            #expect(refused.stderr.contains("was changed after run") && refused.stderr.contains("+  adminer:") && refused.stderr.contains("nothing was rolled back"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains(E2ELayout.password))
+            #expect(try d.read("docker-compose.yml") == edited, "the user's edit was overwritten")
+            try await E2EUpgrade.waitRunning(d, ["app", "db"])
+            #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 18, "the refused rollback undid something")
+            try d.write("docker-compose.yml", upgraded)
+            let rollback = try await d.upshift(["rollback", "--yes"])
+            #expect(rollback.exitCode == 0, "\(rollback)")
+            #expect(try d.read("docker-compose.yml") == before)
+            #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 15)
+        }
+    }
+
     // MARK: - Shared
 
     /// pg-upgrade --to 18 (dry run first), the checks of `after`, then rollback: files byte for byte, 15, same data.

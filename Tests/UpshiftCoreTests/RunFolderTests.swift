@@ -138,4 +138,42 @@ struct RunFolderUnfinishedRunTests {
             #expect(try RunFolder.runNeedingRollback(projectDirectory: dir)?.folder.runID.rawValue == "20261101-000000-0001")
         }
     }
+
+    /// A rollback days later must not silently overwrite an edit the user made after the run (issue 16).
+    @Test func restoreRefusesAFileEditedAfterTheRun() async throws {
+        try await withPlanTempDirectory { dir in
+            let compose = dir + "/compose.yml", env = dir + "/.env"
+            let before = "services:\n  db:\n    image: postgres:15\n    environment:\n      POSTGRES_PASSWORD: hunter2x\n"
+            try before.write(toFile: compose, atomically: true, encoding: .utf8)
+            try "DB_PASSWORD=hunter2x\n".write(toFile: env, atomically: true, encoding: .utf8)
+            let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
+            _ = try folder.snapshot(files: [compose, env])
+            // The run's edit, recorded as its result.
+            let after = before.replacingOccurrences(of: "postgres:15", with: "postgres:18")
+            try after.write(toFile: compose, atomically: true, encoding: .utf8)
+            try folder.recordResult()
+            // Days later the user adds a service and changes the password in .env.
+            let edited = after + "  cache:\n    image: redis:7\n"
+            try edited.write(toFile: compose, atomically: true, encoding: .utf8)
+            try "DB_PASSWORD=changed-pw-99\n".write(toFile: env, atomically: true, encoding: .utf8)
+            do {
+                _ = try folder.restoreSnapshot()
+                Issue.record("an edited file was overwritten")
+            } catch let error as UpshiftError {
+                #expect(error.exitCode == .failedRollbackIncomplete)
+                #expect(error.message.contains("was changed after run") && error.message.contains("+    image: redis:7"), "\(error.message)")
+                #expect(!error.message.contains("hunter2x") && !error.message.contains("changed-pw-99"))
+            }
+            #expect(try String(contentsOfFile: compose, encoding: .utf8) == edited, "the user's edit was lost")
+            // Once the user puts back what the run left, the rollback restores both files.
+            try after.write(toFile: compose, atomically: true, encoding: .utf8)
+            do { _ = try folder.restoreSnapshot(); Issue.record(".env edit overwritten") } catch let error as UpshiftError {
+                #expect(error.message.contains(".env") && error.message.contains("not shown") && !error.message.contains("changed-pw-99"))
+            }
+            try "DB_PASSWORD=hunter2x\n".write(toFile: env, atomically: true, encoding: .utf8)
+            let restored = try folder.restoreSnapshot()
+            #expect(restored == [compose], "\(restored)")
+            #expect(try String(contentsOfFile: compose, encoding: .utf8) == before)
+        }
+    }
 }

@@ -44,6 +44,7 @@ struct SetTagStep: StepAction {
             throw UpshiftError("after editing, compose resolves \(wrong.joined(separator: ", ")) to another image than \(world.context.targetImage); the files were put back",
                                hint: "the image may also be set elsewhere (another -f file or the shell environment)")
         }
+        try world.runFolder.recordResult()
         return StepOutcome(summary: "\(edit.oldLine.trimmingCharacters(in: .whitespaces)) -> \(edit.newLine.trimmingCharacters(in: .whitespaces)) (\((edit.file as NSString).lastPathComponent):\(edit.lineNumber))")
     }
 }

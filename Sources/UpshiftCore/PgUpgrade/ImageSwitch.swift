@@ -85,6 +85,7 @@ struct SwitchImageStep: StepAction {
                 hint: "the image may also be set elsewhere (another -f file or the shell environment)")
         }
         try SidecarImages.verify(config, world)
+        try world.runFolder.recordResult()
         return StepOutcome(summary: "\(edit.oldLine.trimmingCharacters(in: .whitespaces)) -> \(edit.newLine.trimmingCharacters(in: .whitespaces)) (\((edit.file as NSString).lastPathComponent):\(edit.lineNumber))")
     }
 }

@@ -44,7 +44,7 @@ enum ActivePlugins {
     }
 
     static func write(_ keys: [String], to path: String) throws {
-        _ = FileManager.default.createFile(atPath: path, contents: try JSONEncoder().encode(keys), attributes: [.posixPermissions: 0o600])
+        try DurableFile.atomicWrite(try JSONEncoder().encode(keys), to: path, mode: 0o600)
     }
 
     static func read(from path: String) throws -> [String] {

@@ -19,9 +19,8 @@ struct SnapshotStep: StepAction {
         // The resolved config holds the resolved environment: secret-named variables are blanked at the source,
         // the database password masked wherever else it appears (a URL), and the file kept private.
         let masked = ResolvedConfigMask.mask(Data(config.stdoutText.utf8))
-        FileManager.default.createFile(
-            atPath: world.runFolder.path + "/config.resolved.json", contents: Data(world.redactor.redact(String(decoding: masked, as: UTF8.self)).utf8),
-            attributes: [.posixPermissions: 0o600])
+        try DurableFile.atomicWrite(
+            Data(world.redactor.redact(String(decoding: masked, as: UTF8.self)).utf8), to: world.runFolder.path + "/config.resolved.json", mode: 0o600)
         let images = Set(world.context.project.config.services.values.compactMap(\.image)).sorted()
         var digests: [String: String] = [:]
         for image in images {
@@ -29,7 +28,7 @@ struct SnapshotStep: StepAction {
             if inspect.termination.isSuccess { digests[image] = inspect.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) }
         }
         let data = try JSONSerialization.data(withJSONObject: digests, options: [.prettyPrinted, .sortedKeys])
-        FileManager.default.createFile(atPath: world.runFolder.path + "/image-digests.json", contents: data, attributes: [.posixPermissions: 0o600])
+        try DurableFile.atomicWrite(data, to: world.runFolder.path + "/image-digests.json", mode: 0o600)
         return StepOutcome(summary: "\(manifest.entries.count) files saved")
     }
 }

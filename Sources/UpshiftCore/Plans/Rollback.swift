@@ -22,6 +22,15 @@ public struct Rollback: Sendable {
     /// What `run()` would undo, latest first, for the confirmation prompt and `--dry-run`.
     public func pending() throws -> [RunState.StepEntry] { try folder.loadState().pendingUndo }
 
+    /// Refuses, before anything is undone, when a file the rollback would restore was edited after the run:
+    /// finding that half-way would leave the stack stopped with the files unchanged.
+    public func checkFiles() throws {
+        for entry in try pending() where entry.compensation?.kind == RestoreSnapshotCompensator.kind {
+            let payload = try entry.compensation!.payload.decode(RestoreSnapshotPayload.self)
+            try folder.checkSnapshotRestorable(only: payload.files.isEmpty ? nil : payload.files)
+        }
+    }
+
     /// Runs the pending compensations, appending to the run's journal.
     ///
     /// - Throws: only when the journal cannot be read or opened; compensation failures are in the report.

@@ -141,8 +141,23 @@ public struct RunFolder: Sendable, Hashable {
     /// - Returns: the paths actually rewritten.
     @discardableResult
     public func restoreSnapshot(only: [String]? = nil) throws -> [String] {
+        let writes = try snapshotWrites(only: only)
+        for (entry, data) in writes {
+            try DurableFile.atomicWrite(data, to: entry.resolvedPath, mode: mode_t(entry.mode), owner: (uid_t(entry.uid), gid_t(entry.gid)))
+        }
+        return writes.map(\.entry.path)
+    }
+
+    /// The files a restore would rewrite, each checked: throws (writing nothing) when a copy is damaged or a
+    /// file was edited after the run. `rollback` calls it before undoing anything.
+    public func checkSnapshotRestorable(only: [String]? = nil) throws {
+        _ = try snapshotWrites(only: only)
+    }
+
+    func snapshotWrites(only: [String]?) throws -> [(entry: SnapshotManifest.Entry, data: Data)] {
         let manifest = try manifest()
-        var restored: [String] = []
+        // Every file is checked before any is written: a file edited since the run stops the restore whole.
+        var writes: [(entry: SnapshotManifest.Entry, data: Data)] = []
         for entry in manifest.entries {
             if let only, !only.contains(entry.path), !only.contains(entry.resolvedPath) { continue }
             let stored = snapshotDirectory + "/" + entry.storedName
@@ -151,14 +166,14 @@ public struct RunFolder: Sendable, Hashable {
             else {
                 throw UpshiftError("the snapshot copy \(stored) of \(entry.path) is missing or damaged", exitCode: .failedRollbackIncomplete)
             }
-            if FileManager.default.contents(atPath: entry.resolvedPath) == data,
-               let current = try? DurableFile.attributes(entry.resolvedPath), Int(current.mode) == entry.mode {
+            let current = FileManager.default.contents(atPath: entry.resolvedPath)
+            if current == data, let attributes = try? DurableFile.attributes(entry.resolvedPath), Int(attributes.mode) == entry.mode {
                 continue
             }
-            try DurableFile.atomicWrite(data, to: entry.resolvedPath, mode: mode_t(entry.mode), owner: (uid_t(entry.uid), gid_t(entry.gid)))
-            restored.append(entry.path)
+            try refuseEditedSince(entry, current: current, snapshot: data)
+            writes.append((entry, data))
         }
-        return restored
+        return writes
     }
 }
 

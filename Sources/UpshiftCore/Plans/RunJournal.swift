@@ -70,8 +70,16 @@ public final class RunJournal: Sendable {
             record.time = JournalRecord.timestamp(clock())
             var line = try PlanJSON.encoder(pretty: false).encode(record)
             line.append(UInt8(ascii: "\n"))
-            try DurableFile.writeAll(state.fd, [UInt8](line), path: path)
-            try DurableFile.sync(state.fd, path: path)
+            // A short write (a full disk) must not leave a torn line for the next record to bury mid-file,
+            // where every reader would refuse the journal: cut the file back to where this record began.
+            let start = lseek(state.fd, 0, SEEK_END)
+            do {
+                try DurableFile.writeAll(state.fd, [UInt8](line), path: path)
+                try DurableFile.sync(state.fd, path: path)
+            } catch {
+                if start >= 0 { _ = ftruncate(state.fd, start) }
+                throw error
+            }
             state.seq = record.seq
             return record
         }

@@ -3,9 +3,11 @@ import Foundation
 /// The run folder's JSON records (fingerprints, cluster settings, the dump manifest, the online
 /// preparation): indented, keys sorted, mode 0600 because they describe the database.
 enum PrivateJSON {
+    /// Written atomically and fsynced, or the step fails: a fingerprint that silently went missing (a full
+    /// disk) would let rollback skip its old-data check.
     static func write<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        FileManager.default.createFile(atPath: path, contents: try encoder.encode(value), attributes: [.posixPermissions: 0o600])
+        try DurableFile.atomicWrite(try encoder.encode(value), to: path, mode: 0o600)
     }
 }

@@ -64,7 +64,7 @@ public struct InvenTreeBackupRecord: Sendable, Hashable, Codable {
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        _ = FileManager.default.createFile(atPath: path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
+        try DurableFile.atomicWrite(try encoder.encode(self), to: path, mode: 0o600)
     }
 
     public static func read(_ path: String) throws -> InvenTreeBackupRecord {
