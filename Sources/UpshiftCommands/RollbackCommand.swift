@@ -45,7 +45,7 @@ extension Upshift {
             defer { lock.release() }
 
             // The password is only needed to mask it: a project compose cannot read must not block a rollback.
-            let password = try? await ComposeProject.load(options: global.composeOptions, runner: runner).database().password
+            let password = try? await ComposeProject.load(options: global.composeOptions, runner: runner).database().password?.revealed
             let audit = try AuditBridge(projectDirectory: directory, runID: RunID.make(), command: "rollback --run \(folder.runID)", secrets: [password])
             try audit.started(["undoes": folder.runID.rawValue])
             let reporter = RunReporter(audit: audit.sink)

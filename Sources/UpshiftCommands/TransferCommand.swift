@@ -49,7 +49,7 @@ extension Upshift {
 
             let redactor = source.redactor.adding(target.redactor.secrets)
             let audit = try AuditBridge(projectDirectory: target.directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""),
-                                        secrets: [source.database.password, target.database.password])
+                                        secrets: [source.database.password?.revealed, target.database.password?.revealed])
             try audit.started(["project": target.project.name, "source": source.directory])
             let reporter = RunReporter(audit: audit.sink)
             let context: TransferContext

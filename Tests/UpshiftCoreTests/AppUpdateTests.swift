@@ -72,7 +72,7 @@ struct AppUpdateTests {
         #expect(plan.step(id: "backup")?.commands.first?.hasSuffix("invoke backup") == true)
         // Nothing in the plan carries the database password.
         let text = String(decoding: try plan.jsonData(), as: UTF8.self)
-        if let password = context.database.password { #expect(!text.contains(password)) }
+        if let password = context.database.password { #expect(!text.contains(password.revealed)) }
         try? FileManager.default.removeItem(atPath: folder.projectDirectory)
     }
 }

@@ -11,7 +11,7 @@ struct ComposeDatabaseServiceTests {
         #expect(db.superuser == "pguser")
         #expect(db.database == "inventree")
         #expect(db.passwordSource == .environment)
-        #expect(db.password == "pgpassword")
+        #expect(db.password?.revealed == "pgpassword")
         #expect(db.pgdataIsExplicit)
         #expect(db.dataLocation == DataLocation(
             kind: .bind, pgdata: "/var/lib/postgresql/data/pgdb", mountTarget: "/var/lib/postgresql/data",
@@ -25,7 +25,7 @@ struct ComposeDatabaseServiceTests {
         #expect(db.service == "db")
         #expect(db.imageMajor == 16)
         #expect(db.superuser == "postgres" && db.database == "postgres")
-        #expect(db.password == "pa$word")
+        #expect(db.password?.revealed == "pa$word")
         #expect(!db.pgdataIsExplicit)
         #expect(db.dataLocation == DataLocation(
             kind: .volume, pgdata: "/var/lib/postgresql/data", mountTarget: "/var/lib/postgresql/data",
@@ -64,7 +64,7 @@ struct ComposeDatabaseServiceTests {
         #expect(db.database == "app_admin")  // POSTGRES_DB defaults to the user
         #expect(db.passwordSource == .file(
             containerPath: "/run/secrets/db_password", hostPath: "/srv/custom-superuser/secrets/db_password.txt"))
-        #expect(db.password == "filepw")
+        #expect(db.password?.revealed == "filepw")
         #expect(db.image.digest?.hasPrefix("sha256:") == true)
         #expect(db.notes == ["the image is pinned by digest (sha256:9a5ea4bd3b5b…): the engine pulls by digest and ignores the tag, so a tag change must also drop or replace the digest"])
     }

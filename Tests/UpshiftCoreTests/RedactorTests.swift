@@ -44,3 +44,17 @@ struct RedactorEncodingTests {
         #expect(ImageTagEdit.maskingSecretValue("    environment:") == "    environment:")
     }
 }
+
+/// A `Secret` renders as the mask in every way Swift turns a value into text or JSON.
+struct SecretTests {
+    @Test func neverRendersInClear() throws {
+        let secret = Secret("Sh0p S3cret \"q\" ;x")
+        #expect("\(secret)" == Redactor.mask && String(describing: secret) == Redactor.mask && String(reflecting: secret) == "Secret(******)")
+        var dumped = ""
+        dump(secret, to: &dumped)
+        #expect(!dumped.contains("S3cret"), "\(dumped)")
+        let json = String(decoding: try JSONEncoder().encode(["password": secret]), as: UTF8.self)
+        #expect(json == #"{"password":"******"}"#)
+        #expect(secret.revealed == "Sh0p S3cret \"q\" ;x")
+    }
+}

@@ -25,16 +25,16 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     public var passwordSource: PasswordSource
     /// The password from `POSTGRES_PASSWORD`, or read from a host-readable `_FILE`. Kept out of `Codable`
     /// so status JSON, plans and audit records can never carry it.
-    public var password: String?
+    public var password: Secret?
 
     /// `["PGPASSWORD": password]` (empty without one): how the password reaches a subprocess — by
     /// environment, named in argv with `-e PGPASSWORD`, never as a value in argv.
-    public var passwordEnvironment: [String: String] { password.map { ["PGPASSWORD": $0] } ?? [:] }
+    public var passwordEnvironment: [String: String] { password.map { ["PGPASSWORD": $0.revealed] } ?? [:] }
 
     /// libpq parameters for the superuser at `host:port`: the published port during a window, or the
     /// container's own address (port 5432 inside).
     public func superuserConnection(host: String, port: Int, database name: String = "postgres", connectTimeout: Int = 5) -> ConnectionParameters {
-        ConnectionParameters(host: host, port: port, user: superuser, password: password, database: name, connectTimeout: connectTimeout)
+        ConnectionParameters(host: host, port: port, user: superuser, password: password?.revealed, database: name, connectTimeout: connectTimeout)
     }
     /// True when PGDATA is set in the environment; false when it is the image default for the major.
     public var pgdataIsExplicit: Bool
@@ -127,15 +127,15 @@ extension DatabaseService {
         let database = nonEmpty(service.environmentValue("POSTGRES_DB")) ?? superuser
 
         var passwordSource = PasswordSource.none
-        var password: String?
+        var password: Secret?
         if let value = service.environmentValue("POSTGRES_PASSWORD"), !value.isEmpty {
             passwordSource = .environment
-            password = value
+            password = Secret(value)
         } else if let path = nonEmpty(service.environmentValue("POSTGRES_PASSWORD_FILE")) {
             let hostPath = hostPath(ofContainerFile: path, service: service, config: config)
             passwordSource = .file(containerPath: path, hostPath: hostPath)
             if let hostPath, let text = readFile(hostPath) {
-                password = text.trimmingCharacters(in: .newlines)
+                password = Secret(text.trimmingCharacters(in: .newlines))
             } else {
                 notes.append("POSTGRES_PASSWORD_FILE \(path) is only readable inside the container")
             }

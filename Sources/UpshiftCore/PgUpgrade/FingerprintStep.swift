@@ -94,7 +94,7 @@ enum ApplicationLogin {
     /// - Parameter server: where the server is, if the caller already looked it up (each lookup of the
     ///   container's address is two docker calls inside the window).
     static func check(world: PgUpgradeWorld, server: ConnectionParameters? = nil) async throws {
-        var logins: [(user: String, password: String?, database: String)] = [(world.database.superuser, world.database.password, world.database.database)]
+        var logins: [(user: String, password: String?, database: String)] = [(world.database.superuser, world.database.password?.revealed, world.database.database)]
         for service in world.context.project.config.services.values {
             if let user = service.environmentValue("INVENTREE_DB_USER"), let name = service.environmentValue("INVENTREE_DB_NAME") {
                 logins.append((user, service.environmentValue("INVENTREE_DB_PASSWORD"), name))

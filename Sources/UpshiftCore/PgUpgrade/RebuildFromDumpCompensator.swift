@@ -84,7 +84,7 @@ struct RebuildFromDumpCompensator: Compensating {
         _ = try await runner.run(Command("docker", ["rm", "-f", name], timeout: .seconds(60)))
         var env: [String: String] = ["POSTGRES_USER": settings.bootstrapSuperuser, "POSTGRES_DB": "postgres", "POSTGRES_INITDB_ARGS": initdb.joined(separator: " "),
                                      "PGDATA": DataDirectoryOperations.containerPath(payload.oldRelative)]
-        if let password = database.password { env["POSTGRES_PASSWORD"] = password } else { env["POSTGRES_HOST_AUTH_METHOD"] = "trust" }
+        if let password = database.password { env["POSTGRES_PASSWORD"] = password.revealed } else { env["POSTGRES_HOST_AUTH_METHOD"] = "trust" }
         var args = ["run", "-d", "--name", name, "--network", "none", "--label", "com.upshift.helper=true"]
         args += DataDirectoryOperations.mountArguments(payload.mount, readOnly: false)
         for key in env.keys.sorted() { args += ["-e", key] }
