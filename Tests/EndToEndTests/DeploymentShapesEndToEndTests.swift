@@ -244,3 +244,35 @@ struct DeploymentShapesEndToEndTests {
         }
     }
 }
+
+/// Issue 16: database names that a client tool would read as a connection string (`host=… dbname=…`) or
+/// that need quoting are dumped and restored as names, by the plain and the parallel dump alike. A name
+/// taken as a connection string would dump another database (here: `postgres` again, through 127.0.0.2),
+/// which the per-database fingerprint comparison would catch.
+@Suite(.serialized)
+struct HostileNamesEndToEndTests {
+    static let names = ["host=127.0.0.2 dbname=postgres", "it's \"quoted\" \\ back", "spaces and ünïcode"]
+
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd, "\(E2EEnvironment.skipReason)"))
+    func databaseNamesAreNeverConnectionStrings() async throws {
+        try await E2ELayout.all[1].with { d in
+            for (index, name) in Self.names.enumerated() {
+                let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                _ = try await E2EUpgrade.psql(d, service: "db", "CREATE DATABASE \(quoted)")
+                _ = try await E2EUpgrade.psql(d, service: "db", database: name, "CREATE TABLE only_here_\(index) AS SELECT g FROM generate_series(1, \(100 + index)) g")
+            }
+            let before = try await E2ELayout.fingerprint(d)
+            #expect(Set(before.databases.map(\.name)).isSuperset(of: Self.names))
+            for jobs in ["1", "2"] {
+                let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--yes", "--jobs", jobs, "--no-online-prepare"])
+                try #require(upgrade.exitCode == 0, "--jobs \(jobs): \(upgrade)")
+                let after = try await E2ELayout.fingerprint(d)
+                #expect(after.serverMajor == 18)
+                #expect(E2EUpgrade.dataDiff(before, after).isEmpty && E2EUpgrade.tableContent(before) == E2EUpgrade.tableContent(after),
+                        "--jobs \(jobs): \(E2EUpgrade.dataDiff(before, after).prefix(6))")
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                try #require(rollback.exitCode == 0, "\(rollback)")
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ public struct DatabaseDump: Sendable {
 
     /// The dump command (password by name only).
     public func dumpCommand() -> Command {
-        compose.execCommand(database.service, ["pg_dump", "-Fc", "-U", database.superuser, "-d", database.database], environment: passwordEnvironment, timeout: .seconds(6 * 3600))
+        compose.execCommand(database.service, ["pg_dump", "-Fc", "-U", database.superuser, "-d", ConnInfo.dbname(database.database)], environment: passwordEnvironment, timeout: .seconds(6 * 3600))
     }
 
     /// The restore commands, for plans: drop the database (after closing its sessions), then recreate it

@@ -109,7 +109,7 @@ struct DumpClusterStep: StepAction {
                 // The postgres database exists in every new cluster: restore into it instead of creating it.
                 var argv = ["pg_dump", "-U", world.database.superuser] + snapshot
                 if name != "postgres" { argv.append("--create") }
-                argv += ["-d", name]
+                argv += ["-d", ConnInfo.dbname(name)]
                 let written = try await dump(argv, to: dir + "/" + file, trailer: "PostgreSQL database dump complete", context: context)
                 files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256))
             }
@@ -128,7 +128,7 @@ struct DumpClusterStep: StepAction {
     /// would cost more downtime than the disk it saves.
     func dumpDirectory(_ database: String, to file: String, in dir: String, jobs: Int, extra: [String] = [], context: StepContext) async throws -> (bytes: Int64, sha256: String) {
         let env = world.database.passwordEnvironment
-        let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0"] + extra + ["-f", Self.dumpMount + "/" + file, "-d", database]
+        let argv = ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0"] + extra + ["-f", Self.dumpMount + "/" + file, "-d", ConnInfo.dbname(database)]
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env, dumpDirectory: dir)
         command.timeout = .seconds(6 * 3600)
         context.progress("pg_dump → \(file) (\(database), -Fd -j \(jobs))")

@@ -10,7 +10,7 @@ struct PsqlRunner: Sendable {
         let env = database.passwordEnvironment
         return compose.execCommand(
             database.service,
-            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", database.superuser, "-d", name ?? database.database, "-c", sql],
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", database.superuser, "-d", ConnInfo.dbname(name ?? database.database), "-c", sql],
             environment: env, timeout: .seconds(120))
     }
 

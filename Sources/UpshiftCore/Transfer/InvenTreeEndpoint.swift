@@ -76,7 +76,7 @@ public struct InvenTreeEndpoint: Sendable {
     /// `psql -At` as the database superuser inside the database container; rows as lines.
     public func psql(_ sql: String) async throws -> [String] {
         let command = compose.execCommand(
-            database.service, ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", database.superuser, "-d", database.database, "-c", sql],
+            database.service, ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", database.superuser, "-d", ConnInfo.dbname(database.database), "-c", sql],
             environment: passwordEnvironment, timeout: .seconds(600))
         let result = try await runner.run(command)
         guard result.termination.isSuccess else {
