@@ -296,8 +296,11 @@ struct E2EHarnessSelfTests {
             #expect(lines.count >= 2, "\(states)")
             #expect(lines.allSatisfy { $0.hasSuffix(" running") }, "\(states)")
             let db = sample == "inventree" ? "inventree-db" : "db"
-            let ready2 = try await d.exec(db, ["pg_isready", "-h", "127.0.0.1"])
-            #expect(ready2.succeeded, "\(ready2)")
+            // The sample's healthcheck probes the socket, which answers while the entrypoint's init server
+            // still runs socket-only: TCP readiness follows within moments, polled with a deadline.
+            try await E2EPoll.until("pg_isready over TCP in \(db)", timeout: .seconds(60), interval: .milliseconds(200)) {
+                try await d.exec(db, ["pg_isready", "-h", "127.0.0.1"]).succeeded
+            }
             print("fixture-timing sample \(sample): copy + up --wait \(ready)")
         }
     }
