@@ -82,26 +82,7 @@ public enum PGDATAPin {
         let newline = contents.contains("\r\n") ? "\r\n" : "\n"
         var lines = contents.components(separatedBy: newline)
         let imageIndex = imageLine - 1
-        guard lines.indices.contains(imageIndex), let imageIndent = indentOf(lines[imageIndex]),
-              lines[imageIndex].trimmingCharacters(in: .whitespaces).hasPrefix("image:")
-        else {
-            throw UpshiftError.usage("line \(imageLine) is not the service's image line; cannot pin PGDATA")
-        }
-        // The service block: lines around the image line indented at least as deep.
-        var start = imageIndex
-        while start > 0 {
-            let previous = lines[start - 1]
-            if isBlankOrComment(previous) { start -= 1; continue }
-            guard let indent = indentOf(previous), indent >= imageIndent else { break }
-            start -= 1
-        }
-        var end = imageIndex + 1
-        while end < lines.count {
-            let line = lines[end]
-            if isBlankOrComment(line) { end += 1; continue }
-            guard let indent = indentOf(line), indent >= imageIndent else { break }
-            end += 1
-        }
+        let (start, end, imageIndent) = try serviceBlock(lines, imageLine: imageLine)
         let pad = String(repeating: " ", count: imageIndent)
         for index in start..<end where indentOf(lines[index]) == imageIndent {
             let text = lines[index].trimmingCharacters(in: .whitespaces)
