@@ -67,8 +67,9 @@ public enum E2EEnvironment {
     public static let runner = LiveCommandRunner()
 
     /// Runs `docker ARGS` against the test engine and returns the result (non-zero exit is not an error here).
-    public static func docker(_ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(300)) async throws -> E2EOutput {
-        let command = Command("docker", arguments, environment: childEnvironment, standardInput: stdin, timeout: timeout)
+    /// `environment` adds variables (a password for `exec -e NAME`, never in argv).
+    public static func docker(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, timeout: Duration = .seconds(300)) async throws -> E2EOutput {
+        let command = Command("docker", arguments, environment: childEnvironment.merging(environment) { $1 }, standardInput: stdin, timeout: timeout)
         return E2EOutput(try await runner.run(command))
     }
 

@@ -85,6 +85,22 @@ public final class FaultProcess: @unchecked Sendable {
             stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
     }
 
+    /// Waits until upshift stopped itself at fault point `name` (armed through `UPSHIFT_FAULT_POINTS`): it
+    /// printed the point and the kernel shows it stopped. Fails at once when it exited before.
+    public func waitForFaultPoint(_ name: String, timeout: Duration = .seconds(300)) async throws {
+        try await E2EPoll.until("upshift (pid \(pid)) stopped at fault point \(name)", timeout: timeout, interval: .milliseconds(20)) {
+            guard self.isRunning else { throw E2EFailure("upshift exited before fault point \(name):\n\(self.stderrSoFar.suffix(2000))") }
+            return self.stderrSoFar.contains("fault point \(name):") && self.isStopped
+        }
+    }
+
+    /// Whether the kernel shows the process stopped (state `T`).
+    public var isStopped: Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
+    }
+
     /// What upshift printed so far (stderr), e.g. to show where a killed run was.
     public var stderrSoFar: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 }

@@ -62,11 +62,14 @@ struct RestoreDatabaseServiceCompensator: Compensating {
     func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
         let payload = try spec.payload.decode(RestoreDatabaseServicePayload.self)
         let tool = try await ComposeCLI.detect(runner: runner)
+        let runID = context.runID.rawValue
+        let network = WindowIsolation.networkName(runID: runID)
         let before = FingerprintStep.path(payload.runFolder, .before)
         if FileManager.default.fileExists(atPath: before) {
             let port = try PgUpgradePreflight.freePort()
-            let override = payload.runFolder + "/verify.override.json"
-            try IsolationOverride.write(path: override, service: payload.service, hostPort: port)
+            let override = payload.runFolder + "/verify.override.yml"
+            // Verified as isolated as the window was: nobody writes to the old data before the check.
+            try await WindowIsolation.writeOverride(path: override, service: payload.service, hostPort: port, network: network, runID: runID, runner: runner)
             var cli = payload.handle.cli(runner: runner, tool: tool, extraFiles: [override])
             let config = try await cli.config()
             var database = try DatabaseService.select(from: config, named: payload.service)
@@ -93,6 +96,13 @@ struct RestoreDatabaseServiceCompensator: Compensating {
         }
         let compose = ComposeOperations(cli: payload.handle.cli(runner: runner, tool: tool), redactor: context.redactor)
         try await compose.up([payload.service])
+        // A container only moved to the window's network has the user's configuration: `up` keeps it as it
+        // is, so it is recreated to be on its own networks again.
+        if let id = try await ContainerState.read(service: payload.service, compose: compose, runner: runner)?.id,
+           let exposure = try await ContainerExposure.inspect(container: id, runner: runner), exposure.networks[network] != nil {
+            try await compose.run(["up", "-d", "--no-deps", "--force-recreate", payload.service])
+        }
+        if let problem = await WindowIsolation.removeNetwork(network, runner: runner) { context.progress(problem) }
         if payload.leaveStopped { try await compose.stop([payload.service], timeout: 120) }
     }
 }

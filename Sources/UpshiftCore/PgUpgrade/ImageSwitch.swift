@@ -57,6 +57,7 @@ struct SwitchImageStep: StepAction {
         } catch let error as ImageTagEditError {
             throw error.upshiftError
         }
+        FaultPoint.reach("switch-image:between-writes")
         try SidecarImages.apply(world, after: edit, environment: environment)
         if let pgdataEdit = world.context.pgdataEdit {
             let file = world.context.imageSource.file

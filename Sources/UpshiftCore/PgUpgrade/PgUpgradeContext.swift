@@ -40,6 +40,8 @@ public struct PgUpgradeContext: Sendable {
     public var onlineAddress: String? = nil
     /// Services on the database's image that run no server (backup sidecars): switched with it.
     public var sidecars: [SidecarImage] = []
+    /// How the window keeps other clients out (decided in preflight from the running container).
+    public var isolation: WindowIsolation? = nil
 
     /// Where upshift reaches the old server before the window: its container address, port 5432 inside.
     public func onlineConnection(database name: String = "postgres") -> ConnectionParameters? {

@@ -17,9 +17,9 @@ public struct PgUpgradeWorld: Sendable {
     public var database: DatabaseService { context.database }
     public var service: String { context.database.service }
 
-    /// The generated override that publishes the database on 127.0.0.1 and disables its restart policy
-    /// for the window (see `IsolationOverride`).
-    public var overridePath: String { runFolder.path + "/isolate.override.json" }
+    /// The window's generated override: the database on a private network, its ports closed (or only on
+    /// 127.0.0.1 for upshift), restart policy off (see `WindowIsolation`). YAML: it uses `!override`.
+    public var overridePath: String { runFolder.path + "/isolate.override.yml" }
 
     /// Compose with the user's files only.
     public var compose: ComposeOperations {

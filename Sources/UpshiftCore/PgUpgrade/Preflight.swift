@@ -198,6 +198,7 @@ public struct PgUpgradePreflight: Sendable {
                 context.notes.append("the dump and fingerprint run inside the window: \(redactor.redact(reason))")
             }
         }
+        context.isolation = try await Self.windowIsolation(context: context, compose: compose)
         return context
     }
 

@@ -31,3 +31,23 @@ extension PreflightChecks {
         return devices.count == 2 && devices[0] != devices[1]
     }
 }
+
+extension PgUpgradePreflight {
+    /// How the window will keep other clients out, from the running container (nil when it is not running:
+    /// the isolate step then starts it on the private network). A server in the host's network namespace or
+    /// another container's cannot be taken off its networks: refused, before anything changes.
+    static func windowIsolation(context: PgUpgradeContext, compose: ComposeOperations) async throws -> WindowIsolation? {
+        guard context.databaseWasRunning,
+              let container = try await ContainerState.read(service: context.database.service, compose: compose, runner: compose.runner)?.id,
+              let exposure = try await ContainerExposure.inspect(container: container, runner: compose.runner)
+        else { return nil }
+        guard exposure.networksCanBeSwapped else {
+            throw UpshiftError(
+                "\(context.database.service) runs with network_mode \(exposure.networkMode): upshift cannot keep other clients out of it during the window, and a write after the dump would be lost",
+                hint: "remove network_mode from \(context.database.service) (publish the port instead) for the upgrade, then run pg-upgrade again")
+        }
+        let reachesDirectly = context.onlineAddress != nil && context.options.method != .invoke
+        let approach = WindowIsolation.approach(reachesDirectly: reachesDirectly, invoke: context.options.method == .invoke, exposure: exposure)
+        return WindowIsolation(approach: approach, network: approach == .portsOnly ? nil : WindowIsolation.networkName(runID: context.runID.rawValue), before: exposure)
+    }
+}

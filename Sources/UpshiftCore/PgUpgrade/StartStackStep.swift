@@ -64,6 +64,10 @@ struct StartStackStep: StepAction {
             try await Task.sleep(for: .seconds(1))
         }
         try? FileManager.default.removeItem(atPath: world.overridePath)
+        // Every container runs from the user's files again, so the window's private network is empty.
+        if let problem = await WindowIsolation.removeNetwork(WindowIsolation.networkName(runID: world.context.runID.rawValue), runner: world.runner) {
+            context.progress(problem)
+        }
         return StepOutcome(summary: "running: \(expected.sorted().joined(separator: ", "))")
     }
 

@@ -36,6 +36,14 @@ struct StopDatabaseStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        // The proof that nothing wrote after the dump: no session but upshift's reached the old server.
+        if let parameters = try? await world.serverConnection() {
+            let others = try await WindowIsolation.otherSessions(parameters)
+            guard others.isEmpty else {
+                throw UpshiftError("another client is connected to the old server during the window (\(others.joined(separator: "; "))): a write after the dump would be lost",
+                                   hint: "find and stop that client (another container on the network, a published port, a cron job), then run pg-upgrade again")
+            }
+        }
         try await world.isolatedCompose.stop([world.service], timeout: world.context.options.stopTimeout)
         let state = try await Self.clusterState(world.oldData, world.database.dataLocation, pgdata: Self.containerPGDATA(world), redactor: world.redactor)
         guard state == "shut down" else {

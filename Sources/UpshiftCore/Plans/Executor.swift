@@ -98,6 +98,7 @@ public struct Executor: Sendable {
                     return await finish(status: .failed, failedStep: planned.id, error: message, applied: applied)
                 }
                 applied.append(Applied(stepID: planned.id, spec: planned.compensation, state: .partial))
+                FaultPoint.reach("before:\(planned.id)")
             }
             var context = StepContext(
                 runID: runID, runFolder: runFolder, redactor: redactor,
@@ -107,6 +108,7 @@ public struct Executor: Sendable {
             do {
                 let outcome = try await step.action.run(context)
                 if planned.mutates {
+                    FaultPoint.reach("after:\(planned.id)")
                     applied[applied.count - 1].state = .completed(outcome)
                     if let refined = outcome.compensation { applied[applied.count - 1].spec = refined }
                     try journal.append(JournalRecord(type: .done, step: planned.id, kind: planned.kind, compensation: outcome.compensation, outcome: outcome))

@@ -41,7 +41,9 @@ enum UndoPass {
                 var stepContext = context
                 let progress = context.progress
                 stepContext.progress = { progress($0) }
+                FaultPoint.reach("undo-before:\(item.stepID)")
                 try await compensator.compensate(item.spec, state: item.state, context: stepContext)
+                FaultPoint.reach("undo-after:\(item.stepID)")
                 record(JournalRecord(type: .compensated, step: item.stepID, kind: item.spec.kind))
                 onEvent(.compensated(stepID: item.stepID))
                 report.compensated.append(item.stepID)

@@ -1,0 +1,192 @@
+import Foundation
+import UpshiftPostgres
+
+/// Keeps every client but upshift away from the old server for the window, and proves it.
+///
+/// Why: the application is stopped, but anything else that reaches the database — a published port, another
+/// container on its network, a cron job, an admin's psql — could write after the dump. Such a write is in
+/// neither the dump nor the fingerprint, and is gone after "verified". So the old server is moved onto a
+/// private network of its own (`upshift-window-<run>`), its published ports are closed, the sessions still
+/// open are ended, and before going on upshift checks from the outside: no other session, the service's name
+/// unreachable from each network it left, every formerly published port silent. The undo recreates the
+/// container from the user's files, which lets everyone in again, and removes the private network.
+public struct WindowIsolation: Sendable, Hashable, Codable {
+    /// How the container is taken off its networks.
+    public enum Approach: String, Sendable, Hashable, Codable {
+        /// Attached to the private network and detached from the others while it runs: no restart. Used when
+        /// upshift reaches containers at their addresses and the container publishes no port (a published port
+        /// follows the container to its new network: it can only go with a recreate).
+        case swapNetworks
+        /// Recreated with the window's override: private network, ports closed (or only 127.0.0.1 for upshift).
+        case recreate
+        /// Recreated with ports closed but its networks kept: method invoke runs InvenTree's own containers,
+        /// which reach the database by its service name. Other sessions are still checked for before the stop.
+        case portsOnly
+    }
+
+    public var approach: Approach
+    /// The private network (nil for `portsOnly`).
+    public var network: String?
+    /// What the container was reachable through before the window.
+    public var before: ContainerExposure
+
+    /// The private network of a run.
+    public static func networkName(runID: String) -> String { "upshift-window-\(runID)" }
+
+    public static func approach(reachesDirectly: Bool, invoke: Bool, exposure: ContainerExposure) -> Approach {
+        if invoke { return .portsOnly }
+        if reachesDirectly && exposure.bindings.isEmpty { return .swapNetworks }
+        return .recreate
+    }
+
+    /// What the plan says about it.
+    public var planNote: String {
+        let left = before.networks.keys.sorted().joined(separator: ", ")
+        let ports = before.bindings.map { "\($0.hostIP.isEmpty ? "*" : $0.hostIP):\($0.hostPort)" }.joined(separator: ", ")
+        switch approach {
+        case .swapNetworks:
+            return "other clients kept out: the running container moves from \(left.isEmpty ? "its networks" : left) to \(network ?? "a private network") (no restart)"
+        case .recreate:
+            return "other clients kept out: recreated on \(network ?? "a private network") only" + (ports.isEmpty ? "" : ", published ports \(ports) closed")
+        case .portsOnly:
+            return "published ports \(ports.isEmpty ? "(none)" : ports) closed; the networks stay (method invoke needs them): other sessions are refused at the stop instead"
+        }
+    }
+
+    // MARK: - The private network
+
+    /// Creates the run's private network (labelled with the run); an existing one is reused.
+    static func createNetwork(_ name: String, runID: String, runner: any CommandRunning) async throws {
+        let exists = try await runner.run(Command("docker", ["network", "inspect", "--format", "{{.Name}}", name], timeout: .seconds(60)))
+        if exists.termination.isSuccess { return }
+        let result = try await runner.run(Command("docker", ["network", "create", "--label", "com.upshift.run=\(runID)", name], timeout: .seconds(60)))
+        try result.check()
+    }
+
+    /// Removes the private network; a missing one is fine. Returns a problem to report, or nil.
+    static func removeNetwork(_ name: String, runner: any CommandRunning) async -> String? {
+        guard let exists = try? await runner.run(Command("docker", ["network", "inspect", "--format", "{{.Name}}", name], timeout: .seconds(60))),
+              exists.termination.isSuccess
+        else { return nil }
+        guard let result = try? await runner.run(Command("docker", ["network", "rm", name], timeout: .seconds(60))) else {
+            return "could not run docker network rm \(name)"
+        }
+        return result.termination.isSuccess ? nil : "could not remove the window network \(name): \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+
+    /// Attaches the running container to the private network, then detaches it from every other one.
+    func swapNetworks(container: String, runner: any CommandRunning) async throws {
+        guard let network else { return }
+        try await runner.run(Command("docker", ["network", "connect", network, container], timeout: .seconds(60))).check()
+        for name in before.networks.keys.sorted() where name != network {
+            try await runner.run(Command("docker", ["network", "disconnect", name, container], timeout: .seconds(60))).check()
+        }
+    }
+
+    // MARK: - The override
+
+    /// The window's compose override for `service`, YAML (compose's `!override`/`!reset` replace the user's
+    /// ports and networks instead of appending to them). `hostPort`: publish on 127.0.0.1 for upshift.
+    public static func overrideText(service: String, hostPort: Int?, network: String?, containerPort: Int = 5432) -> String {
+        var lines = ["services:", "  \(quoted(service)):", "    restart: \"no\""]
+        if let hostPort {
+            lines += ["    ports: !override", "      - \(quoted("127.0.0.1:\(hostPort):\(containerPort)"))"]
+        } else {
+            lines.append("    ports: !reset []")
+        }
+        if let network {
+            lines += ["    networks: !override", "      upshift-window: {}", "networks:", "  upshift-window:", "    name: \(quoted(network))", "    external: true"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the override (0600), creating the private network it names.
+    static func writeOverride(path: String, service: String, hostPort: Int?, network: String?, runID: String, runner: any CommandRunning) async throws {
+        if let network { try await createNetwork(network, runID: runID, runner: runner) }
+        let text = overrideText(service: service, hostPort: hostPort, network: network)
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw UpshiftError("cannot write the compose override \(path)")
+        }
+    }
+
+    /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+    static func quoted(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+    }
+
+    // MARK: - Proof
+
+    /// Client sessions other than the caller's (`pid user@address application`).
+    static func otherSessions(_ parameters: ConnectionParameters) async throws -> [String] {
+        try await Blocking.run { () throws -> [String] in
+            let connection = try Connection(parameters)
+            let result = try connection.query("""
+                SELECT pid::text, coalesce(usename, ''), coalesce(host(client_addr), 'local'), coalesce(application_name, '')
+                FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid
+                """)
+            return result.rows.map { row in
+                let v = row.values.map { $0 ?? "" }
+                return "pid \(v[0]) \(v[1])@\(v[2])" + (v[3].isEmpty ? "" : " (\(v[3]))")
+            }
+        }
+    }
+
+    /// Ends every other client session (they came in before the window) and waits until none is left.
+    static func endOtherSessions(_ parameters: ConnectionParameters, deadline: ContinuousClock.Instant) async throws -> Int {
+        let ended = try await Blocking.run { () throws -> Int in
+            let connection = try Connection(parameters)
+            let result = try connection.query("""
+                SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity
+                WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                """)
+            return Int(result.rows.first?.values.first.flatMap { $0 } ?? "0") ?? 0
+        }
+        while true {
+            let left = try await otherSessions(parameters)
+            if left.isEmpty { return ended }
+            guard ContinuousClock.now < deadline else {
+                throw UpshiftError("other sessions are still connected to the old server after they were ended: \(left.joined(separator: "; "))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Knocks from each network the container left, as a client there would (the service's name, and the
+    /// address it had): must find nobody. Runs a throw-away container of `image` per network.
+    func probeNetworks(service: String, image: String, runID: String, runner: any CommandRunning) async throws -> [String] {
+        guard approach != .portsOnly else { return [] }
+        var findings: [String] = []
+        let script = #"for h in "$@"; do pg_isready -h "$h" -p 5432 -t 2 >/dev/null 2>&1; echo "$h $?"; done"#
+        try await withThrowingTaskGroup(of: [String].self) { group in
+            for (name, address) in before.networks where name != network {
+                let hosts = [service] + (address.isEmpty ? [] : [address])
+                group.addTask {
+                    let command = Command("docker", ["run", "--rm", "--label", "com.upshift.run=\(runID)", "--network", name, "--entrypoint", "sh", image, "-c", script, "sh"] + hosts,
+                                          timeout: .seconds(120))
+                    let result = try await runner.run(command)
+                    try result.check()
+                    // pg_isready: 0 accepting, 1 rejecting (reached: starting or shutting down), 2 no response.
+                    return result.stdoutText.split(whereSeparator: \.isNewline).compactMap { line in
+                        let parts = line.split(separator: " ")
+                        guard parts.count == 2, parts[1] != "2" else { return nil }
+                        return "\(parts[0]):5432 answers on network \(name) (pg_isready \(parts[1]))"
+                    }
+                }
+            }
+            for try await found in group { findings += found }
+        }
+        return findings.sorted()
+    }
+
+    /// Knocks at every port the container published before: must find nobody.
+    func probePorts() async -> [String] {
+        var findings: [String] = []
+        for (host, port) in before.knockAddresses {
+            let parameters = ConnectionParameters(host: host, port: port, user: "upshift-probe", password: nil, database: "postgres", connectTimeout: 2)
+            let status = await Blocking.run { Connection.ping(parameters) }
+            if status == .ok || status == .rejecting { findings.append("\(host):\(port) still answers (\(status.rawValue))") }
+        }
+        return findings
+    }
+}
