@@ -259,10 +259,12 @@ struct FaultKillEndToEndTests {
     /// for the children it had started (they are not killed with it). Returns the killed run's id.
     static func killRun(
         _ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs, extraArguments: [String] = [], changedSomething: Bool = true,
+        faultPoint: String? = nil,
         trigger: (FaultAuditWatcher, FaultProcess) async throws -> Void
     ) async throws -> (String, FaultRunOutput) {
         let watcher = FaultAuditWatcher(projectDirectory: d.path)
-        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"] + extraArguments, workingDirectory: d.path)
+        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"] + extraArguments, workingDirectory: d.path,
+                                       environment: faultPoint.map { [FaultPoint.variable: $0] } ?? [:])
         do {
             try await trigger(watcher, process)
         } catch {

@@ -24,6 +24,7 @@ struct LayoutsEndToEndTests {
                 let countsBefore = try await E2EUpgrade.tableCounts(d, service: "db")
                 let reportsBefore = try await E2EUpgrade.tableCounts(d, service: "db", database: "reports")
                 let before = try await E2ELayout.fingerprint(d)
+                let hashesBefore = try await Self.hashes(d)
                 #expect(before.serverMajor == 15 && E2EUpgrade.totalRows(before) >= 4500)
                 var outputs: [(String, String)] = []
 
@@ -57,10 +58,13 @@ struct LayoutsEndToEndTests {
                     let rollback = try await d.upshift(["rollback", "--yes"])
                     outputs.append(("rollback \(label)", rollback.stdout + rollback.stderr))
                     try #require(rollback.exitCode == 0, "\(layout.name), rollback after \(label): \(rollback)")
-                    try await Self.expectBack(d, layout, composeBefore, envBefore, before, countsBefore, "rollback after \(label)")
+                    try await Self.expectBack(d, layout, LayoutBaseline(compose: composeBefore, env: envBefore, fingerprint: before, counts: countsBefore, hashes: hashesBefore), "rollback after \(label)")
 
                     if method[1] == "dump" {
-                        try await Self.killAfterMove(d, layout, composeBefore, envBefore, before, countsBefore, outputs: &outputs)
+                        let baseline = LayoutBaseline(compose: composeBefore, env: envBefore, fingerprint: before, counts: countsBefore, hashes: hashesBefore)
+                        for point in LayoutKillPoint.all(layout) {
+                            try await Self.kill(d, layout, at: point, baseline, outputs: &outputs)
+                        }
                     }
                 }
                 for (label, text) in outputs {
@@ -73,22 +77,25 @@ struct LayoutsEndToEndTests {
         }
     }
 
-    /// kill -9 when switch-image starts (the old cluster was moved aside, the files are not yet edited), then
-    /// `rollback`: one row of the fault campaign per layout.
-    static func killAfterMove(
-        _ d: E2EDeployment, _ layout: E2ELayout, _ compose: Data, _ env: Data, _ fingerprint: Fingerprint, _ counts: String,
-        outputs: inout [(String, String)]
-    ) async throws {
-        let verdict = FaultVerdict(scenario: "kill -9 (\(layout.name))", injectedAt: "switch-image (after the move)")
+    /// kill -9 at `point`, then `rollback`: one row of the fault campaign per layout and point.
+    static func kill(_ d: E2EDeployment, _ layout: E2ELayout, at point: LayoutKillPoint, _ baseline: LayoutBaseline, outputs: inout [(String, String)]) async throws {
+        let verdict = FaultVerdict(scenario: "kill -9 (\(layout.name))", injectedAt: point.label)
         defer { verdict.record() }
         let watcher = FaultAuditWatcher(projectDirectory: d.path)
-        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes", "--no-online-prepare"], workingDirectory: d.path)
+        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes", "--no-online-prepare"], workingDirectory: d.path,
+                                       environment: point.faultPoint.map { [FaultPoint.variable: $0] } ?? [:])
+        var note = ""
         do {
-            _ = try await watcher.waitForStepStart("switch-image", timeout: .seconds(300))
+            if let faultPoint = point.faultPoint {
+                try await process.waitForFaultPoint(faultPoint)
+                note = try point.whileStopped?(d, layout) ?? ""
+            } else {
+                _ = try await watcher.waitForStepStart(point.step, timeout: .seconds(300))
+            }
         } catch {
             process.send(SIGKILL)
             _ = try? await process.wait(timeout: .seconds(30))
-            verdict.fail("the run never reached switch-image: \(error)")
+            verdict.fail("the run never reached \(point.label): \(error)")
             throw error
         }
         process.send(SIGKILL)
@@ -98,37 +105,81 @@ struct LayoutsEndToEndTests {
         let rollback = try await d.upshift(["rollback", "--yes"])
         outputs.append(("rollback after the kill", rollback.stdout + rollback.stderr))
         verdict.check(rollback.exitCode == 0, "rollback after the kill: \(rollback)")
-        verdict.outcome = "killed (signal 9); rollback exit \(rollback.exitCode)"
+        verdict.outcome = "killed (signal 9)\(note); rollback exit \(rollback.exitCode)"
         do {
-            try await expectBack(d, layout, compose, env, fingerprint, counts, "rollback after kill -9", verdict: verdict)
+            try await expectBack(d, layout, baseline, "rollback after kill -9 at \(point.label)", verdict: verdict)
             verdict.fingerprintEqual = verdict.problems.isEmpty
         } catch {
             verdict.fail("checking the rolled-back deployment: \(error)")
         }
     }
 
-    /// The deployment is as it was: files byte for byte, PostgreSQL 15 with the same data, both services up.
-    static func expectBack(
-        _ d: E2EDeployment, _ layout: E2ELayout, _ compose: Data, _ env: Data, _ fingerprint: Fingerprint, _ counts: String, _ what: String,
-        verdict: FaultVerdict? = nil
-    ) async throws {
+    /// The deployment is as it was: files byte for byte, PostgreSQL 15 with the same data (the test's libpq
+    /// fingerprint, psql counts and psql row hashes of both databases), both services up.
+    static func expectBack(_ d: E2EDeployment, _ layout: E2ELayout, _ baseline: LayoutBaseline, _ what: String, verdict: FaultVerdict? = nil) async throws {
         func check(_ condition: Bool, _ problem: String) {
             if let verdict { verdict.check(condition, problem) } else { #expect(condition, "\(layout.name), \(what): \(problem)") }
         }
-        check(try Data(contentsOf: d.url("docker-compose.yml")) == compose, "docker-compose.yml is not byte-identical")
-        check(try Data(contentsOf: d.url(".env")) == env, ".env is not byte-identical")
+        check(try Data(contentsOf: d.url("docker-compose.yml")) == baseline.compose, "docker-compose.yml is not byte-identical")
+        check(try Data(contentsOf: d.url(".env")) == baseline.env, ".env is not byte-identical")
         try await E2EUpgrade.waitRunning(d, ["app", "db"])
         check(try await E2EUpgrade.serverMajor(d, service: "db") == 15, "the server is not PostgreSQL 15")
         let now = try await E2ELayout.fingerprint(d)
-        check(E2EUpgrade.dataDiff(fingerprint, now).isEmpty && E2EUpgrade.tableContent(fingerprint) == E2EUpgrade.tableContent(now),
-              "data differs: \(E2EUpgrade.dataDiff(fingerprint, now).prefix(5))")
-        check(try await E2EUpgrade.tableCounts(d, service: "db") == counts, "row counts differ")
+        check(E2EUpgrade.dataDiff(baseline.fingerprint, now).isEmpty && E2EUpgrade.tableContent(baseline.fingerprint) == E2EUpgrade.tableContent(now),
+              "data differs: \(E2EUpgrade.dataDiff(baseline.fingerprint, now).prefix(5))")
+        check(try await E2EUpgrade.tableCounts(d, service: "db") == baseline.counts, "row counts differ")
+        check(try await hashes(d) == baseline.hashes, "rows differ (psql row hashes)")
         if let host = layout.hostDirectory {
             check(pgVersion(d.path + "/\(host)/postgres") == "15", "PG_VERSION at ./postgres is not 15")
         }
     }
 
+    /// psql row hashes of both databases.
+    static func hashes(_ d: E2EDeployment) async throws -> String {
+        try await E2EUpgrade.tableHashes(d, service: "db") + "\n" + E2EUpgrade.tableHashes(d, service: "db", database: "reports")
+    }
+
     static func pgVersion(_ directory: String) -> String? {
         (try? String(contentsOfFile: directory + "/PG_VERSION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// What a layout must be again after a rollback.
+struct LayoutBaseline {
+    var compose: Data
+    var env: Data
+    var fingerprint: Fingerprint
+    var counts: String
+    var hashes: String
+}
+
+/// Where the layouts suite kills a run: when a step starts (seen in the audit log), or at a fault point
+/// (upshift stopped there by itself), optionally changing the disk first to reach a state between two of
+/// the step's own actions.
+struct LayoutKillPoint: Sendable {
+    var label: String
+    var step: String = ""
+    var faultPoint: String? = nil
+    var whileStopped: (@Sendable (E2EDeployment, E2ELayout) throws -> String)? = nil
+
+    static func all(_ layout: E2ELayout) -> [LayoutKillPoint] {
+        var points = [
+            LayoutKillPoint(label: "switch-image (after the move)", step: "switch-image"),
+            LayoutKillPoint(label: "inside switch-image (between the image and PGDATA writes)", faultPoint: "switch-image:between-writes"),
+        ]
+        if layout.hostDirectory != nil {
+            // The move renames ./postgres aside and creates an empty ./postgres in one helper: the crash between
+            // the two leaves no ./postgres at all. Reproduced by removing the fresh directory while stopped.
+            points.append(LayoutKillPoint(label: "inside move-data-aside (renamed, new directory not created)", faultPoint: "after:move-data-aside") { d, layout in
+                let fresh = d.path + "/\(layout.hostDirectory ?? ".")/postgres"
+                let entries = try FileManager.default.contentsOfDirectory(atPath: fresh)
+                guard entries.isEmpty else { throw E2EFailure("the new ./postgres is not empty: \(entries)") }
+                try FileManager.default.removeItem(atPath: fresh)
+                return " between rename and create"
+            })
+        } else {
+            points.append(LayoutKillPoint(label: "inside move-data-aside (moved, not journaled)", faultPoint: "after:move-data-aside"))
+        }
+        return points
     }
 }

@@ -11,7 +11,7 @@ import Glibc
 /// the files' bytes, `PG_VERSION` on disk, the running services).
 ///
 /// Each scenario collects its problems in a `FaultVerdict` (each one is also an `Issue`), so the row it adds
-/// to the result table can only say "recovered, fingerprint equal" when every check passed.
+/// to the result table can only say "recovered, data equal (fingerprint + psql row hashes)" when every check passed.
 public enum FaultCampaign {
     /// The InvenTree sample's database service, superuser and the variables that hold secrets.
     public static let dbService = "inventree-db"
@@ -59,6 +59,8 @@ public enum FaultCampaign {
         public var env: Data
         public var files: [String: String]
         public var counts: String
+        /// Plain psql: every table's sorted row hashes (`E2EUpgrade.tableHashes`).
+        public var hashes: String
         public var fingerprint: Fingerprint
         public var running: Set<String>
         public var dataEntries: [String]
@@ -70,6 +72,7 @@ public enum FaultCampaign {
                 env: try Data(contentsOf: d.url(".env")),
                 files: E2EUpgrade.hashTree(d.path, excluding: [".upshift", "backups", "inventree-data"]),
                 counts: try await E2EUpgrade.tableCounts(d, service: dbService),
+                hashes: try await E2EUpgrade.tableHashes(d, service: dbService),
                 fingerprint: try await E2EUpgrade.fingerprint(d, service: dbService, user: dbUser, password: secrets[0]),
                 running: try await E2EUpgrade.runningServices(d),
                 dataEntries: FaultCampaign.dataEntries(d))
@@ -99,11 +102,13 @@ public enum FaultCampaign {
         verdict.check(major == 15, "the running server is PostgreSQL \(major)")
         let counts = try await E2EUpgrade.tableCounts(d, service: dbService)
         verdict.check(counts == baseline.counts, "row counts differ")
+        let hashes = try await E2EUpgrade.tableHashes(d, service: dbService)
+        verdict.check(hashes == baseline.hashes && !hashes.isEmpty, "rows differ (psql row hashes)")
         let now = try await E2EUpgrade.fingerprint(d, service: dbService, user: dbUser, password: secrets[0])
         let diff = baseline.fingerprint.diff(against: now)
         verdict.check(diff.isEmpty, "fingerprint differs: \(diff.prefix(5))")
         verdict.check(E2EUpgrade.tableContent(baseline.fingerprint) == E2EUpgrade.tableContent(now), "per-table rows/checksums differ")
-        verdict.fingerprintEqual = diff.isEmpty && E2EUpgrade.tableContent(baseline.fingerprint) == E2EUpgrade.tableContent(now) && major == 15
+        verdict.fingerprintEqual = diff.isEmpty && E2EUpgrade.tableContent(baseline.fingerprint) == E2EUpgrade.tableContent(now) && major == 15 && hashes == baseline.hashes
     }
 
     // MARK: - Secrets and permissions
@@ -224,10 +229,13 @@ public final class FaultVerdict: @unchecked Sendable {
         if !condition { fail(problem(), sourceLocation: sourceLocation) }
     }
 
-    /// "recovered, fingerprint equal" only when every check passed.
+    /// The verdict of a scenario whose every check passed: upshift's fingerprint and plain psql agree.
+    public static let recovered = "recovered, data equal (fingerprint + psql row hashes)"
+
+    /// `recovered` only when every check passed.
     public var dataVerified: String {
         let problems = self.problems
-        if problems.isEmpty && fingerprintEqual { return "recovered, fingerprint equal" }
+        if problems.isEmpty && fingerprintEqual { return Self.recovered }
         if problems.isEmpty { return "NOT VERIFIED (fingerprint not compared)" }
         return "NOT RECOVERED: \(problems.count) problem(s): \(problems[0].prefix(80))"
     }
