@@ -11,6 +11,11 @@ public struct MediaTree: Sendable {
     /// The shell prelude every script starts with: `$m` is the media root.
     static let prelude = #"m="${INVENTREE_MEDIA_ROOT:-/home/inventree/data/media}"; "#
 
+    /// Empties the current directory (the media root, after `cd "$m"`): each top-level entry removed with
+    /// `rm -rf`, which removes links rather than following them. Not `find -delete`: busybox's find (images
+    /// built on busybox, the test stand-in among them) has no `-delete`, and the undo failed there.
+    static let wipe = #"find . -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + && "#
+
     /// One regular file: SHA-256 of its bytes.
     public typealias Hashes = [String: String]
     /// One entry (file, directory, link): `mode uid:gid`.
@@ -65,7 +70,7 @@ public struct MediaTree: Sendable {
     /// Extracts a host tar archive into the tree (as root in the container: owners and modes restored).
     /// With `replace`, everything already below the root is removed first (used to undo a copy).
     public func extract(from hostPath: String, replace: Bool = false) async throws {
-        let wipe = replace ? #"find . -mindepth 1 -delete && "# : ""
+        let wipe = replace ? Self.wipe : ""
         try await endpoint.shell(Self.prelude + #"mkdir -p "$m" && cd "$m" && "# + wipe + #"exec tar --numeric-owner -xf -"#, stdinFile: hostPath, timeout: .seconds(6 * 3600))
     }
 

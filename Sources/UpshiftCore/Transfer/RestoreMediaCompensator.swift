@@ -38,7 +38,7 @@ public struct RestoreMediaCompensator: Compensating {
         _ = try await cli.config()
         let compose = ComposeOperations(cli: cli, redactor: context.redactor)
         let tasks = InvenTreeTasks(compose: compose, server: payload.server, noDeps: true)
-        var command = tasks.runCommand(["-c", MediaTree.prelude + #"mkdir -p "$m" && cd "$m" && find . -mindepth 1 -delete && exec tar --numeric-owner -xf -"#, "sh"],
+        var command = tasks.runCommand(["-c", MediaTree.prelude + #"mkdir -p "$m" && cd "$m" && "# + MediaTree.wipe + "exec tar --numeric-owner -xf -", "sh"],
                                        entrypoint: "sh", timeout: .seconds(6 * 3600))
         command.standardInputFile = payload.snapshotPath
         context.progress("restoring the media tree from \((payload.snapshotPath as NSString).lastPathComponent)")
