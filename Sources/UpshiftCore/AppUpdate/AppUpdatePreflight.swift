@@ -56,6 +56,9 @@ public struct AppUpdatePreflight: Sendable {
             project.config.services[name]?.image.flatMap(ImageReference.init(parsing:)) == currentImage
         }
         if !appServices.contains(appService) { appServices.append(appService) }
+        if let refusal = BuiltImageRefusal.appUpdate(services: appServices, config: project.config, target: currentImage.withTag(options.targetVersion).description) {
+            throw refusal
+        }
         let isInvenTree = app.kind == .inventree && (app.serverService == appService || app.workerServices.contains(appService))
 
         // The tag must be editable, and the edit must be the whole story (the worker follows INVENTREE_TAG).

@@ -63,13 +63,16 @@ public struct ComposeService: Sendable, Hashable, Codable {
     public var command: [String]?
     public var entrypoint: [String]?
     public var secrets: [ComposeServiceSecret]
-    public var hasBuild: Bool
+    /// `build:` when the image is built locally (see `ComposeBuild`); `image:` is then only its tag.
+    public var build: ComposeBuild?
     public var containerName: String?
+
+    public var hasBuild: Bool { build != nil }
 
     public init(
         image: String?, environment: [String: String?] = [:], volumes: [ComposeServiceVolume] = [],
         command: [String]? = nil, entrypoint: [String]? = nil, secrets: [ComposeServiceSecret] = [],
-        hasBuild: Bool = false, containerName: String? = nil
+        build: ComposeBuild? = nil, containerName: String? = nil
     ) {
         self.image = image
         self.environment = environment
@@ -77,7 +80,7 @@ public struct ComposeService: Sendable, Hashable, Codable {
         self.command = command
         self.entrypoint = entrypoint
         self.secrets = secrets
-        self.hasBuild = hasBuild
+        self.build = build
         self.containerName = containerName
     }
 
@@ -95,7 +98,7 @@ public struct ComposeService: Sendable, Hashable, Codable {
         command = try Self.decodeCommand(c, .command)
         entrypoint = try Self.decodeCommand(c, .entrypoint)
         secrets = try c.decodeIfPresent([ComposeServiceSecret].self, forKey: .secrets) ?? []
-        hasBuild = try c.contains(.build) && !c.decodeNil(forKey: .build)
+        build = try c.contains(.build) && !c.decodeNil(forKey: .build) ? c.decode(ComposeBuild.self, forKey: .build) : nil
         containerName = try c.decodeIfPresent(String.self, forKey: .containerName)
     }
 
@@ -107,6 +110,7 @@ public struct ComposeService: Sendable, Hashable, Codable {
         try c.encodeIfPresent(command, forKey: .command)
         try c.encodeIfPresent(entrypoint, forKey: .entrypoint)
         try c.encode(secrets, forKey: .secrets)
+        try c.encodeIfPresent(build, forKey: .build)
         try c.encodeIfPresent(containerName, forKey: .containerName)
     }
 

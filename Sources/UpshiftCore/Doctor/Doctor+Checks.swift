@@ -78,6 +78,7 @@ extension Doctor {
             } catch {
                 edit = .failure(UpshiftError("\(error)"))
             }
+            if let refusal = BuiltImageRefusal.pgUpgrade(database: db, config: project.config, targetMajor: stage.target) { edit = .failure(refusal) }
         }
         if db.imageMajor == nil || db.image.digest != nil {
             stage.add(DoctorCheck(DoctorCheckID.imageLine, "image line editable", .fail, "the image \(db.imageText) has no major tag to change (see major)"))

@@ -28,6 +28,7 @@ public struct PgUpgradePreflight: Sendable {
     ///   that it can be had.
     public func run() async throws -> PgUpgradeContext {
         var database = try project.database()
+        if let refusal = BuiltImageRefusal.pgUpgrade(database: database, config: project.config, targetMajor: options.targetMajor) { throw refusal }
         var redactor = Redactor()
         redactor.add(database.password)
         var compose = ComposeOperations(cli: project.cli, redactor: redactor)

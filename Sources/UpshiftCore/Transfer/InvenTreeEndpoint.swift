@@ -153,6 +153,7 @@ public struct InvenTreeEndpoint: Sendable {
         var command = tasks.runCommand(["-c", script, "sh"] + arguments, entrypoint: "sh", timeout: timeout)
         command.standardInputFile = stdinFile
         let result = try await runner.run(command, stdout: stdout, onLine: nil)
+        if let refusal = MediaRootGuard.scriptRefusal(result, project: project.name, server: server, directory: directory, redactor: redactor) { throw refusal }
         guard result.termination.isSuccess else {
             throw UpshiftError("helper container of \(project.name)/\(server) failed (\(result.termination)): \(redactor.redact(InvokeOutput.tail(result.stderrText, lines: 4)))")
         }

@@ -8,8 +8,18 @@ public struct MediaTree: Sendable {
 
     public init(endpoint: InvenTreeEndpoint) { self.endpoint = endpoint }
 
-    /// The shell prelude every script starts with: `$m` is the media root.
-    static let prelude = #"m="${INVENTREE_MEDIA_ROOT:-/home/inventree/data/media}"; "#
+    /// The shell prelude every script starts with: `$m` is the media root. The default applies only when the
+    /// variable is unset; an empty value stays empty (InvenTree refuses it too), so the guard can refuse it.
+    static let prelude = #"m="${INVENTREE_MEDIA_ROOT-/home/inventree/data/media}"; "#
+
+    /// The prelude of every script that writes the tree: `MediaRootGuard.shell` runs first, in the same
+    /// container, and exits 97 instead of touching `/`, the data directory or a PostgreSQL cluster.
+    static let guardedPrelude = prelude + "\n" + MediaRootGuard.shell
+
+    /// Empties the current directory (the media root, after `cd "$m"`): each top-level entry removed with
+    /// `rm -rf`, which removes links rather than following them. Not `find -delete`: busybox's find (images
+    /// built on busybox, the test stand-in among them) has no `-delete`, and the undo failed there.
+    static let wipe = #"find . -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + && "#
 
     /// One regular file: SHA-256 of its bytes.
     public typealias Hashes = [String: String]
@@ -62,11 +72,18 @@ public struct MediaTree: Sendable {
         }
     }
 
+    /// Runs `MediaRootGuard.shell` alone: throws its refusal before anything of the tree is archived or
+    /// written, so that a refused copy leaves no snapshot and its undo has nothing to do.
+    public func checkGuard() async throws {
+        try await endpoint.shell(Self.guardedPrelude + "exit 0", timeout: .seconds(3600))
+    }
+
     /// Extracts a host tar archive into the tree (as root in the container: owners and modes restored).
-    /// With `replace`, everything already below the root is removed first (used to undo a copy).
+    /// With `replace`, everything already below the root is removed first (used to undo a copy). Both behind
+    /// `MediaRootGuard.shell`: a refusal is thrown as `MediaRootGuard.scriptRefusal`.
     public func extract(from hostPath: String, replace: Bool = false) async throws {
-        let wipe = replace ? #"find . -mindepth 1 -delete && "# : ""
-        try await endpoint.shell(Self.prelude + #"mkdir -p "$m" && cd "$m" && "# + wipe + #"exec tar --numeric-owner -xf -"#, stdinFile: hostPath, timeout: .seconds(6 * 3600))
+        let wipe = replace ? Self.wipe : ""
+        try await endpoint.shell(Self.guardedPrelude + #"mkdir -p "$m" && cd "$m" && "# + wipe + #"exec tar --numeric-owner -xf -"#, stdinFile: hostPath, timeout: .seconds(6 * 3600))
     }
 
     // MARK: - Pure helpers

@@ -16,7 +16,8 @@ public struct RestoreMediaPayload: Sendable, Hashable, Codable {
 }
 
 /// Puts a media tree back as it was before `transfer --include-media`: empties it and extracts the archive
-/// taken first, in a helper container of the server image. Idempotent. When the archive was never completed
+/// taken first, in a helper container of the server image, behind `MediaRootGuard.shell` (the root is read
+/// from the environment when the undo runs, perhaps days later). Idempotent. When the archive was never completed
 /// the copy had not started, so there is nothing to undo.
 public struct RestoreMediaCompensator: Compensating {
     public static let kind: StepKind = "records.restore-media"
@@ -38,10 +39,16 @@ public struct RestoreMediaCompensator: Compensating {
         _ = try await cli.config()
         let compose = ComposeOperations(cli: cli, redactor: context.redactor)
         let tasks = InvenTreeTasks(compose: compose, server: payload.server, noDeps: true)
-        var command = tasks.runCommand(["-c", MediaTree.prelude + #"mkdir -p "$m" && cd "$m" && find . -mindepth 1 -delete && exec tar --numeric-owner -xf -"#, "sh"],
+        var command = tasks.runCommand(["-c", MediaTree.guardedPrelude + #"mkdir -p "$m" && cd "$m" && "# + MediaTree.wipe + "exec tar --numeric-owner -xf -", "sh"],
                                        entrypoint: "sh", timeout: .seconds(6 * 3600))
         command.standardInputFile = payload.snapshotPath
         context.progress("restoring the media tree from \((payload.snapshotPath as NSString).lastPathComponent)")
-        try await runner.run(command).check(redactor: context.redactor)
+        let result = try await runner.run(command)
+        // The root is judged again here, in the container that deletes: it may have changed since the run.
+        if let refusal = MediaRootGuard.scriptRefusal(result, project: payload.handle.projectName, server: payload.server,
+                                                      directory: payload.handle.location.directory, redactor: context.redactor) {
+            throw refusal
+        }
+        try result.check(redactor: context.redactor)
     }
 }

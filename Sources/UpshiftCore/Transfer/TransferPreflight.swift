@@ -82,6 +82,7 @@ public struct TransferPreflight: Sendable {
         // (a plugin registers itself only when the server starts on a migrated database, so a fresh target
         // cannot show it yet).
         if includeMedia {
+            try await MediaRootGuard.check(source: source, target: target, progress: progress)
             progress("checking the source's media tree for links that leave it")
             let escaping = MediaTree.escapingLinks(try await MediaTree(endpoint: source).links())
             guard escaping.isEmpty else {

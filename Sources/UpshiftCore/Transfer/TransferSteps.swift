@@ -77,7 +77,8 @@ struct TransferMediaStep: StepAction {
             ],
             mutates: true,
             compensation: try CompensationSpec(kind: RestoreMediaCompensator.kind, description: "put the target's media tree back from \((world.mediaSnapshotPath as NSString).lastPathComponent)", typedPayload: payload),
-            notes: ["symbolic links pointing outside the media tree are refused before anything is copied", "the target's media tree is archived first (the undo)"])
+            notes: ["symbolic links pointing outside the media tree are refused before anything is copied", "the target's media tree is archived first (the undo)",
+                    "every script that writes or empties the target's media root refuses (exit 97) a root that is /, empty, relative, holds the data directory or a PostgreSQL cluster"])
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -87,6 +88,10 @@ struct TransferMediaStep: StepAction {
             throw UpshiftError("the source's media tree has symbolic links pointing outside it: " + escaping.prefix(5).map { "\($0.link) -> \($0.target)" }.joined(separator: ", ")
                                + (escaping.count > 5 ? " (and \(escaping.count - 5) more)" : ""), hint: "replace them with the files they point to, then transfer again")
         }
+        // The preflight judged the target's root; it is judged again where it will be written, now, in case
+        // the variable changed since. A refusal here leaves no snapshot, so the undo of this step is a no-op
+        // and the rest of the run is rolled back as usual.
+        try await target.checkGuard()
         context.progress("archiving the target's media tree (undo) -> \(world.mediaSnapshotPath)")
         let partial = world.mediaSnapshotPath + ".part"
         try await target.archive(to: partial)
