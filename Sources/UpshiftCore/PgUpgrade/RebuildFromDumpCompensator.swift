@@ -124,8 +124,13 @@ struct RebuildFromDumpCompensator: Compensating {
         }
         let from = DataDirectoryOperations.containerPath(payload.unusableName)
         let to = DataDirectoryOperations.containerPath(payload.oldRelative)
+        // Checked: the fresh cluster was initialised with trust (it has no network); without the old pg_hba.conf
+        // it would keep trusting every client once the service runs it again.
         for file in ["pg_hba.conf", "pg_ident.conf", "postgresql.conf", "postgresql.auto.conf"] {
-            _ = try await runner.run(Command("docker", ["exec", "-u", "postgres", name, "cp", from + "/" + file, to + "/" + file], timeout: .seconds(60)))
+            let copy = try await runner.run(Command("docker", ["exec", "-u", "postgres", name, "cp", from + "/" + file, to + "/" + file], timeout: .seconds(60)))
+            guard copy.termination.isSuccess else {
+                throw UpshiftError("cannot copy the old \(file) into the rebuilt cluster: \(redactor.redact(copy.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            }
         }
         try (try await runner.run(Command("docker", ["stop", "-t", "120", name], timeout: .seconds(180)))).check(redactor: redactor)
     }
