@@ -152,15 +152,18 @@ public struct WindowIsolation: Sendable, Hashable, Codable {
         }
     }
 
-    /// Knocks from each network the container left, as a client there would (the service's name, and the
-    /// address it had): must find nobody. Runs a throw-away container of `image` per network.
+    /// Knocks from each network the container left, as a client there would (by the service's name): must
+    /// find nobody. Runs a throw-away container of `image` per network.
     func probeNetworks(service: String, image: String, runID: String, runner: any CommandRunning) async throws -> [String] {
         guard approach != .portsOnly else { return [] }
         var findings: [String] = []
         let script = #"for h in "$@"; do pg_isready -h "$h" -p 5432 -t 2 >/dev/null 2>&1; echo "$h $?"; done"#
         try await withThrowingTaskGroup(of: [String].self) { group in
-            for (name, address) in before.networks where name != network {
-                let hosts = [service] + (address.isEmpty ? [] : [address])
+            // By the service's name, as the clients there connect: it no longer resolves, and pg_isready ends at
+            // once. The old address is not knocked at: nothing answers there, but only after an ARP timeout
+            // (seconds of downtime); the successful `network disconnect` is the engine's word for it.
+            for name in before.networks.keys where name != network {
+                let hosts = [service]
                 group.addTask {
                     let command = Command("docker", ["run", "--rm", "--label", "com.upshift.run=\(runID)", "--network", name, "--entrypoint", "sh", image, "-c", script, "sh"] + hosts,
                                           timeout: .seconds(120))
