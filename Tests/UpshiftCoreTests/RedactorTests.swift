@@ -58,3 +58,29 @@ struct SecretTests {
         #expect(secret.revealed == "Sh0p S3cret \"q\" ;x")
     }
 }
+
+/// Credentials found by where they stand, without knowing their value (`CredentialText`, `ResolvedConfigMask`).
+struct CredentialTextTests {
+    @Test func wordsAssignmentsAndURLs() {
+        #expect(CredentialText.maskWord(#"PGPASSWORD=Sh0p S3cret "q" ;x"#) == "PGPASSWORD=******")
+        #expect(CredentialText.maskWord("--password=x") == "--password=******")
+        #expect(CredentialText.maskWord("postgres://app:x@db:5432/app") == "postgres://app:******@db:5432/app")
+        #expect(CredentialText.maskWord("host=db user=app password=x") == "host=db user=app password=******")
+        #expect(CredentialText.maskText("host=db password='a b' user=app") == "host=db password='******' user=app")
+        #expect(CredentialText.maskWord("postgres:15") == "postgres:15")
+        #expect(CredentialText.maskWord("https://example.org/a?b=c") == "https://example.org/a?b=c")
+        #expect(CredentialText.maskWord("POSTGRES_HOST_AUTH_METHOD=trust") == "POSTGRES_HOST_AUTH_METHOD=trust")
+    }
+
+    /// The hostile-password suite found a one-character password in `config.resolved.json`: in a URL and a
+    /// conninfo held by variables whose names do not say "password", and in a healthcheck word.
+    @Test func resolvedConfigMasksCredentialsByPlace() throws {
+        let config = #"""
+        {"name":"p","services":{"app":{"image":"app:1","environment":{"APP_DB_URL":"postgres://app:x@db:5432/app","APP_CONNINFO":"host=db user=app password=x","APP_DB_HOST":"db"},
+         "healthcheck":{"test":["CMD","env","PGPASSWORD=x","pg_isready"]},"command":["serve","--db-password=x"]}}}
+        """#
+        let masked = String(decoding: ResolvedConfigMask.mask(Data(config.utf8)), as: UTF8.self)
+        for leak in ["app:x@", "password=x", "PGPASSWORD=x", "db-password=x"] { #expect(!masked.contains(leak), "\(leak)") }
+        for kept in ["\"APP_DB_HOST\" : \"db\"", "postgres://app:******@db:5432/app", "pg_isready", "\"image\" : \"app:1\""] { #expect(masked.contains(kept), "\(kept)") }
+    }
+}

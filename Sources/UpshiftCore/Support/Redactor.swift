@@ -86,32 +86,3 @@ public struct Redactor: Sendable, Hashable {
         return out
     }
 }
-
-/// Blanks the values of secret-named environment variables (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*_KEY`,
-/// …) in compose's resolved JSON model before upshift keeps it, whatever their length or content — the
-/// masking at the source that text search cannot give for a one-character password.
-public enum ResolvedConfigMask {
-    public static func isSecretName(_ name: String) -> Bool {
-        let upper = name.uppercased()
-        return ["PASSWORD", "PASSWD", "PASS", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE"].contains { upper.contains($0) }
-            || upper.hasSuffix("_KEY") || upper == "KEY" || upper.hasSuffix("_DSN") || upper.hasSuffix("DATABASE_URL")
-    }
-
-    /// `config --format json` output with every secret-named variable of every service masked; the text
-    /// unchanged when it is not JSON.
-    public static func mask(_ json: Data) -> Data {
-        guard var root = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any],
-              var services = root["services"] as? [String: Any]
-        else { return json }
-        for (name, value) in services {
-            guard var service = value as? [String: Any], var environment = service["environment"] as? [String: Any] else { continue }
-            for key in environment.keys where isSecretName(key) && !(environment[key] is NSNull) {
-                environment[key] = Redactor.mask
-            }
-            service["environment"] = environment
-            services[name] = service
-        }
-        root["services"] = services
-        return (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? json
-    }
-}
