@@ -84,3 +84,49 @@ struct CredentialTextTests {
         for kept in ["\"APP_DB_HOST\" : \"db\"", "postgres://app:******@db:5432/app", "pg_isready", "\"image\" : \"app:1\""] { #expect(masked.contains(kept), "\(kept)") }
     }
 }
+
+/// A guessable secret (1–2 characters, or a word upshift prints anyway) is masked where it stands as a value,
+/// not as text: masking `postgres` in `postgres:15` or `/var/lib/postgresql` prints it by what is left.
+struct GuessableSecretTests {
+    @Test func aShortPasswordIsMaskedAsAValue() {
+        let r = Redactor(secrets: ["x"])
+        for (text, masked) in [
+            ("env PGPASSWORD=x psql", "env PGPASSWORD=****** psql"),
+            (#"{"POSTGRES_PASSWORD":"x","max":"x"}"#, #"{"POSTGRES_PASSWORD":"******","max":"x"}"#),
+            (#"  "APP_DB_PASSWORD" : "x","#, #"  "APP_DB_PASSWORD" : "******","#),
+            (#"{\"POSTGRES_PASSWORD\":\"x\"}"#, #"{\"POSTGRES_PASSWORD\":\"******\"}"#),
+            ("host=db password=x user=x", "host=db password=****** user=x"),
+            ("postgres://x:x@db/x", "postgres://x:******@db/x"),
+            ("ALTER ROLE x PASSWORD 'x'", "ALTER ROLE x PASSWORD '******'"),
+            ("PASSWORD=xy max=x x", "PASSWORD=xy max=x x"),
+        ] {
+            #expect(r.redact(text) == masked, "\(text)")
+        }
+    }
+
+    @Test func aCommonWordStaysReadableButNotAsAValue() {
+        var r = Redactor()
+        r.add(Secret("postgres"))
+        #expect(r.redact("service db: postgres:15 -> postgres:18, PGDATA /var/lib/postgresql/data") == "service db: postgres:15 -> postgres:18, PGDATA /var/lib/postgresql/data")
+        #expect(r.redact("POSTGRES_PASSWORD: postgres") == "POSTGRES_PASSWORD: ******")
+        #expect(r.redact("postgres://app:postgres@db/postgres") == "postgres://app:******@db/postgres")
+        // A strong password is still masked everywhere, a guessable one is told apart per deployment.
+        #expect(!Secret("Sh0p S3cret").isCommonWord && Secret("postgres").isCommonWord && Secret("pg").isCommonWord)
+        #expect(Secret("myshop", commonWords: ["myshop_dbdata"]).isCommonWord && !Secret("myshop").isCommonWord)
+    }
+
+    @Test func deploymentNamesMakeAPasswordGuessable() throws {
+        let config = ComposeConfig(name: "myshop", services: [
+            "db": ComposeService(image: "postgres:15", environment: ["POSTGRES_PASSWORD": "myshop", "POSTGRES_USER": "app"]),
+        ])
+        let database = try DatabaseService.select(from: config)
+        #expect(database.password?.isCommonWord == true && database.password?.revealed == "myshop")
+    }
+
+    @Test func mergingKeepsHowEachSecretIsMasked() {
+        var a = Redactor()
+        a.add(Secret("postgres"))
+        let merged = a.merging(Redactor(secrets: ["Strong-pw-1"]))
+        #expect(merged.redact("postgres:15 Strong-pw-1 PGPASSWORD=postgres") == "postgres:15 ****** PGPASSWORD=******")
+    }
+}
