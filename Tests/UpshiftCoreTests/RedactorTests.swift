@@ -130,3 +130,21 @@ struct GuessableSecretTests {
         #expect(merged.redact("postgres:15 Strong-pw-1 PGPASSWORD=postgres") == "postgres:15 ****** PGPASSWORD=******")
     }
 }
+
+/// A password of several lines cannot be given to a new cluster by the image's initdb (it keeps the first line).
+struct MultiLinePasswordTests {
+    @Test func isRefusedBeforeAnythingChanges() throws {
+        func database(_ password: String) throws -> DatabaseService {
+            try DatabaseService.select(from: ComposeConfig(name: "p", services: [
+                "db": ComposeService(image: "postgres:15", environment: ["POSTGRES_PASSWORD": password]),
+            ]))
+        }
+        #expect(throws: UpshiftError.self) { try PgUpgradePreflight.refuseMultiLinePassword(try database("Zeile-A\nZeile-B"), targetMajor: 18) }
+        do {
+            try PgUpgradePreflight.refuseMultiLinePassword(try database("Zeile-A\nZeile-B"), targetMajor: 18)
+        } catch let error as UpshiftError {
+            #expect(error.exitCode == .usage && !error.message.contains("Zeile") && !(error.hint ?? "").contains("Zeile"))
+        }
+        try PgUpgradePreflight.refuseMultiLinePassword(try database("one line"), targetMajor: 18)
+    }
+}

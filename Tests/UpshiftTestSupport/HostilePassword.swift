@@ -32,6 +32,8 @@ public struct HostilePassword: Sendable, CustomStringConvertible, CustomTestStri
     public var valueOnly: Bool
     /// Part of the CI subset; the rest run with `UPSHIFT_FULL=1`.
     public var inCI: Bool
+    /// What `pg-upgrade` says when it refuses the deployment up front (exit 64); nil when it upgrades.
+    public var refusal: String? = nil
 
     public var label: String { "secret #\(number)" }
     public var description: String { "\(label) (\(kind))" }
@@ -47,7 +49,8 @@ public struct HostilePassword: Sendable, CustomStringConvertible, CustomTestStri
         HostilePassword(number: 4, kind: "percent signs", value: "100%pure%20x",
                         placement: .envLine("DB_PASSWORD=100%pure%20x"), valueOnly: false, inCI: false),
         HostilePassword(number: 5, kind: "two lines (double-quoted .env value with \\n)", value: "first-line ML1\nsecond line ML2",
-                        placement: .envLine(#"DB_PASSWORD="first-line ML1\nsecond line ML2""#), valueOnly: false, inCI: false),
+                        placement: .envLine(#"DB_PASSWORD="first-line ML1\nsecond line ML2""#), valueOnly: false, inCI: false,
+                        refusal: "has more than one line: the postgres image's initdb keeps only its first line"),
         HostilePassword(number: 6, kind: "non-ASCII", value: "pässwörd✓Ω",
                         placement: .envLine("DB_PASSWORD=pässwörd✓Ω"), valueOnly: false, inCI: false),
         HostilePassword(number: 7, kind: "1 character", value: "x",
