@@ -8,8 +8,8 @@ final class AuditBridge: Sendable {
     let runID: RunID
     let command: String
 
-    init(projectDirectory: String, runID: RunID, command: String, secrets: [String?]) throws {
-        log = try AuditLog(projectDirectory: projectDirectory, redactor: Redactor(secrets: secrets.compactMap { $0 }))
+    init(projectDirectory: String, runID: RunID, command: String, secrets: [Secret?]) throws {
+        log = try AuditLog(projectDirectory: projectDirectory, redactor: Redactor(protecting: secrets))
         self.runID = runID
         self.command = command
     }

@@ -33,7 +33,7 @@ extension Upshift {
             let runID = RunID.make()
             let lock = try ProjectLock.acquire(projectDirectory: directory, command: "backup", runID: runID)
             defer { lock.release() }
-            let password = try? project.database().password?.revealed
+            let password = try? project.database().password
             let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: "backup", secrets: [password])
             try audit.started(["project": project.name])
             let reporter = RunReporter(audit: audit.sink)

@@ -79,7 +79,7 @@ extension Upshift {
             let command = "export -f \(hostPath)"
             let lock = try ProjectLock.acquire(projectDirectory: endpoint.directory, command: command, runID: runID)
             defer { lock.release() }
-            let audit = try AuditBridge(projectDirectory: endpoint.directory, runID: runID, command: command, secrets: [endpoint.database.password?.revealed])
+            let audit = try AuditBridge(projectDirectory: endpoint.directory, runID: runID, command: command, secrets: [endpoint.database.password])
             try audit.started(["project": project.name])
             let reporter = RunReporter(audit: audit.sink)
             let result: RecordsExportResult

@@ -66,7 +66,7 @@ extension Upshift {
             let command = "import -f \(hostPath)" + (clear ? " --clear" : "")
             let lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun)
             defer { lock?.release() }
-            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: [target.database.password?.revealed])
+            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: [target.database.password])
             try audit.started(["project": project.name])
             let reporter = RunReporter(audit: audit.sink)
             let context: RecordsImportContext

@@ -91,7 +91,7 @@ extension Upshift {
                 mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
             if noOnlinePrepare { options.prepareOnline = false }
             let session = try RunSession(
-                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password?.revealed])
+                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password])
             defer { session.close() }
             let reporter = session.reporter
             reporter.emit("preflight: checking \(project.name) for PostgreSQL \(targetMajor)")

@@ -42,7 +42,7 @@ extension Upshift {
             let directory = project.location.directory
             let session = try RunSession(
                 project: project, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), dryRun: dryRun,
-                secrets: [try? project.database().password?.revealed])
+                secrets: [try? project.database().password])
             defer { session.close() }
             let runID = session.runID
             let context = try await session.preflight {

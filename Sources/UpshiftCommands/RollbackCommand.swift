@@ -45,11 +45,11 @@ extension Upshift {
             defer { lock.release() }
 
             // The password is only needed to mask it: a project compose cannot read must not block a rollback.
-            let password = try? await ComposeProject.load(options: global.composeOptions, runner: runner).database().password?.revealed
+            let password = try? await ComposeProject.load(options: global.composeOptions, runner: runner).database().password
             let audit = try AuditBridge(projectDirectory: directory, runID: RunID.make(), command: "rollback --run \(folder.runID)", secrets: [password])
             try audit.started(["undoes": folder.runID.rawValue])
             let reporter = RunReporter(audit: audit.sink)
-            let undo = UpshiftCore.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(secrets: [password].compactMap { $0 }), onEvent: reporter.handler)
+            let undo = UpshiftCore.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(protecting: [password]), onEvent: reporter.handler)
             let pending = try undo.pending()
             do {
                 try undo.checkFiles()

@@ -12,7 +12,7 @@ final class RunSession: Sendable {
     private let lock: ProjectLock?
 
     /// - Parameter secrets: values the audit log must mask (the database password).
-    init(project: ComposeProject, command: String, dryRun: Bool, secrets: [String?], runID: RunID = RunID.make()) throws {
+    init(project: ComposeProject, command: String, dryRun: Bool, secrets: [Secret?], runID: RunID = RunID.make()) throws {
         directory = project.location.directory
         self.runID = runID
         lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun)

@@ -47,9 +47,9 @@ extension Upshift {
             let targetLock = try RunGuard.lock(projectDirectory: target.directory, command: command, runID: runID, dryRun: dryRun)
             defer { targetLock?.release() }
 
-            let redactor = source.redactor.adding(target.redactor.secrets)
+            let redactor = source.redactor.merging(target.redactor)
             let audit = try AuditBridge(projectDirectory: target.directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""),
-                                        secrets: [source.database.password?.revealed, target.database.password?.revealed])
+                                        secrets: [source.database.password, target.database.password])
             try audit.started(["project": target.project.name, "source": source.directory])
             let reporter = RunReporter(audit: audit.sink)
             let context: TransferContext

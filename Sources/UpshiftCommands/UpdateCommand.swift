@@ -54,7 +54,7 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
                                            rollbackOnFailure: !noRollback, backupDirectory: backupDirectory)
-            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: dryRun, secrets: [try? project.database().password?.revealed])
+            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: dryRun, secrets: [try? project.database().password])
             defer { session.close() }
             let reporter = session.reporter
             let audit = session.audit

@@ -144,6 +144,25 @@ struct DoctorRulesTests {
         #expect(runtime["off"]?.healthcheck == nil && runtime["off"]?.effectiveRestart == "no")
     }
 
+    /// A healthcheck is printed by doctor: a password in it is masked word by word, before the words are joined
+    /// or the text shortened (the hostile-password suite found it printed in clear).
+    @Test func healthcheckPasswordsAreMaskedBeforeTheyArePrinted() throws {
+        let json = #"""
+        {"services":{
+          "app":{"healthcheck":{"test":["CMD","env","PGPASSWORD=Sh0p S3cret \"q\" ;x","pg_isready","-h","db"]}},
+          "short":{"healthcheck":{"test":["CMD","env","PGPASSWORD=x","pg_isready"]}},
+          "shell":{"healthcheck":{"test":["CMD-SHELL","PGPASSWORD='a b' psql postgres://app:pw@db/app -c 'SELECT 1'"]}},
+          "known":{"healthcheck":{"test":["CMD","check","--with","Pr1ce$$5 $$HOME"]}}}}
+        """#
+        var redactor = Redactor()
+        redactor.add(Secret("Pr1ce$5 $HOME"))
+        let runtime = try DoctorServiceRuntime.decode(Data(json.utf8), redactor: redactor)
+        #expect(runtime["app"]?.healthcheck == "env PGPASSWORD=****** pg_isready -h db")
+        #expect(runtime["short"]?.healthcheck == "env PGPASSWORD=****** pg_isready")
+        #expect(runtime["shell"]?.healthcheck == "PGPASSWORD='******' psql postgres://app:******@db/app -c 'SELECT 1'")
+        #expect(runtime["known"]?.healthcheck == "check --with ******")
+    }
+
     @Test func reportExitCodesAndJSON() throws {
         var report = DoctorReport(project: "p", directory: "/d", targetMajor: 18, checks: [DoctorCheck("a", "A", .pass, "ok"), DoctorCheck("b", "B", .warn, "hmm", fix: "x")])
         #expect(report.exitCode == .ok)

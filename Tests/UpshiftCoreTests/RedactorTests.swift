@@ -58,3 +58,93 @@ struct SecretTests {
         #expect(secret.revealed == "Sh0p S3cret \"q\" ;x")
     }
 }
+
+/// Credentials found by where they stand, without knowing their value (`CredentialText`, `ResolvedConfigMask`).
+struct CredentialTextTests {
+    @Test func wordsAssignmentsAndURLs() {
+        #expect(CredentialText.maskWord(#"PGPASSWORD=Sh0p S3cret "q" ;x"#) == "PGPASSWORD=******")
+        #expect(CredentialText.maskWord("--password=x") == "--password=******")
+        #expect(CredentialText.maskWord("postgres://app:x@db:5432/app") == "postgres://app:******@db:5432/app")
+        #expect(CredentialText.maskWord("host=db user=app password=x") == "host=db user=app password=******")
+        #expect(CredentialText.maskText("host=db password='a b' user=app") == "host=db password='******' user=app")
+        #expect(CredentialText.maskWord("postgres:15") == "postgres:15")
+        #expect(CredentialText.maskWord("https://example.org/a?b=c") == "https://example.org/a?b=c")
+        #expect(CredentialText.maskWord("POSTGRES_HOST_AUTH_METHOD=trust") == "POSTGRES_HOST_AUTH_METHOD=trust")
+    }
+
+    /// The hostile-password suite found a one-character password in `config.resolved.json`: in a URL and a
+    /// conninfo held by variables whose names do not say "password", and in a healthcheck word.
+    @Test func resolvedConfigMasksCredentialsByPlace() throws {
+        let config = #"""
+        {"name":"p","services":{"app":{"image":"app:1","environment":{"APP_DB_URL":"postgres://app:x@db:5432/app","APP_CONNINFO":"host=db user=app password=x","APP_DB_HOST":"db"},
+         "healthcheck":{"test":["CMD","env","PGPASSWORD=x","pg_isready"]},"command":["serve","--db-password=x"]}}}
+        """#
+        let masked = String(decoding: ResolvedConfigMask.mask(Data(config.utf8)), as: UTF8.self)
+        for leak in ["app:x@", "password=x", "PGPASSWORD=x", "db-password=x"] { #expect(!masked.contains(leak), "\(leak)") }
+        for kept in ["\"APP_DB_HOST\" : \"db\"", "postgres://app:******@db:5432/app", "pg_isready", "\"image\" : \"app:1\""] { #expect(masked.contains(kept), "\(kept)") }
+    }
+}
+
+/// A guessable secret (1–2 characters, or a word upshift prints anyway) is masked where it stands as a value,
+/// not as text: masking `postgres` in `postgres:15` or `/var/lib/postgresql` prints it by what is left.
+struct GuessableSecretTests {
+    @Test func aShortPasswordIsMaskedAsAValue() {
+        let r = Redactor(secrets: ["x"])
+        for (text, masked) in [
+            ("env PGPASSWORD=x psql", "env PGPASSWORD=****** psql"),
+            (#"{"POSTGRES_PASSWORD":"x","max":"x"}"#, #"{"POSTGRES_PASSWORD":"******","max":"x"}"#),
+            (#"  "APP_DB_PASSWORD" : "x","#, #"  "APP_DB_PASSWORD" : "******","#),
+            (#"{\"POSTGRES_PASSWORD\":\"x\"}"#, #"{\"POSTGRES_PASSWORD\":\"******\"}"#),
+            ("host=db password=x user=x", "host=db password=****** user=x"),
+            ("postgres://x:x@db/x", "postgres://x:******@db/x"),
+            ("ALTER ROLE x PASSWORD 'x'", "ALTER ROLE x PASSWORD '******'"),
+            ("PASSWORD=xy max=x x", "PASSWORD=xy max=x x"),
+        ] {
+            #expect(r.redact(text) == masked, "\(text)")
+        }
+    }
+
+    @Test func aCommonWordStaysReadableButNotAsAValue() {
+        var r = Redactor()
+        r.add(Secret("postgres"))
+        #expect(r.redact("service db: postgres:15 -> postgres:18, PGDATA /var/lib/postgresql/data") == "service db: postgres:15 -> postgres:18, PGDATA /var/lib/postgresql/data")
+        #expect(r.redact("POSTGRES_PASSWORD: postgres") == "POSTGRES_PASSWORD: ******")
+        #expect(r.redact("postgres://app:postgres@db/postgres") == "postgres://app:******@db/postgres")
+        // A strong password is still masked everywhere, a guessable one is told apart per deployment.
+        #expect(!Secret("Sh0p S3cret").isCommonWord && Secret("postgres").isCommonWord && Secret("pg").isCommonWord)
+        #expect(Secret("myshop", commonWords: ["myshop_dbdata"]).isCommonWord && !Secret("myshop").isCommonWord)
+    }
+
+    @Test func deploymentNamesMakeAPasswordGuessable() throws {
+        let config = ComposeConfig(name: "myshop", services: [
+            "db": ComposeService(image: "postgres:15", environment: ["POSTGRES_PASSWORD": "myshop", "POSTGRES_USER": "app"]),
+        ])
+        let database = try DatabaseService.select(from: config)
+        #expect(database.password?.isCommonWord == true && database.password?.revealed == "myshop")
+    }
+
+    @Test func mergingKeepsHowEachSecretIsMasked() {
+        var a = Redactor()
+        a.add(Secret("postgres"))
+        let merged = a.merging(Redactor(secrets: ["Strong-pw-1"]))
+        #expect(merged.redact("postgres:15 Strong-pw-1 PGPASSWORD=postgres") == "postgres:15 ****** PGPASSWORD=******")
+    }
+}
+
+/// A password of several lines cannot be given to a new cluster by the image's initdb (it keeps the first line).
+struct MultiLinePasswordTests {
+    @Test func isRefusedBeforeAnythingChanges() throws {
+        func database(_ password: String) throws -> DatabaseService {
+            try DatabaseService.select(from: ComposeConfig(name: "p", services: [
+                "db": ComposeService(image: "postgres:15", environment: ["POSTGRES_PASSWORD": password]),
+            ]))
+        }
+        #expect(throws: UpshiftError.self) { try PgUpgradePreflight.refuseMultiLinePassword(try database("Zeile-A\nZeile-B"), targetMajor: 18) }
+        do {
+            try PgUpgradePreflight.refuseMultiLinePassword(try database("Zeile-A\nZeile-B"), targetMajor: 18)
+        } catch let error as UpshiftError {
+            #expect(error.exitCode == .usage && !error.message.contains("Zeile") && !(error.hint ?? "").contains("Zeile"))
+        }
+        try PgUpgradePreflight.refuseMultiLinePassword(try database("one line"), targetMajor: 18)
+    }
+}

@@ -18,6 +18,11 @@ public enum E2EEnvironment {
     /// The local registry the engine uses as its mirror (`compose/testenv/up`).
     public static let registry = ProcessInfo.processInfo.environment["UPSHIFT_TESTENV_REGISTRY"] ?? "127.0.0.1:5555"
 
+    /// True when the whole matrix of an end-to-end suite should run (`UPSHIFT_FULL=1`, set by
+    /// `scripts/test --full`). A suite whose every case would exceed the CI budget runs a representative subset
+    /// without it, and says which cases it skipped.
+    public static let full: Bool = ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["UPSHIFT_FULL"]?.lowercased() ?? "")
+
     /// The repository root, derived from this source file's location (Tests/UpshiftTestSupport/…).
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

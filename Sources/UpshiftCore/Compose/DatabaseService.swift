@@ -169,6 +169,9 @@ extension DatabaseService {
         if !location.isPersistent && legacy == nil {
             notes.append("PGDATA \(location.pgdata) is not on a bind mount or named volume: \(location.summary)")
         }
+        // A password that is also one of these names (`postgres`, the project's, a service's) is masked only
+        // where it stands as a value: masking it everywhere would print it by what is left around the mask.
+        password = password.map { Secret($0.revealed, commonWords: Self.commonWords(config, pgdata: pgdata)) }
         return DatabaseService(
             service: serviceName, image: image, imageText: imageText, superuser: superuser, database: database,
             passwordSource: passwordSource, password: password, pgdataIsExplicit: explicitPGData != nil,
@@ -224,5 +227,25 @@ extension DatabaseService {
     private static func nonEmpty(_ value: String?) -> String? {
         guard let value, !value.isEmpty else { return nil }
         return value
+    }
+}
+
+extension DatabaseService {
+    /// The names upshift prints about this deployment: project, services, images, volumes, mount paths, users,
+    /// databases and PGDATA.
+    static func commonWords(_ config: ComposeConfig, pgdata: String) -> [String] {
+        var words = [config.name, pgdata] + config.serviceNames
+        for service in config.services.values {
+            words += [service.image].compactMap { $0 }
+            words += service.volumes.flatMap { [$0.source, $0.target].compactMap { $0 } }
+            words += ["POSTGRES_USER", "POSTGRES_DB"].compactMap { service.environmentValue($0) }
+        }
+        words += config.volumes.values.compactMap(\.name)
+        return words
+    }
+
+    /// `commonWords` of what this service knows without the project: for a password read later (in the container).
+    var commonWords: [String] {
+        [service, imageText, superuser, database, dataLocation.pgdata, dataLocation.summary] + sidecars
     }
 }

@@ -101,7 +101,9 @@ extension Doctor {
     func serviceChecks(_ stage: inout DoctorStage, project: ComposeProject, images: DoctorImages) async {
         var runtime: [String: DoctorServiceRuntime] = [:]
         let result = try? await runner.run(project.cli.command(["config", "--format", "json"], timeout: .seconds(60)))
-        if let result, result.termination.isSuccess, let decoded = try? DoctorServiceRuntime.decode(result.standardOutput) {
+        var redactor = Redactor()
+        redactor.add(stage.database.password)
+        if let result, result.termination.isSuccess, let decoded = try? DoctorServiceRuntime.decode(result.standardOutput, redactor: redactor) {
             runtime = decoded
         }
         let watchers = stage.engine ? await images.watchers() : []

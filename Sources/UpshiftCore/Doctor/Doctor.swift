@@ -109,7 +109,8 @@ public struct Doctor: Sendable {
         await clusterChecks(&stage, images: images)
         await imageChecks(&stage, project: project, images: images)
         await serviceChecks(&stage, project: project, images: images)
-        return stage.report
+        // Every finding quotes the deployment (commands, paths, errors): the password is masked in all of them.
+        return stage.report.redacted(by: redactor)
     }
 
     static func readCluster(_ psql: PsqlRunner, redactor: Redactor) async -> Result<DoctorClusterFacts, UpshiftError> {
@@ -171,4 +172,18 @@ struct DoctorStage: Sendable {
     }
 
     mutating func add(_ check: DoctorCheck) { report.checks.append(check) }
+}
+
+extension DoctorReport {
+    /// The report with `redactor` applied to every finding and fix.
+    func redacted(by redactor: Redactor) -> DoctorReport {
+        var copy = self
+        copy.checks = checks.map { check in
+            var check = check
+            check.found = redactor.redact(check.found)
+            check.fix = check.fix.map(redactor.redact)
+            return check
+        }
+        return copy
+    }
 }

@@ -103,7 +103,11 @@ public struct DoctorServiceRuntime: Sendable, Hashable, Codable {
     }
 
     /// Decodes `services.*.{restart, deploy.restart_policy, healthcheck, depends_on}` from compose's JSON.
-    public static func decode(_ data: Data) throws -> [String: DoctorServiceRuntime] {
+    ///
+    /// The healthcheck is shown to the user, and deployments put passwords in it (`PGPASSWORD=… pg_isready`):
+    /// each word is masked here, before it is joined or shortened — `redactor` for the known password,
+    /// `CredentialText` for any credential by its place — so no cut can leave part of one.
+    public static func decode(_ data: Data, redactor: Redactor = Redactor()) throws -> [String: DoctorServiceRuntime] {
         struct Root: Decodable { var services: [String: Service]? }
         struct Service: Decodable {
             var restart: String?
@@ -130,8 +134,11 @@ public struct DoctorServiceRuntime: Sendable, Hashable, Codable {
         for (name, service) in root.services ?? [:] {
             var health: String?
             if let test = service.healthcheck?.test, service.healthcheck?.disable != true, test.first != "NONE" {
-                health = (test.first == "CMD" || test.first == "CMD-SHELL" ? Array(test.dropFirst()) : test).joined(separator: " ")
-                health = health.map(ComposeEscaping.unescape)
+                let shell = test.first == "CMD-SHELL" || !(test.first == "CMD")
+                let words = (test.first == "CMD" || test.first == "CMD-SHELL" ? Array(test.dropFirst()) : test)
+                    .map { redactor.redact(ComposeEscaping.unescape($0)) }
+                    .map { shell ? CredentialText.maskText($0) : CredentialText.maskWord($0) }
+                health = words.joined(separator: " ")
             }
             result[name] = DoctorServiceRuntime(
                 restart: service.restart, deployRestart: service.deploy?.restart_policy?.condition, healthcheck: health,

@@ -14,7 +14,7 @@ extension DatabaseService {
                 "POSTGRES_PASSWORD_FILE \(path) of service \(service) cannot be read on this host, nor inside its container (is it running?)",
                 hint: "start the database service, or make the secret's file readable by the user running upshift")
         }
-        password = Secret(result.stdoutText.trimmingCharacters(in: .newlines))
+        password = Secret(result.stdoutText.trimmingCharacters(in: .newlines), commonWords: commonWords)
         notes.removeAll { $0.contains("is only readable inside the container") }
         return true
     }

@@ -65,6 +65,8 @@ public struct PgUpgradePreflight: Sendable {
             throw UpshiftError.usage("--to \(options.targetMajor) is not a released PostgreSQL major (latest known: \(DatabaseService.latestMajor))")
         }
 
+        try Self.refuseMultiLinePassword(database, targetMajor: options.targetMajor)
+
         let data = DataDirectoryOperations(runner: runner, image: database.imageText)
         guard database.dataLocation.isPersistent else {
             throw UpshiftError.usage(
@@ -281,5 +283,18 @@ public enum ByteFormat {
             unit += 1
         }
         return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}
+
+extension PgUpgradePreflight {
+    /// Compose carries a multi-line value (a double-quoted `.env` value with `\n`), but the image's entrypoint
+    /// gives initdb the password as a file it reads one line of (`--pwfile`): a cluster it initialises (the new
+    /// one, a staged one, a rebuild on undo) would have only the first line, and the login would fail inside
+    /// the window (found by the hostile-password suite). Refused before anything changes.
+    static func refuseMultiLinePassword(_ database: DatabaseService, targetMajor: Int) throws {
+        guard let password = database.password, password.revealed.contains(where: \.isNewline) else { return }
+        throw UpshiftError.usage(
+            "the password of service \(database.service) has more than one line: the postgres image's initdb keeps only its first line, so the new PostgreSQL \(targetMajor) cluster would not accept it",
+            hint: "change the password to a single line (ALTER ROLE \(database.superuser) PASSWORD …, and POSTGRES_PASSWORD to match), then run pg-upgrade")
     }
 }

@@ -16,11 +16,12 @@ struct SnapshotStep: StepAction {
         let files = world.context.project.location.files + world.context.project.location.envFiles
         let manifest = try world.runFolder.snapshot(files: files)
         let config = try await world.compose.run(["config", "--format", "json"], timeout: .seconds(60))
-        // The resolved config holds the resolved environment: secret-named variables are blanked at the source,
-        // the database password masked wherever else it appears (a URL), and the file kept private.
-        let masked = ResolvedConfigMask.mask(Data(config.stdoutText.utf8))
-        try DurableFile.atomicWrite(
-            Data(world.redactor.redact(String(decoding: masked, as: UTF8.self)).utf8), to: world.runFolder.path + "/config.resolved.json", mode: 0o600)
+        // The resolved config holds the resolved environment: the database password is masked wherever it
+        // appears, in every form (first, while it is whole: the structural mask below may cut a value with
+        // spaces at the first one), then secret-named variables are blanked and credentials masked by their
+        // place, whatever their length; the file is kept private.
+        let redacted = Data(world.redactor.redact(config.stdoutText).utf8)
+        try DurableFile.atomicWrite(ResolvedConfigMask.mask(redacted), to: world.runFolder.path + "/config.resolved.json", mode: 0o600)
         let images = Set(world.context.project.config.services.values.compactMap(\.image)).sorted()
         var digests: [String: String] = [:]
         for image in images {

@@ -7,42 +7,99 @@ import Foundation
 /// masked in the forms other tools print it in: JSON-escaped (compose's `config --format json`, upshift's own
 /// JSON files: `"` becomes `\"`, `\` becomes `\\`, a newline `\n`, `/` sometimes `\/`), with compose's `$$`
 /// escape, and line by line when it spans lines (stderr is read line by line).
+///
+/// A *guessable* secret — under 3 characters, or a word the output holds anyway (`postgres`, the project's
+/// or a service's name: `Secret.isCommonWord`) — is not masked as text: masking `x` would garble every line,
+/// and masking `postgres` in `postgres:15` or `/var/lib/postgresql` would print the password by what is left
+/// around the mask. It is masked where it stands as a value instead (`PGPASSWORD=x`, `"…PASSWORD": "x"`,
+/// `password=x`, `://user:x@`, `PASSWORD 'x'`), and kept out structurally (never in argv;
+/// `ResolvedConfigMask`, `CredentialText`).
 public struct Redactor: Sendable, Hashable {
     public static let mask = "******"
-    /// The secrets as given. The only stored property: a `Redactor` travels inside every `CommandFailure`
-    /// (a typed-throws error), which is kept one word large.
-    public private(set) var secrets: [String]
 
-    /// Every form searched for, longest first, so a secret that contains another is masked whole.
+    struct Entry: Sendable, Hashable {
+        var value: String
+        /// Masked wherever it occurs; false for a guessable secret, masked only in value positions.
+        var inText: Bool
+    }
+
+    /// The only stored property: a `Redactor` travels inside every `CommandFailure` (a typed-throws error),
+    /// which is kept one word large.
+    private(set) var entries: [Entry]
+
+    /// The secrets as given.
+    public var secrets: [String] { entries.map(\.value) }
+
+    /// Every form searched for as text, longest first, so a secret that contains another is masked whole.
     private var forms: [String] {
         var forms = Set<String>()
-        for secret in secrets {
-            for form in Self.encodings(of: secret) where form.count >= 3 { forms.insert(form) }
+        for entry in entries where entry.inText {
+            for form in Self.encodings(of: entry.value) where form.count >= 3 { forms.insert(form) }
         }
         return forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
-    /// Very short values (under 3 characters) are not searched for in text: masking "1" would garble every
-    /// line while protecting nothing. Such a password is kept out structurally instead (it never goes into
-    /// argv, and `ResolvedConfigMask` blanks secret-named variables).
+    /// Each secret is guessable or not by `isGuessable(_:commonWords:)` with upshift's own words only; a
+    /// `Secret` added with `add(_:)` brings the deployment's words too.
     public init(secrets: [String] = []) {
-        self.secrets = Array(Set(secrets.filter { $0.count >= 3 })).sorted { $0.count > $1.count }
+        entries = []
+        for secret in secrets { insert(Entry(value: secret, inText: !Self.isGuessable(secret))) }
+    }
+
+    init(entries: [Entry]) {
+        self.entries = []
+        for entry in entries { insert(entry) }
+    }
+
+    private mutating func insert(_ entry: Entry) {
+        guard !entry.value.isEmpty else { return }
+        if let index = entries.firstIndex(where: { $0.value == entry.value }) {
+            entries[index].inText = entries[index].inText && entry.inText
+        } else {
+            entries.append(entry)
+            entries.sort { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.value < $1.value }
+        }
     }
 
     public mutating func add(_ secret: String?) {
         guard let secret else { return }
-        self = Redactor(secrets: secrets + [secret])
+        insert(Entry(value: secret, inText: !Self.isGuessable(secret)))
     }
 
-    public func adding(_ more: [String]) -> Redactor { Redactor(secrets: secrets + more) }
+    public func adding(_ more: [String]) -> Redactor {
+        var copy = self
+        for secret in more { copy.add(secret) }
+        return copy
+    }
+
+    /// Both redactors' secrets, each keeping how it is masked.
+    public func merging(_ other: Redactor) -> Redactor { Redactor(entries: entries + other.entries) }
 
     public func redact(_ text: String) -> String {
-        guard !secrets.isEmpty else { return text }
+        guard !entries.isEmpty else { return text }
         var result = text
         for form in forms where result.contains(form) {
             result = result.replacingOccurrences(of: form, with: Redactor.mask)
         }
+        for entry in entries where !entry.inText {
+            result = SecretValuePositions.mask(entry.value, in: result)
+        }
         return result
+    }
+
+    /// Words every upshift output holds, whatever the deployment: a secret found inside one of them is
+    /// guessable from a mask in it.
+    static let ownWords = [
+        "postgresql", "docker compose", "upshift", "pg_dumpall", "pg_restore", "pg_upgrade", "pg_isready", "psql",
+        "vacuumdb", "inventree", "backups", "rollback", "snapshot", "fingerprint", "database",
+    ]
+
+    /// True for a secret under 3 characters, or one contained (ignoring case) in upshift's own words or in
+    /// `commonWords` (the deployment's names, images and paths).
+    public static func isGuessable(_ secret: String, commonWords: [String] = []) -> Bool {
+        guard secret.count >= 3 else { return true }
+        let lower = secret.lowercased()
+        return (ownWords + commonWords).contains { $0.lowercased().contains(lower) }
     }
 
     /// The secret as written by JSON encoders (with and without `\/`), with compose's `$$`, and each of its
@@ -84,34 +141,5 @@ public struct Redactor: Sendable, Hashable {
             for unit in String(scalar).utf16 { out += String(format: "\\u%04x", unit) }
         }
         return out
-    }
-}
-
-/// Blanks the values of secret-named environment variables (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*_KEY`,
-/// …) in compose's resolved JSON model before upshift keeps it, whatever their length or content — the
-/// masking at the source that text search cannot give for a one-character password.
-public enum ResolvedConfigMask {
-    public static func isSecretName(_ name: String) -> Bool {
-        let upper = name.uppercased()
-        return ["PASSWORD", "PASSWD", "PASS", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE"].contains { upper.contains($0) }
-            || upper.hasSuffix("_KEY") || upper == "KEY" || upper.hasSuffix("_DSN") || upper.hasSuffix("DATABASE_URL")
-    }
-
-    /// `config --format json` output with every secret-named variable of every service masked; the text
-    /// unchanged when it is not JSON.
-    public static func mask(_ json: Data) -> Data {
-        guard var root = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any],
-              var services = root["services"] as? [String: Any]
-        else { return json }
-        for (name, value) in services {
-            guard var service = value as? [String: Any], var environment = service["environment"] as? [String: Any] else { continue }
-            for key in environment.keys where isSecretName(key) && !(environment[key] is NSNull) {
-                environment[key] = Redactor.mask
-            }
-            service["environment"] = environment
-            services[name] = service
-        }
-        root["services"] = services
-        return (try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? json
     }
 }

@@ -4,8 +4,17 @@
 public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable, Encodable {
     /// The clear value. Named to stand out in review: every use is a place where the secret leaves upshift.
     public let revealed: String
+    /// The value is guessable from what upshift prints anyway: under 3 characters, or inside one of the
+    /// deployment's names, images or paths, or upshift's own words (`Redactor.isGuessable`). Such a password
+    /// is masked where it stands as a value, not as text (which would garble `postgres:15` into `******:15`
+    /// and so print it).
+    public let isCommonWord: Bool
 
-    public init(_ value: String) { revealed = value }
+    /// - Parameter commonWords: the deployment's names, images and paths, where the value may occur anyway.
+    public init(_ value: String, commonWords: [String] = []) {
+        revealed = value
+        isCommonWord = Redactor.isGuessable(value, commonWords: commonWords)
+    }
 
     public var description: String { Redactor.mask }
     public var debugDescription: String { "Secret(\(Redactor.mask))" }
@@ -18,5 +27,13 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 }
 
 extension Redactor {
-    public mutating func add(_ secret: Secret?) { add(secret?.revealed) }
+    public mutating func add(_ secret: Secret?) {
+        guard let secret else { return }
+        self = merging(Redactor(entries: [Entry(value: secret.revealed, inText: !secret.isCommonWord)]))
+    }
+
+    /// A redactor for `secrets` (nil entries skipped), each masked as its `isCommonWord` says.
+    public init(protecting secrets: [Secret?]) {
+        self.init(entries: secrets.compactMap { $0 }.map { Entry(value: $0.revealed, inText: !$0.isCommonWord) })
+    }
 }
