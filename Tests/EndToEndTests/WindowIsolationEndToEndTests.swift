@@ -55,11 +55,11 @@ struct WindowIsolationEndToEndTests {
         let runID = try #require(E2EUpgrade.runIDs(d).last)
         let isolate = try #require(try E2EUpgrade.journal(d, runID).first { $0["type"] as? String == "done" && $0["step"] as? String == "isolate-db" })
         let summary = ((isolate["outcome"] as? [String: Any])?["summary"] as? String) ?? ""
-        #expect(summary.contains("no other session") && summary.contains("unreachable from \(d.projectName)_default"), "isolate-db: \(summary)")
+        #expect(summary.contains("no other session") && summary.contains("detached from \(d.projectName)_default"), "isolate-db: \(summary)")
         #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 18)
         #expect(try await intruder.write("after-upgrade"), "the intruder is not let in again after the upgrade")
         #expect(try await E2EUpgrade.psql(d, service: "db", "SELECT string_agg(label, ',' ORDER BY label) FROM intrusions") == "after-upgrade,before")
-        let networksAfterRun = try await Self.windowNetworks()
+        let networksAfterRun = try await Self.windowNetworks(d)
         #expect(networksAfterRun.isEmpty, "a window network remains: \(networksAfterRun)")
         let rollback = try await d.upshift(["rollback", "--yes"])
         try #require(rollback.exitCode == 0, "\(rollback)")
@@ -89,13 +89,15 @@ struct WindowIsolationEndToEndTests {
         #expect(await hostAgain.write("host-after"), "the published port is not open again after rollback")
         #expect(try await intruder.write("after-rollback"), "the intruder is not let in again after rollback")
         #expect(try await E2EUpgrade.psql(d, service: "db", "SELECT string_agg(label, ',' ORDER BY label) FROM intrusions") == "after-rollback,before,host-after,host-before")
-        #expect(try await Self.windowNetworks().isEmpty, "a window network remains after rollback")
+        #expect(try await Self.windowNetworks(d).isEmpty, "a window network remains after rollback")
     }
 
-    /// Networks upshift made for a window (none may outlive a run or its undo).
-    static func windowNetworks() async throws -> [String] {
+    /// Networks upshift made for this deployment's runs (none may outlive a run or its undo); other tests'
+    /// runs may hold theirs meanwhile.
+    static func windowNetworks(_ d: E2EDeployment) async throws -> [String] {
         let out = try await E2EEnvironment.docker(["network", "ls", "--format", "{{.Name}}", "--filter", "name=upshift-window-"])
-        return out.stdout.split(whereSeparator: \.isNewline).map(String.init)
+        let mine = Set(E2EUpgrade.runIDs(d).map { "upshift-window-\($0)" })
+        return out.stdout.split(whereSeparator: \.isNewline).map(String.init).filter(mine.contains)
     }
 }
 

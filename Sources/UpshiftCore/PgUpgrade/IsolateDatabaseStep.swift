@@ -21,7 +21,7 @@ struct IsolateDatabaseStep: StepAction {
                 id: "isolate-db", title: "Keep every other client out of \(world.service): private network, no restart",
                 kind: "pg.isolate-db", commands: [], mutates: true,
                 compensation: try RestoreDatabaseServiceCompensator.spec(world: world),
-                notes: [note, "proved before the fingerprint: no other session, the service unreachable from the networks it left"])
+                notes: [note, "proved before the fingerprint: no other session, no former network or port left on the container, the old ports silent"])
         }
         let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.service])
         let reach = world.reachesContainersDirectly ? "" : ", published on 127.0.0.1:\(world.context.hostPort) for upshift"
@@ -63,7 +63,9 @@ struct IsolateDatabaseStep: StepAction {
             try await world.waitForServer(parameters)
         }
         let ended = try await WindowIsolation.endOtherSessions(parameters, deadline: .now + .seconds(30))
-        let unreachable = try await isolation.probeNetworks(service: world.service, image: world.database.imageText, runID: runID, runner: runner)
+        let current = try await ContainerState.read(service: world.service, compose: world.compose, runner: runner)?.id ?? world.service
+        let unreachable = try await isolation.detachmentProblems(
+            container: current, allowedPort: world.reachesContainersDirectly ? nil : world.context.hostPort, runner: runner)
         let ports = await isolation.probePorts()
         let leaks = unreachable + ports
         guard leaks.isEmpty else {
@@ -72,7 +74,7 @@ struct IsolateDatabaseStep: StepAction {
         }
         try PrivateJSON.write(isolation, to: WindowIsolation.path(world.runFolder.path))
         var proof = ["no other session\(ended > 0 ? " (\(ended) ended)" : "")"]
-        if isolation.approach != .portsOnly, !exposure.networks.isEmpty { proof.append("unreachable from \(exposure.networks.keys.sorted().joined(separator: ", "))") }
+        if isolation.approach != .portsOnly, !exposure.networks.isEmpty { proof.append("detached from \(exposure.networks.keys.sorted().joined(separator: ", "))") }
         if !exposure.bindings.isEmpty { proof.append("port\(exposure.bindings.count == 1 ? "" : "s") \(exposure.knockAddresses.map { "\($0.port)" }.joined(separator: ", ")) closed") }
         return StepOutcome(summary: "reachable by upshift at \(parameters.host):\(parameters.port) only: " + proof.joined(separator: ", "))
     }
