@@ -19,7 +19,8 @@ import UpshiftTestSupport
 /// Per password: `status`, `doctor`, `pg-upgrade --to 18 --dry-run` (text and `--json`), a run that fails in the
 /// window (a role setting PostgreSQL 18 no longer has stops the restore of the globals, so the error, the
 /// automatic rollback and its output are all produced), the real upgrade, `status`, `rollback`, `log` and
-/// `log --json`. The deployment is the generic sample (a named volume), freshly initialised per password:
+/// `log --json`; a password of several lines is refused up front (exit 64: the image's initdb would keep only
+/// its first line), and the refusal, its audit record and the status are scanned instead. The deployment is the generic sample (a named volume), freshly initialised per password:
 /// its `up` and 1 MB seed take about 3 s, less than copying a golden volume and changing the role's password
 /// would save. CI runs the cases marked `inCI` (`HostilePassword.selected`); `UPSHIFT_FULL=1` runs all.
 @Suite(.serialized)
@@ -77,19 +78,24 @@ struct HostilePasswordEndToEndTests {
         let dryJSON = try await upshift(["pg-upgrade", "--to", "18", "--dry-run", "--json"], expect: refused ?? 0)
         if let refusal = password.refusal {
             // Refused before anything changes: the refusal itself, its audit record and the status are scanned.
-            #expect(dryRun.stderr.contains(refusal), "no refusal for \(password)")
+            // Bools first: `#expect` prints the operands of a failed expression, and the output is not masked.
+            let dryRunRefused = dryRun.stderr.contains(refusal)
+            #expect(dryRunRefused, "no refusal for \(password)")
             let run = try await upshift(["pg-upgrade", "--to", "18", "--yes"], expect: 64)
-            #expect(run.stderr.contains(refusal), "no refusal for \(password)")
+            let runRefused = run.stderr.contains(refusal)
+            #expect(runRefused, "no refusal for \(password)")
             #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 15)
         } else {
-            #expect((try? JSONSerialization.jsonObject(with: Data(dryJSON.stdout.utf8))) != nil, "--dry-run --json is not JSON")
+            let isJSON = (try? JSONSerialization.jsonObject(with: Data(dryJSON.stdout.utf8))) != nil
+            #expect(isJSON, "--dry-run --json is not JSON")
             // A run that fails inside the window: PostgreSQL 16 removed force_parallel_mode, so restoring the
             // dumped globals on 18 stops (ON_ERROR_STOP) after the old cluster was moved aside; the automatic
             // rollback runs.
             _ = try await E2EUpgrade.psql(d, service: "db", "ALTER ROLE app SET force_parallel_mode = off")
             let failed = try await upshift(["pg-upgrade", "--to", "18", "--yes"], expect: 1)
-            #expect(failed.stderr.contains("failed at step restore"), "the failing run did not fail at the restore (\(password))")
-            #expect(failed.stderr.contains("rollback complete"), "the failing run did not roll back (\(password))")
+            let atRestore = failed.stderr.contains("failed at step restore"), rolledBack = failed.stderr.contains("rollback complete")
+            #expect(atRestore, "the failing run did not fail at the restore (\(password))")
+            #expect(rolledBack, "the failing run did not roll back (\(password))")
             _ = try await E2EUpgrade.psql(d, service: "db", "ALTER ROLE app RESET force_parallel_mode")
 
             _ = try await upshift(["pg-upgrade", "--to", "18", "--yes"], expect: 0)
