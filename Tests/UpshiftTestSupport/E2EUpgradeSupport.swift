@@ -56,10 +56,23 @@ public enum E2EUpgrade {
     }
 
     /// Exact `count(*)` of every user table of the application database, as `schema.table=N` lines — an
-    /// independent row count (psql inside the container, not upshift's libpq fingerprint). Two queries (the
-    /// table list, then one UNION ALL of counts) because the PG16/18 fixture servers have no libxml.
+    /// independent row count (psql inside the container, not upshift's libpq fingerprint).
     public static func tableCounts(_ deployment: E2EDeployment, service: String, database: String? = nil) async throws -> String {
-        try await E2EPoll.value("row counts in \(service) of \(deployment.projectName)", timeout: .seconds(120), interval: .milliseconds(500)) {
+        try await perTable(deployment, service: service, database: database, what: "row counts", timeout: .seconds(120), value: "count(*)")
+    }
+
+    /// One hash per user table over its rows' text (`md5` of each row's `t::text`, the row hashes sorted and
+    /// hashed again), as `schema.table=HEX` lines: the data compared by plain psql inside the container,
+    /// independent of upshift's own `Fingerprinter`.
+    public static func tableHashes(_ deployment: E2EDeployment, service: String, database: String? = nil) async throws -> String {
+        try await perTable(deployment, service: service, database: database, what: "row hashes", timeout: .seconds(180),
+                           value: "md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), ''))")
+    }
+
+    /// `schema.table=<value>` for every user table, `value` an aggregate over the table aliased `t`. Two queries
+    /// (the table list, then one UNION ALL) because the PG16/18 fixture servers have no libxml.
+    static func perTable(_ deployment: E2EDeployment, service: String, database: String?, what: String, timeout: Duration, value: String) async throws -> String {
+        try await E2EPoll.value("\(what) in \(service) of \(deployment.projectName)", timeout: timeout, interval: .milliseconds(500)) {
             let tables = try await psql(deployment, service: service, database: database, """
                 SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1
                 """).split(whereSeparator: \.isNewline).map(String.init)
@@ -67,7 +80,7 @@ public enum E2EUpgrade {
             let parts = tables.map { qualified -> String in
                 let dot = qualified.firstIndex(of: ".")!
                 let schema = String(qualified[..<dot]), table = String(qualified[qualified.index(after: dot)...])
-                return "SELECT \(literal(qualified + "=")) || count(*) FROM \(identifier(schema)).\(identifier(table))"
+                return "SELECT \(literal(qualified + "=")) || \(value) FROM \(identifier(schema)).\(identifier(table)) t"
             }
             return try await psql(deployment, service: service, database: database, parts.joined(separator: " UNION ALL ") + " ORDER BY 1")
         }
@@ -77,24 +90,6 @@ public enum E2EUpgrade {
     static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     /// The running server's major, through psql in the container.
-    /// One hash per user table over its rows' text (`md5` of each row's `t::text`, the row hashes sorted and
-    /// hashed again), as `schema.table=HEX` lines: the data compared by plain psql inside the container,
-    /// independent of upshift's own `Fingerprinter`.
-    public static func tableHashes(_ deployment: E2EDeployment, service: String, database: String? = nil) async throws -> String {
-        try await E2EPoll.value("row hashes in \(service) of \(deployment.projectName)", timeout: .seconds(180), interval: .milliseconds(500)) {
-            let tables = try await psql(deployment, service: service, database: database, """
-                SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1
-                """).split(whereSeparator: \.isNewline).map(String.init)
-            guard !tables.isEmpty else { return "" }
-            let parts = tables.map { qualified -> String in
-                let dot = qualified.firstIndex(of: ".")!
-                let schema = String(qualified[..<dot]), table = String(qualified[qualified.index(after: dot)...])
-                return "SELECT \(literal(qualified + "=")) || md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) FROM \(identifier(schema)).\(identifier(table)) t"
-            }
-            return try await psql(deployment, service: service, database: database, parts.joined(separator: " UNION ALL ") + " ORDER BY 1")
-        }
-    }
-
     public static func serverMajor(_ deployment: E2EDeployment, service: String) async throws -> Int {
         let text = try await E2EPoll.value("server_version_num of \(service)", timeout: .seconds(120), interval: .milliseconds(500)) {
             try await psql(deployment, service: service, "SHOW server_version_num")
