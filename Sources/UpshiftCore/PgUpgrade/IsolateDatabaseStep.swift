@@ -39,11 +39,9 @@ struct IsolateDatabaseStep: StepAction {
         let running = state?.status == "running"
         var exposure = ContainerExposure(networks: [:], bindings: [], networkMode: "")
         if let state, let inspected = try await ContainerExposure.inspect(container: state.id, runner: runner) { exposure = inspected }
-        var isolation = world.context.isolation ?? WindowIsolation(
-            approach: WindowIsolation.approach(reachesDirectly: world.reachesContainersDirectly, invoke: world.context.options.method == .invoke, exposure: exposure),
-            network: WindowIsolation.networkName(runID: runID), before: exposure)
-        isolation.before = exposure
-        if isolation.approach == .portsOnly { isolation.network = nil }
+        // Decided again from the container as it is now (preflight's decision was for the plan).
+        var isolation = WindowIsolation(
+            exposure: exposure, reachesDirectly: world.reachesContainersDirectly, invoke: world.context.options.method == .invoke, runID: runID)
         if isolation.approach == .swapNetworks && !running { isolation.approach = .recreate }
         // Written in every case: the window's compose commands (stop, the new server) name it.
         try await WindowIsolation.writeOverride(

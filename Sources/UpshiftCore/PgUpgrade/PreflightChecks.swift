@@ -46,8 +46,7 @@ extension PgUpgradePreflight {
                 "\(context.database.service) runs with network_mode \(exposure.networkMode): upshift cannot keep other clients out of it during the window, and a write after the dump would be lost",
                 hint: "remove network_mode from \(context.database.service) (publish the port instead) for the upgrade, then run pg-upgrade again")
         }
-        let reachesDirectly = context.onlineAddress != nil && context.options.method != .invoke
-        let approach = WindowIsolation.approach(reachesDirectly: reachesDirectly, invoke: context.options.method == .invoke, exposure: exposure)
-        return WindowIsolation(approach: approach, network: approach == .portsOnly ? nil : WindowIsolation.networkName(runID: context.runID.rawValue), before: exposure)
+        let invoke = context.options.method == .invoke
+        return WindowIsolation(exposure: exposure, reachesDirectly: context.onlineAddress != nil && !invoke, invoke: invoke, runID: context.runID.rawValue)
     }
 }

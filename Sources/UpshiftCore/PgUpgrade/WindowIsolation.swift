@@ -33,6 +33,14 @@ public struct WindowIsolation: Sendable, Hashable, Codable {
     /// The private network of a run.
     public static func networkName(runID: String) -> String { "upshift-window-\(runID)" }
 
+    /// The isolation for a container exposed as `exposure` (decided in preflight for the plan, again in the
+    /// step from the container as it is then).
+    public init(exposure: ContainerExposure, reachesDirectly: Bool, invoke: Bool, runID: String) {
+        approach = Self.approach(reachesDirectly: reachesDirectly, invoke: invoke, exposure: exposure)
+        network = approach == .portsOnly ? nil : Self.networkName(runID: runID)
+        before = exposure
+    }
+
     public static func approach(reachesDirectly: Bool, invoke: Bool, exposure: ContainerExposure) -> Approach {
         if invoke { return .portsOnly }
         if reachesDirectly && exposure.bindings.isEmpty { return .swapNetworks }
