@@ -84,6 +84,10 @@ enum StatusRenderer {
     }
 
     static func onDisk(_ db: ProjectStatus.Database) -> String {
+        if let shadow = db.imageVolumeShadow {
+            return "not on \(shadow.mountSummary): in \(shadow.volumeName.map { "anonymous volume \($0)" } ?? "an anonymous volume") "
+                + "at \(shadow.imageVolume), the image's own VOLUME (upshift doctor says how to move it)"
+        }
         if let probe = db.onDisk {
             if case .cluster(let major, let version) = probe {
                 return "PostgreSQL \(major) (PG_VERSION \(version))" + (db.mismatch == nil ? "" : "  <-- MISMATCH")

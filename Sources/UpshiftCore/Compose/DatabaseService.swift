@@ -93,6 +93,10 @@ extension DatabaseService {
                     hint: "services: \(config.serviceNames.joined(separator: ", ")); a service behind an inactive profile is not listed")
             }
             guard let text = service.image, let ref = ImageReference(parsing: text), ref.isPostgres else {
+                if let text = service.image, DerivedPostgresImage.candidates(in: config).contains(named) {
+                    let (reason, hint) = DerivedPostgresImage.explanation(service: named, image: text)
+                    throw UpshiftError.usage("\(reason) (--db-service)", hint: hint)
+                }
                 throw UpshiftError.usage(
                     "service \"\(named)\" (--db-service) does not run a postgres image (image: \(service.image ?? "none"))",
                     hint: "upshift manages services that run the official postgres image (any registry, any tag)")
@@ -105,6 +109,11 @@ extension DatabaseService {
             let servers = postgres.count > 1 ? postgres.filter { runsServer(config.services[$0]!, in: config, onlyCandidate: false) } : postgres
             switch (postgres.count, servers.count) {
             case (0, _):
+                let derived = DerivedPostgresImage.candidates(in: config)
+                if derived.count == 1, let image = config.services[derived[0]]?.image {
+                    let (reason, hint) = DerivedPostgresImage.explanation(service: derived[0], image: image)
+                    throw UpshiftError.usage("no postgres service in project \"\(config.name)\": \(reason)", hint: hint)
+                }
                 let images = config.serviceNames.map { "\($0)=\(config.services[$0]?.image ?? "build")" }
                 throw UpshiftError.usage(
                     "no postgres service in project \"\(config.name)\" (\(images.joined(separator: ", ")))",

@@ -16,6 +16,8 @@ public struct ProjectStatus: Sendable, Codable {
         /// What the data directory holds; `nil` when it could not be looked at (see `probeError`).
         public var onDisk: DataProbe?
         public var probeError: String?
+        /// Set when the image's own VOLUME holds the cluster instead of the compose mount (then `onDisk` is not read).
+        public var imageVolumeShadow: ImageVolumeShadow?
         public var sizeBytes: Int64?
         /// Set when the image major differs from the cluster on disk.
         public var mismatch: MajorMismatch?
@@ -97,7 +99,10 @@ public struct StatusCollector: Sendable {
 
         var database = ProjectStatus.Database(
             service: db, imageSource: project.imageSource(service: db.service, environment: environment))
-        if containers != nil {
+        let dbContainer = containers?.first { $0.service == db.service }
+        if containers != nil, let shadow = await ImageVolumeShadow.detect(database: db, containerName: dbContainer?.name, containerImage: dbContainer?.image, runner: runner) {
+            database.imageVolumeShadow = shadow
+        } else if containers != nil {
             let containerImages = containers?.filter { $0.service == db.service }.compactMap(\.image) ?? []
             let helperImage = await DataDirectoryOperations.chooseHelperImage([db.imageText] + containerImages, runner: runner)
             let ops = DataDirectoryOperations(runner: runner, image: helperImage ?? db.imageText)

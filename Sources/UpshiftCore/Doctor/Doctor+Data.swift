@@ -11,6 +11,21 @@ extension Doctor {
         let data = DataDirectoryOperations(runner: runner, image: helperImage)
         let location = db.dataLocation.isPersistent ? db.dataLocation : (db.legacyLayoutLocation ?? db.dataLocation)
 
+        // An image VOLUME between the mount and PGDATA: the cluster is not where the compose file says, so the
+        // probe of the mount (an empty directory) and everything planned on it would mislead.
+        let dbContainer = containers.first { $0.service == db.service }
+        if let shadow = await ImageVolumeShadow.detect(database: db, containerName: dbContainer?.name, containerImage: dbContainer?.image, runner: runner) {
+            stage.add(DoctorCheck(DoctorCheckID.major, "image major vs data on disk", .skip, "the cluster is not on the compose mount (see data-mount)"))
+            stage.add(DoctorCheck(DoctorCheckID.dataMount, "data on a persistent mount", .fail, shadow.message(service: db.service, image: db.imageText),
+                                  fix: shadow.hint(service: db.service, image: db.imageText, major: db.imageMajor)))
+            stage.add(DoctorCheck(DoctorCheckID.layout, "PGDATA layout and where the new cluster goes", .skip, "the cluster is not on the compose mount (see data-mount)"))
+            for (id, title) in [(DoctorCheckID.owner, "data owner uid"), (DoctorCheckID.shutdown, "clean shutdown state"), (DoctorCheckID.diskSpace, "disk space for the dump and the new cluster")] {
+                stage.add(DoctorCheck(id, title, .skip, "the cluster is not on the compose mount (see data-mount)"))
+            }
+            stage.add(DoctorRules.linkSwap(placement: nil))
+            return
+        }
+
         progress("reading PG_VERSION through a helper container")
         var probeError: String?
         do {

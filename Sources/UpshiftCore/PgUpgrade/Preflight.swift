@@ -73,6 +73,12 @@ public struct PgUpgradePreflight: Sendable {
                 "the data of service \(database.service) is not on a persistent mount: \(database.dataLocation.summary)",
                 hint: "mount a named volume or a host folder at \(database.pgdata) (and move the data there) first; upshift will not upgrade data that compose can lose")
         }
+        let dbContainer = (try? await project.cli.containers())?.first { $0.service == database.service }
+        if let shadow = await ImageVolumeShadow.detect(database: database, containerName: dbContainer?.name, containerImage: dbContainer?.image, runner: runner) {
+            throw UpshiftError.usage(
+                shadow.message(service: database.service, image: database.imageText),
+                hint: shadow.hint(service: database.service, image: database.imageText, major: database.imageMajor))
+        }
         progress("reading PG_VERSION through a helper container")
         let probe = try await data.probe(database.dataLocation)
         guard let diskMajor = probe.major else {
