@@ -41,6 +41,9 @@ extension Upshift {
         @Option(name: .customLong("upgrade-image"), help: "Image with both majors' binaries (default: tianon/postgres-upgrade:OLD-to-NEW).")
         var upgradeImage: String?
 
+        @Option(name: .customLong("image"), help: "The exact image for the new major (default: the same image family's tag for --to; required for a custom image).")
+        var targetImage: String?
+
         @Option(name: .customLong("backup-dir"), help: "Where the dump goes (default: <project>/backups).")
         var backupDirectory: String?
 
@@ -90,6 +93,7 @@ extension Upshift {
                 rollbackOnFailure: !noRollback, stopTimeout: stopTimeout,
                 mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
             if noOnlinePrepare { options.prepareOnline = false }
+            options.targetImage = targetImage
             let session = try RunSession(
                 project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password])
             defer { session.close() }

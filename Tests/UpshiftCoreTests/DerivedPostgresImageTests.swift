@@ -1,25 +1,36 @@
 import Foundation
 import Testing
-import UpshiftCore
+@testable import UpshiftCore
+import UpshiftTestSupport
 
-/// Immich's database on `ghcr.io/immich-app/postgres`: refused by name with the reason (its extensions are not in
-/// the official image) instead of a hint to try `--db-service`, which refuses the same service.
+/// Immich's database on `ghcr.io/immich-app/postgres`: a custom PostgreSQL image. It is the database (status and
+/// doctor describe it), and pg-upgrade needs `--image` for it: its next major cannot be derived from the tag, and
+/// `postgres:N` would drop its extensions.
 struct DerivedPostgresImageTests {
-    @Test func refusedByNameWithoutDbService() throws {
-        let error = #expect(throws: UpshiftError.self) { try DatabaseService.select(from: ComposeFixtures.config("derived-postgres")) }
-        #expect(error?.exitCode == .usage)
-        #expect(error?.message == "no postgres service in project \"derived-postgres\": service \"database\" keeps PostgreSQL data under /var/lib/postgresql "
-            + "but runs ghcr.io/immich-app/postgres:15-vectorchord0.4.3-pgvectors0.2.0, an image built on postgres, not the official postgres image")
-        #expect(error?.hint?.contains("--db-service") == false)
-        #expect(error?.hint?.contains("lacks the extensions of ghcr.io/immich-app/postgres:15-vectorchord0.4.3-pgvectors0.2.0") == true)
-        #expect(error?.hint?.contains("immich-app/postgres with a newer major") == true)
+    @Test func selectedAsACustomImageWithoutDbService() throws {
+        let database = try DatabaseService.select(from: ComposeFixtures.config("derived-postgres"))
+        #expect(database.service == "database")
+        #expect(database.family == .custom)
+        #expect(database.imageMajor == 15)
+        #expect(database.pgdata == "/var/lib/postgresql/data")
     }
 
-    @Test func refusedWithDbService() throws {
-        let error = #expect(throws: UpshiftError.self) { try DatabaseService.select(from: ComposeFixtures.config("derived-postgres"), named: "database") }
+    @Test func selectedWithDbService() throws {
+        let database = try DatabaseService.select(from: ComposeFixtures.config("derived-postgres"), named: "database")
+        #expect(database.family == .custom)
+    }
+
+    /// Without --image nothing is pulled or run: the refusal comes first and names the way out.
+    @Test func pgUpgradeNeedsAnExplicitImage() async throws {
+        let database = try DatabaseService.select(from: ComposeFixtures.config("derived-postgres"))
+        let runner = RecordingRunner()
+        let error = await #expect(throws: UpshiftError.self) {
+            try await TargetImage.resolve(database: database, targetMajor: 18, explicit: nil, runner: runner, progress: { _ in })
+        }
         #expect(error?.exitCode == .usage)
-        #expect(error?.message.hasPrefix("service \"database\" keeps PostgreSQL data under /var/lib/postgresql but runs ghcr.io/immich-app/postgres:") == true)
-        #expect(error?.message.hasSuffix("(--db-service)") == true)
+        #expect(error?.message.contains("ghcr.io/immich-app/postgres:15-vectorchord0.4.3-pgvectors0.2.0") == true)
+        #expect(error?.hint?.contains("--image REF") == true)
+        #expect(runner.commands.isEmpty)
     }
 
     /// An application service named with --db-service keeps the plain message: it is no database at all.

@@ -21,9 +21,9 @@ struct SidecarImageEditTests {
         #expect(resolved.sidecars.allSatisfy { $0.switchedBy == nil })
 
         // Without the sidecars, the same `postgres:15` on the backup's line makes the database's edit ambiguous.
-        let error = #expect(throws: UpshiftError.self) { try ImageSwitch.plan(source: dbSource, targetMajor: 18, environment: [:]) }
+        let error = #expect(throws: UpshiftError.self) { try ImageSwitch.plan(source: dbSource, current: db.image, targetMajor: 18, environment: [:]) }
         #expect(error?.message.contains("the same value is defined on lines 5, 13") == true, "\(error?.message ?? "")")
-        let dbEdit = try ImageSwitch.plan(source: dbSource, targetMajor: 18, environment: [:], alongside: resolved.sidecars.map(\.source))
+        let dbEdit = try ImageSwitch.plan(source: dbSource, current: db.image, targetMajor: 18, environment: [:], alongside: resolved.sidecars.map(\.source))
         #expect(dbEdit.lineNumber == 5)
 
         let edits = try SidecarImages.prepare(resolved.sidecars, after: dbEdit, targetMajor: 18, environment: [:])
@@ -53,7 +53,7 @@ struct SidecarImageEditTests {
         let check = try #require(resolved.sidecars.first { $0.service == "restore-check" })
         #expect(check.switchedBy == nil && check.target.description == "postgres:17-bookworm")
 
-        let dbEdit = try ImageSwitch.plan(source: dbSource, targetMajor: 17, environment: [:], alongside: resolved.sidecars.map(\.source))
+        let dbEdit = try ImageSwitch.plan(source: dbSource, current: db.image, targetMajor: 17, environment: [:], alongside: resolved.sidecars.map(\.source))
         #expect(dbEdit.isEnvFile && dbEdit.newLine == "PG_MAJOR=17")
         let edits = try SidecarImages.prepare(resolved.sidecars, after: dbEdit, targetMajor: 17, environment: [:])
         #expect(edits.map(\.sidecar.service) == ["restore-check"], "the backup shares PG_MAJOR: no second edit")
@@ -87,7 +87,7 @@ struct SidecarImageEditTests {
         #expect(missing?.message.contains("sidecar backup (postgres:15)") == true)
         // A sidecar whose image comes from a variable set in the shell: editing a file would change nothing.
         var sidecar = try #require(try SidecarImages.resolve(database: db, databaseSource: dbSource, config: config, targetMajor: 18, locate: locator.locate(service:)).sidecars.first)
-        let dbEdit = try ImageSwitch.plan(source: dbSource, targetMajor: 18, environment: [:], alongside: [sidecar.source])
+        let dbEdit = try ImageSwitch.plan(source: dbSource, current: db.image, targetMajor: 18, environment: [:], alongside: [sidecar.source])
         sidecar.source.kind = .shellEnvironment(name: "BACKUP_IMAGE")
         let refused = #expect(throws: UpshiftError.self) { try SidecarImages.prepare([sidecar], after: dbEdit, targetMajor: 18, environment: [:]) }
         #expect(refused?.message.hasPrefix("sidecar backup (postgres:15) must be switched with the database") == true, "\(refused?.message ?? "")")

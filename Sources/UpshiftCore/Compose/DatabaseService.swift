@@ -58,14 +58,19 @@ public struct DatabaseService: Sendable, Hashable, Codable {
     public var pgdata: String { dataLocation.pgdata }
     /// The major the image tag names, `nil` for `latest` or a digest-only reference.
     public var imageMajor: Int? { image.major }
+    /// The image family: it decides the target tag, the default data directory and the variables read.
+    public var family: PostgresImageFamily { image.family ?? .custom }
 
-    /// The data directory the official image uses when PGDATA is not set: `/var/lib/postgresql/data` up to
-    /// 17, `/var/lib/postgresql/<major>/docker` from 18 (docker-library/postgres PR #1259). An unknown major
-    /// (`latest`) is taken as the current layout.
-    public static func defaultPGData(major: Int?) -> String {
-        guard let major, major < 18 else { return "/var/lib/postgresql/\(major ?? latestMajor)/docker" }
-        return "/var/lib/postgresql/data"
+    /// The data directory the image uses when PGDATA is not set. Official (and derived) images:
+    /// `/var/lib/postgresql/data` up to 17, `/var/lib/postgresql/<major>/docker` from 18 (docker-library/postgres
+    /// PR #1259); an unknown major (`latest`) is taken as the current layout. Bitnami and TimescaleDB HA keep
+    /// their own folder at every major.
+    public static func defaultPGData(major: Int?, family: PostgresImageFamily = .official) -> String {
+        family.defaultPGData(major: major)
     }
+
+    /// `defaultPGData` for this service's family.
+    public func defaultPGData(major: Int?) -> String { family.defaultPGData(major: major) }
 
     /// What `postgres:latest` currently is.
     public static let latestMajor = 18
@@ -92,14 +97,11 @@ extension DatabaseService {
                     "service \"\(named)\" (--db-service) is not in the project",
                     hint: "services: \(config.serviceNames.joined(separator: ", ")); a service behind an inactive profile is not listed")
             }
-            guard let text = service.image, let ref = ImageReference(parsing: text), ref.isPostgres else {
-                if let text = service.image, DerivedPostgresImage.candidates(in: config).contains(named) {
-                    let (reason, hint) = DerivedPostgresImage.explanation(service: named, image: text)
-                    throw UpshiftError.usage("\(reason) (--db-service)", hint: hint)
-                }
+            guard let text = service.image, let ref = ImageReference(parsing: text),
+                  ref.family != nil || DerivedPostgresImage.candidates(in: config).contains(named) else {
                 throw UpshiftError.usage(
                     "service \"\(named)\" (--db-service) does not run a postgres image (image: \(service.image ?? "none"))",
-                    hint: "upshift manages services that run the official postgres image (any registry, any tag)")
+                    hint: "upshift manages services on a postgres, PostGIS, pgvector, TimescaleDB or Bitnami image, or one that keeps PostgreSQL data under /var/lib/postgresql")
             }
             serviceName = named
         } else {
@@ -108,12 +110,10 @@ extension DatabaseService {
             // (backup sidecars and the like) are not candidates at all.
             let servers = postgres.count > 1 ? postgres.filter { runsServer(config.services[$0]!, in: config, onlyCandidate: false) } : postgres
             switch (postgres.count, servers.count) {
+            case (0, _) where DerivedPostgresImage.candidates(in: config).count == 1:
+                // A custom image that keeps PostgreSQL data (Immich's): the database; pg-upgrade needs --image for it.
+                serviceName = DerivedPostgresImage.candidates(in: config)[0]
             case (0, _):
-                let derived = DerivedPostgresImage.candidates(in: config)
-                if derived.count == 1, let image = config.services[derived[0]]?.image {
-                    let (reason, hint) = DerivedPostgresImage.explanation(service: derived[0], image: image)
-                    throw UpshiftError.usage("no postgres service in project \"\(config.name)\": \(reason)", hint: hint)
-                }
                 let images = config.serviceNames.map { "\($0)=\(config.services[$0]?.image ?? "build")" }
                 throw UpshiftError.usage(
                     "no postgres service in project \"\(config.name)\" (\(images.joined(separator: ", ")))",
@@ -132,25 +132,27 @@ extension DatabaseService {
         let image = ImageReference(parsing: imageText)!
         var notes: [String] = []
 
-        let superuser = nonEmpty(service.environmentValue("POSTGRES_USER")) ?? "postgres"
-        let database = nonEmpty(service.environmentValue("POSTGRES_DB")) ?? superuser
+        let family = image.family ?? .custom
+        let variables = ServerVariables(family: family, service: service)
+        let superuser = variables.superuser
+        let database = variables.database
 
         var passwordSource = PasswordSource.none
         var password: Secret?
-        if let value = service.environmentValue("POSTGRES_PASSWORD"), !value.isEmpty {
+        if let value = variables.password {
             passwordSource = .environment
             password = Secret(value)
-        } else if let path = nonEmpty(service.environmentValue("POSTGRES_PASSWORD_FILE")) {
+        } else if let path = variables.passwordFile {
             let hostPath = hostPath(ofContainerFile: path, service: service, config: config)
             passwordSource = .file(containerPath: path, hostPath: hostPath)
             if let hostPath, let text = readFile(hostPath) {
                 password = Secret(text.trimmingCharacters(in: .newlines))
             } else {
-                notes.append("POSTGRES_PASSWORD_FILE \(path) is only readable inside the container")
+                notes.append("\(variables.passwordFileName) \(path) is only readable inside the container")
             }
         }
 
-        let explicitPGData = nonEmpty(service.environmentValue("PGDATA"))
+        let explicitPGData = nonEmpty(service.environmentValue(family == .bitnami ? "POSTGRESQL_DATA_DIR" : "PGDATA"))
         if image.major == nil {
             notes.append(
                 "image tag \"\(image.tag ?? "none")\" names no major version; assuming the postgres \(latestMajor) layout")
@@ -160,11 +162,11 @@ extension DatabaseService {
                 "the image is pinned by digest (\(digest.prefix(19))…): the engine pulls by digest and ignores the tag, "
                     + "so a tag change must also drop or replace the digest")
         }
-        let pgdata = explicitPGData ?? defaultPGData(major: image.major)
+        let pgdata = explicitPGData ?? family.defaultPGData(major: image.major)
         let location = DataLocation.resolve(
             pgdata: pgdata, volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
         var legacy: DataLocation?
-        if explicitPGData == nil, (image.major ?? latestMajor) >= 18 {
+        if explicitPGData == nil, family.usesOfficialEntrypoint, family != .timescaledbHA, (image.major ?? latestMajor) >= 18 {
             let old = DataLocation.resolve(
                 pgdata: "/var/lib/postgresql/data", volumes: service.volumes, topLevelVolumes: config.volumes,
                 projectName: config.name)
@@ -191,10 +193,10 @@ extension DatabaseService {
             })
     }
 
-    /// Whether the service's image is the official postgres image (look-alikes such as `postgrest/postgrest`
+    /// Whether the service's image is of a known PostgreSQL family (look-alikes such as `postgrest/postgrest`
     /// or `prodrigestivill/postgres-backup-local` are not).
     static func runsPostgresImage(_ service: ComposeService) -> Bool {
-        service.image.flatMap(ImageReference.init(parsing:))?.isPostgres == true
+        service.image.flatMap(ImageReference.init(parsing:))?.family != nil
     }
 
     /// Whether a service on a postgres image runs a PostgreSQL server: the image's entrypoint (absent or
@@ -203,7 +205,7 @@ extension DatabaseService {
     /// database (and `select` notes it). A service whose command is replaced (`sh -c 'pg_dump …'`) runs none.
     public static func runsServer(_ service: ComposeService, in config: ComposeConfig, onlyCandidate: Bool) -> Bool {
         let defaultEntrypoint = service.entrypoint.map { entrypoint in
-            entrypoint.count == 1 && (entrypoint[0] as NSString).lastPathComponent == "docker-entrypoint.sh"
+            entrypoint.count == 1 && ["docker-entrypoint.sh", "entrypoint.sh"].contains((entrypoint[0] as NSString).lastPathComponent)
         } ?? true
         let serverCommand = service.command.map { command in
             guard let first = command.first else { return true }
@@ -211,12 +213,14 @@ extension DatabaseService {
         } ?? true
         guard defaultEntrypoint, serverCommand else { return false }
         if onlyCandidate { return true }
-        let major = service.image.flatMap(ImageReference.init(parsing:))?.major
-        let explicit = nonEmpty(service.environmentValue("PGDATA"))
+        let image = service.image.flatMap(ImageReference.init(parsing:))
+        let major = image?.major
+        let family = image?.family ?? .custom
+        let explicit = nonEmpty(service.environmentValue(family == .bitnami ? "POSTGRESQL_DATA_DIR" : "PGDATA"))
         let resolve = { (pgdata: String) in
             DataLocation.resolve(pgdata: pgdata, volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
         }
-        if resolve(explicit ?? defaultPGData(major: major)).isPersistent { return true }
+        if resolve(explicit ?? family.defaultPGData(major: major)).isPersistent { return true }
         // The 18+ image on a pre-18 mount is still the database (select explains the layout).
         return explicit == nil && (major ?? latestMajor) >= 18 && resolve("/var/lib/postgresql/data").isPersistent
     }

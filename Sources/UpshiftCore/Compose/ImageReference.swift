@@ -87,22 +87,26 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
         return suffix.isEmpty ? nil : String(suffix)
     }
 
-    /// The major version from a numeric tag (`15`, `15.8`, `15-alpine`, `18beta1` -> 18); `nil` for
+    /// The PostgreSQL image family of the repository (`nil` for any other image).
+    public var family: PostgresImageFamily? { PostgresImageFamily(repositoryOf: self) }
+
+    /// The major version the tag names, read in the image family's scheme: `15`, `15.8`, `15-alpine`,
+    /// `18beta1` -> 18, and `pg15`, `0.8.0-pg15`, `latest-pg15` for pgvector and TimescaleDB; `nil` for
     /// `latest`, `alpine`, no tag, or a digest-only reference.
-    public var major: Int? {
-        guard let tag else { return nil }
-        let digits = tag.prefix(while: \.isNumber)
-        return digits.isEmpty ? nil : Int(digits)
-    }
+    public var major: Int? { (family ?? .official).major(ofTag: tag) }
 
     /// The reference with `tag` replaced and any digest dropped (a digest would pin the old image).
     public func withTag(_ newTag: String) -> ImageReference {
         ImageReference(registry: registry, path: path, tag: newTag, digest: nil)
     }
 
-    /// The same image at another major, keeping the variant: `postgres:15.8-bookworm` -> `postgres:18-bookworm`.
+    /// The same image at another major, keeping the variant: `postgres:15.8-bookworm` -> `postgres:18-bookworm`,
+    /// `pgvector/pgvector:0.8.0-pg18` -> `pgvector/pgvector:0.8.0-pg15` (the family's first candidate).
     public func withMajor(_ major: Int) -> ImageReference {
-        withTag(variant.map { "\(major)-\($0)" } ?? String(major))
+        if let family, family != .official, let tag = try? family.targetTags(from: self.tag, targetMajor: major).first {
+            return withTag(tag)
+        }
+        return withTag(variant.map { "\(major)-\($0)" } ?? String(major))
     }
 
     public var description: String {

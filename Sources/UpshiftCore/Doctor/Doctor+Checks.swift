@@ -71,7 +71,7 @@ extension Doctor {
         if stage.upgrading, let source = project.imageSource(service: db.service, environment: environment) {
             do {
                 edit = .success(try ImageSwitch.plan(
-                    source: source, targetMajor: stage.target, environment: environment,
+                    source: source, current: db.image, targetMajor: stage.target, environment: environment,
                     alongside: SidecarImages.sources(of: db, project: project, environment: environment)))
             } catch let error as UpshiftError {
                 edit = .failure(error)

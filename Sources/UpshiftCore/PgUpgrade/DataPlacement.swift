@@ -107,7 +107,7 @@ public enum DataPlacement: Sendable, Hashable, Codable {
     /// major as a path component (the 18+ layout `/var/lib/postgresql/15/docker`) names the new major instead;
     /// another explicit PGDATA stays; otherwise the target image's default.
     static func newPGDATA(database: DatabaseService, oldMajor: Int, targetMajor: Int) -> String {
-        guard database.pgdataIsExplicit else { return DatabaseService.defaultPGData(major: targetMajor) }
+        guard database.pgdataIsExplicit else { return database.defaultPGData(major: targetMajor) }
         let parts = database.pgdata.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.contains(String(oldMajor)) else { return database.pgdata }
         return parts.map { $0 == String(oldMajor) ? String(targetMajor) : $0 }.joined(separator: "/")
@@ -120,7 +120,7 @@ public enum DataPlacement: Sendable, Hashable, Codable {
         if database.pgdataIsExplicit {
             return newPGDATA == database.pgdata ? nil : .replace(old: database.pgdata, new: newPGDATA)
         }
-        return newPGDATA == DatabaseService.defaultPGData(major: targetMajor) ? nil : .add(newPGDATA)
+        return newPGDATA == database.defaultPGData(major: targetMajor) ? nil : .add(newPGDATA)
     }
 }
 

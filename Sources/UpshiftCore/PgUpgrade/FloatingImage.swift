@@ -28,7 +28,7 @@ enum FloatingImage {
         if !database.pgdataIsExplicit, let service = config.services[database.service] {
             // The default PGDATA is the running major's (`/var/lib/postgresql/data` up to 17), not `latest`'s.
             pinned.dataLocation = DataLocation.resolve(
-                pgdata: DatabaseService.defaultPGData(major: major), volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
+                pgdata: database.defaultPGData(major: major), volumes: service.volumes, topLevelVolumes: config.volumes, projectName: config.name)
             pinned.legacyLayoutLocation = nil
             pinned.notes.removeAll { $0.contains("names no major version") || $0.contains("pre-18 layout") }
         }

@@ -5,19 +5,41 @@ import Foundation
 public enum ImageSwitch {
     /// The prepared tag edit; throws the editor's specific refusal when the line is not safely editable.
     /// `alongside`: the image sources of the sidecars switched with it (the same image on their lines is not ambiguous).
-    public static func plan(source: ImageSource, targetMajor: Int, environment: [String: String] = ProcessInfo.processInfo.environment, alongside: [ImageSource] = []) throws -> ImageTagEdit {
+    /// The edit to the family's first candidate for `targetMajor` (doctor, tests: no registry asked).
+    public static func plan(source: ImageSource, current: ImageReference, targetMajor: Int, environment: [String: String] = ProcessInfo.processInfo.environment, alongside: [ImageSource] = []) throws -> ImageTagEdit {
+        let target: ImageReference
+        do { target = try targetImage(current, targetMajor: targetMajor) } catch let failure as TagRewriter.Failure {
+            throw UpshiftError.usage("cannot derive the PostgreSQL \(targetMajor) tag of \(current): \(failure)", hint: "name the target with --image REF")
+        }
+        return try plan(source: source, target: target, current: current, environment: environment, alongside: alongside)
+    }
+
+    /// `target`: the resolved image (`TargetImage`); `current`: what the service runs now.
+    public static func plan(source: ImageSource, target image: ImageReference, current: ImageReference, environment: [String: String] = ProcessInfo.processInfo.environment, alongside: [ImageSource] = []) throws -> ImageTagEdit {
+        let edit: ImageTagEdit
         do {
             var target = try ImageTagEditTarget(source: source)
             target.alsoSwitchedLines = SidecarImages.lines(of: alongside, in: target.file)
-            return try ImageTagEditor(environment: environment).prepare(target, change: .major(String(targetMajor)))
+            edit = try ImageTagEditor(environment: environment).prepare(target, change: .reference(image.description))
         } catch let error as ImageTagEditError {
             throw error.upshiftError
         }
+        // A variable that holds only the tag (`postgres:${PG_TAG}`) cannot move the service to another repository.
+        let bareTag = !edit.oldValue.contains(":") && !edit.oldValue.contains("/") && !edit.oldValue.contains("@")
+        if bareTag, image.registry != current.registry || image.path != current.path {
+            throw UpshiftError.usage(
+                "the image of the database service is \(current.path):<\(edit.oldValue)> with only the tag in a variable (\(edit.file):\(edit.lineNumber)); \(image) is another repository",
+                hint: "write the whole image reference on the image: line (or in the variable), then run again; nothing was changed")
+        }
+        return edit
     }
 
-    /// The image the service will run: same registry and repository, new major, same variant.
+    /// The image the service will run: same registry and repository, the family's tag for the new major (its
+    /// first candidate; `TargetImage.resolve` tries the others when the registry lacks it).
     public static func targetImage(_ image: ImageReference, targetMajor: Int) throws -> ImageReference {
-        let tag = try TagRewriter.rewrite(tag: image.tag ?? "latest", change: .major(String(targetMajor)))
+        guard let tag = try (image.family ?? .custom).targetTags(from: image.tag, targetMajor: targetMajor).first else {
+            throw UpshiftError.usage("image \(image) already names PostgreSQL \(targetMajor)")
+        }
         return image.withTag(tag)
     }
 
@@ -36,7 +58,7 @@ struct SwitchImageStep: StepAction {
     }
 
     static func planned(_ world: PgUpgradeWorld, environment: [String: String]) throws -> PlannedStep {
-        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment, alongside: world.context.sidecars.map(\.source))
+        let edit = try ImageSwitch.plan(source: world.context.imageSource, target: world.context.targetImage, current: world.database.image, environment: environment, alongside: world.context.sidecars.map(\.source))
         var notes = [edit.diff(label: edit.file)] + (try SidecarImages.notes(world, after: edit, environment: environment))
         if let pgdataEdit = world.context.pgdataEdit {
             let file = world.context.imageSource.file
@@ -51,7 +73,7 @@ struct SwitchImageStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let edit = try ImageSwitch.plan(source: world.context.imageSource, targetMajor: world.context.options.targetMajor, environment: environment, alongside: world.context.sidecars.map(\.source))
+        let edit = try ImageSwitch.plan(source: world.context.imageSource, target: world.context.targetImage, current: world.database.image, environment: environment, alongside: world.context.sidecars.map(\.source))
         do {
             try ImageTagEditor(environment: environment).apply(edit)
         } catch let error as ImageTagEditError {

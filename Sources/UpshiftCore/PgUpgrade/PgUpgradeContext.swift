@@ -42,6 +42,9 @@ public struct PgUpgradeContext: Sendable {
     public var sidecars: [SidecarImage] = []
     /// How the window keeps other clients out (decided in preflight from the running container).
     public var isolation: WindowIsolation? = nil
+    /// The old cluster's extensions read in preflight (every connectable database): checked against the target
+    /// image before the window, updated and reported after it.
+    public var extensions: [InstalledExtension] = []
 
     /// Where upshift reaches the old server before the window: its container address, port 5432 inside.
     public func onlineConnection(database name: String = "postgres") -> ConnectionParameters? {

@@ -36,6 +36,7 @@ public struct PgUpgradeMethodSteps: Sendable {
             ExecutableStep(try StartUpgradedDatabaseStep.planned(upgrade), action: StartUpgradedDatabaseStep(upgrade: upgrade)),
             ExecutableStep(PostUpgradeStep.planned(upgrade), action: PostUpgradeStep(upgrade: upgrade)),
             ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+        ] + (UpdateExtensionsStep.applies(world) ? [ExecutableStep(UpdateExtensionsStep.planned(world), action: UpdateExtensionsStep(world: world))] : []) + [
             ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
         ]
         return steps

@@ -27,6 +27,7 @@ public struct PgUpgradePlanner: Sendable {
             ExecutableStep(RestoreDumpStep.planned(world), action: RestoreDumpStep(world: world)),
             ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
             ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+        ] + (UpdateExtensionsStep.applies(world) ? [ExecutableStep(UpdateExtensionsStep.planned(world), action: UpdateExtensionsStep(world: world))] : []) + [
             ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
         ]
     }

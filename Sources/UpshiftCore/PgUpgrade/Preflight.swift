@@ -39,16 +39,11 @@ public struct PgUpgradePreflight: Sendable {
         var notes: [String] = []
 
         // Versions: image, disk, target.
-        if database.image.digest != nil {
-            throw UpshiftError.usage(
-                "the image of service \(database.service) is pinned by digest (\(database.imageText)); changing the tag would not change the image",
-                hint: "pin a tag instead (e.g. postgres:15), then run pg-upgrade")
-        }
         let imageMajor: Int
         if let major = database.imageMajor {
             imageMajor = major
         } else {
-            guard TagRewriter.pinFloating(database.image.tag ?? "latest", major: "0") != nil else {
+            guard database.family != .official || TagRewriter.pinFloating(database.image.tag ?? "latest", major: "0") != nil else {
                 throw UpshiftError.usage(
                     "cannot tell the PostgreSQL major of image \(database.imageText) (service \(database.service))",
                     hint: "use a tag that starts with the major version, e.g. postgres:15 or postgres:15-alpine")
@@ -97,13 +92,16 @@ public struct PgUpgradePreflight: Sendable {
         let sidecars = try SidecarImages.resolve(
             database: database, databaseSource: source, config: project.config, targetMajor: options.targetMajor,
             locate: { project.imageSource(service: $0, environment: environment) })
-        let databaseEdit = try ImageSwitch.plan(source: source, targetMajor: options.targetMajor, alongside: sidecars.sidecars.map(\.source))
+        // The target image must be obtainable before any downtime.
+        let resolved = try await TargetImage.resolve(database: database, targetMajor: options.targetMajor, explicit: options.targetImage, runner: runner, progress: progress)
+        let targetImage = resolved.image
+        notes += resolved.notes
+        let databaseEdit = try ImageSwitch.plan(source: source, target: targetImage, current: database.image, environment: environment, alongside: sidecars.sidecars.map(\.source))
         _ = try SidecarImages.prepare(sidecars.sidecars, after: databaseEdit, targetMajor: options.targetMajor, environment: environment)
         if !sidecars.sidecars.isEmpty {
             notes.append("sidecars switched with the database: " + sidecars.sidecars.map { "\($0.service) (\($0.image) -> \($0.target))" }.joined(separator: ", "))
         }
         notes += sidecars.notes
-        let targetImage = try ImageSwitch.targetImage(database.image, targetMajor: options.targetMajor)
         let bindRootIsMountPoint = try await PreflightChecks.bindRootIsMountPoint(database.dataLocation, data: data)
         let placement = try DataPlacement.choose(
             database: database, targetMajor: options.targetMajor, oldMajor: imageMajor, runID: runID, bindRootIsMountPoint: bindRootIsMountPoint)
@@ -128,33 +126,26 @@ public struct PgUpgradePreflight: Sendable {
 
         // Size and extensions, read through the running server (read-only, socket inside the container).
         var databaseBytes: Int64 = 0
-        var extensions: [String] = []
+        var extensions: [InstalledExtension] = []
         if databaseWasRunning {
             let psql = PsqlRunner(compose: compose, database: database)
             databaseBytes = Int64(try await psql.scalar("SELECT coalesce(sum(pg_database_size(datname)),0) FROM pg_database WHERE datallowconn") ?? "0") ?? 0
-            extensions = try await psql.allExtensions()
+            extensions = try await psql.installedExtensions()
         } else {
             notes.append("the database is not running; it will be started for the dump")
         }
         let dataBytes = try await data.size(database.dataLocation) ?? 0
 
-        // The target image must be obtainable before any downtime.
-        progress("pulling \(targetImage)")
-        let pull = try await runner.run(Command("docker", ["pull", targetImage.description], timeout: .seconds(900)))
-        guard pull.termination.isSuccess else {
-            throw UpshiftError(
-                "the target image \(targetImage) cannot be pulled: \(pull.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(pull.termination)")",
-                hint: "check the tag exists in your registry (docker pull \(targetImage)); nothing was changed")
-        }
         try await SidecarImages.pull(sidecars.sidecars, except: targetImage, runner: runner, progress: progress)
         if !extensions.isEmpty {
-            let available = try await Self.availableExtensions(image: targetImage.description, runner: runner)
-            let missing = extensions.filter { !available.contains($0) }
+            progress("checking \(extensions.count) extension(s) against \(targetImage)")
+            let missing = try await ExtensionCatalog.read(image: targetImage.description, runner: runner).missing(extensions)
             if !missing.isEmpty {
-                throw UpshiftError(
-                    "extensions installed in the old cluster are not available in \(targetImage): \(missing.joined(separator: ", "))",
-                    hint: "use an image for PostgreSQL \(options.targetMajor) that ships them, or drop them first")
+                throw UpshiftError.usage(
+                    "extensions installed in the old cluster are not available in \(targetImage): \(ExtensionCatalog.list(missing))",
+                    hint: "use an image for PostgreSQL \(options.targetMajor) that ships them (--image REF), or drop them first; nothing was changed")
             }
+            notes.append("extensions: " + ExtensionCatalog.list(extensions) + "; all available in \(targetImage), updated after the upgrade")
         }
 
         // Disk space: the new cluster goes next to the old one; the dump goes to the backup directory.
@@ -177,6 +168,17 @@ public struct PgUpgradePreflight: Sendable {
         var upgradeTool: UpgradeTool?
         if options.method == .pgUpgrade {
             upgradeTool = try await tools.upgradeTool(options: options, oldMajor: imageMajor, database: database, placement: placement, runID: runID)
+            if let tool = upgradeTool, !extensions.isEmpty {
+                // pg_upgrade loads the old cluster's libraries from the old binaries and checks them in the new.
+                for (bin, major) in [(tool.binOld, imageMajor), (tool.binNew, options.targetMajor)] {
+                    let missing = try await ExtensionCatalog.read(image: tool.image, pgConfig: bin + "/pg_config", runner: runner).missing(extensions)
+                    if !missing.isEmpty {
+                        throw UpshiftError.usage(
+                            "the upgrade image \(tool.image) lacks, for PostgreSQL \(major) (\(bin)), extensions of the old cluster: \(ExtensionCatalog.list(missing))",
+                            hint: "pass --upgrade-image with both majors' binaries and these extensions, or use --method dump; nothing was changed")
+                    }
+                }
+            }
             if options.mode == .copy, let free = try await Self.freeBytes(in: placement.mount, data: data), free < dataBytes + margin {
                 throw UpshiftError(
                     "not enough free space for pg_upgrade --copy in \(DataPlacement.describe(placement.mount)): \(ByteFormat.string(free)) free, \(ByteFormat.string(dataBytes + margin)) needed (a full copy of the data directory)",
@@ -199,6 +201,7 @@ public struct PgUpgradePreflight: Sendable {
                 volumes: database.initScriptMounts, imageEntries: try await InitScriptMask.imageEntries(image: targetImage.description, runner: runner))
         }
         context.upgradeTool = upgradeTool
+        context.extensions = extensions
         context.sidecars = sidecars.sidecars
         if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
             let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)
@@ -217,7 +220,7 @@ public struct PgUpgradePreflight: Sendable {
             return " (PGDATA is the root of \(DataPlacement.describe(placement.mount)), which cannot be renamed from inside: the old cluster stays there, the new one goes into a sub-directory of the same volume)"
         }
         if !database.pgdataIsExplicit, targetMajor >= 18 {
-            return " (postgres \(targetMajor) images default to \(DatabaseService.defaultPGData(major: targetMajor)) with one mount at /var/lib/postgresql; upshift keeps your mount at \(database.dataLocation.mountTarget ?? database.pgdata) and names PGDATA explicitly, the smallest change that keeps the data where it is)"
+            return " (postgres \(targetMajor) images default to \(database.defaultPGData(major: targetMajor)) with one mount at /var/lib/postgresql; upshift keeps your mount at \(database.dataLocation.mountTarget ?? database.pgdata) and names PGDATA explicitly, the smallest change that keeps the data where it is)"
         }
         return " (the old PGDATA names major \(database.imageMajor.map(String.init) ?? "?"); the new cluster gets its own directory beside it in the same mount)"
     }
@@ -228,14 +231,7 @@ public struct PgUpgradePreflight: Sendable {
 
     /// Extension names the image ships (`<sharedir>/extension/*.control`).
     static func availableExtensions(image: String, runner: any CommandRunning) async throws -> Set<String> {
-        let sharedir = try await runner.run(Command("docker", ["run", "--rm", "--network", "none", "--entrypoint", "pg_config", image, "--sharedir"], timeout: .seconds(120)))
-        try sharedir.check()
-        let dir = sharedir.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) + "/extension"
-        let listing = try await runner.run(Command("docker", ["run", "--rm", "--network", "none", "--entrypoint", "ls", image, dir], timeout: .seconds(120)))
-        try listing.check()
-        return Set(listing.stdoutText.split(whereSeparator: \.isNewline).compactMap { name -> String? in
-            name.hasSuffix(".control") ? String(name.dropLast(".control".count)) : nil
-        })
+        Set(try await ExtensionCatalog.read(image: image, runner: runner).controls.keys)
     }
 
     /// Free bytes on the filesystem of a mount, measured inside a helper container.

@@ -29,6 +29,16 @@ struct PsqlRunner: Sendable {
         try await lines("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname", database: "postgres")
     }
 
+    /// Every extension with its version in every connectable database (template1 and `template_postgis`
+    /// included: a restore recreates them), except plpgsql which every cluster has.
+    func installedExtensions() async throws -> [InstalledExtension] {
+        var result: [InstalledExtension] = []
+        for db in try await lines("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname", database: "postgres") {
+            result += InstalledExtension.parse(try await lines(InstalledExtension.query, database: db), database: db)
+        }
+        return result
+    }
+
     /// Every extension installed in any database, except plpgsql which every cluster has.
     func allExtensions() async throws -> [String] {
         var names = Set<String>()

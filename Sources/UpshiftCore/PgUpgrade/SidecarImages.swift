@@ -103,7 +103,7 @@ public enum SidecarImages {
                 guard let data = contents[target.file] ?? read(target.file) else {
                     throw ImageTagEditError(file: target.file, line: 0, reason: .unreadable)
                 }
-                let edit = try editor.edit(contents: data, target: target, change: .major(String(targetMajor)))
+                let edit = try editor.edit(contents: data, target: target, change: .reference(sidecar.target.description))
                 contents[target.file] = edit.editedContents
                 edits.append((sidecar, edit))
             } catch let error as ImageTagEditError {

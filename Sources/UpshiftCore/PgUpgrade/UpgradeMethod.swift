@@ -46,6 +46,8 @@ public struct PgUpgradeOptions: Sendable, Hashable, Codable {
     public var jobs: Int?
     /// The image with both majors' binaries; `nil` = `tianon/postgres-upgrade:OLD-to-NEW`.
     public var upgradeImage: String?
+    /// `--image`: the exact target image (`nil`: the family's tag for the new major).
+    public var targetImage: String?
     /// `false` (`--no-online-prepare`): take the dump and the "before" fingerprint only inside the window.
     /// `nil` = on. Optional so that journals written before the option existed still decode.
     public var prepareOnline: Bool?

@@ -42,6 +42,9 @@ public enum TagChange: Sendable, Hashable, Codable {
     case major(String)
     /// Replace the whole tag verbatim (`0.17.0` -> `1.0.0`).
     case tag(String)
+    /// Replace the whole reference (another repository with `--image`, a new digest pin): a value that is a
+    /// bare tag (`postgres:${PG_TAG}`) takes the new tag and digest only when the repository stays the same.
+    case reference(String)
 }
 
 extension ImageTagEditTarget {

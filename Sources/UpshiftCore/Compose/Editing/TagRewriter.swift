@@ -29,6 +29,10 @@ enum TagRewriter {
         switch change {
         case .tag(let new):
             result = new
+        case .reference(let new):
+            // a bare tag value: the new reference's tag (and digest) stand for the tag
+            let parts = split(reference: new)
+            result = (parts.tag ?? "latest") + (parts.digest.map { "@" + $0 } ?? "")
         case .major(let major):
             let scalars = Array(tag.unicodeScalars)
             var index = 0
@@ -69,6 +73,10 @@ enum TagRewriter {
     static func rewrite(value: String, change: TagChange, isReference: Bool = false) throws -> String {
         let looksLikeReference = isReference || value.contains(":") || value.contains("/") || value.contains("@")
         guard looksLikeReference else { return try rewrite(tag: value, change: change) }
+        if case .reference(let new) = change {
+            guard new != value else { throw Failure.unchanged }
+            return new
+        }
         let parts = split(reference: value)
         guard parts.digest == nil else { throw Failure.digest }
         guard let tag = parts.tag else {
