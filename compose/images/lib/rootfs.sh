@@ -9,6 +9,10 @@
 #   rootfs_closure ROOT               add the host libraries every ELF file in ROOT needs (ldd, run on the
 #                                     file inside ROOT so that $ORIGIN RPATHs resolve within ROOT)
 #   rootfs_busybox ROOT               busybox-static plus a symlink per applet, never replacing a real file
+#   rootfs_drop_packages ROOT PKG...  remove from ROOT the files (not directories) that host packages PKG own,
+#                                     when installed, and the update-alternatives links leading to them: a tree
+#                                     copied whole (e.g. /usr/lib/postgresql/15) stays what its own package
+#                                     gives, whatever else the host added to it
 #   rootfs_image ROOT DOCKERFILE_TAIL TAG...      docker build `FROM scratch` + `ADD rootfs.tar /` + TAIL
 #                                     (legacy builder: no network, and STOPSIGNAL/USER/VOLUME work)
 #   image_push TAG...                 docker push each tag, quietly
@@ -93,6 +97,26 @@ rootfs_busybox() {
         mkdir -p "$(dirname "$dst")"
         ln -s /usr/bin/busybox "$dst"
     done
+}
+
+rootfs_drop_packages() {
+    local root="$1" p f l; shift
+    local -A owned=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || continue
+        while IFS= read -r f; do
+            [ -d "$root$f" ] && [ ! -L "$root$f" ] && continue
+            owned["$f"]=1
+            rm -f "$(_rootfs_dst "$root" "$f")"
+        done < <(dpkg-query -L "$p")
+    done
+    # their update-alternatives links (e.g. extension/postgis.control -> /etc/alternatives/... -> postgis-3.control)
+    # are owned by no package: drop the ones that lead to a dropped file
+    while IFS= read -r -d '' l; do
+        f="${l#"$root"}"
+        case "$(readlink "$l")" in /etc/alternatives/*) ;; *) continue ;; esac
+        [ -n "${owned[$(readlink -f "$f" 2>/dev/null || echo /nonexistent)]:-}" ] && rm -f "$l"
+    done < <(find "$root/usr" -type l -print0)
 }
 
 rootfs_image() {
