@@ -122,6 +122,23 @@ struct ImageFamiliesEndToEndTests {
         }
     }
 
+    // MARK: - TimescaleDB tag schemes
+
+    /// `timescale/timescaledb:2.17.2-pg15` (alpine-based, uid 70) and `timescale/timescaledb-ha:pg15` (data in
+    /// /home/postgres/pgdata/data, uid 1000) move to their family's line for 18. No TimescaleDB build exists
+    /// here, so the fixtures carry the tag schemes and layouts without the extension (see the recipe).
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"), arguments: [
+        ("timescale/timescaledb:2.17.2-pg15", "pgdata:/var/lib/postgresql/data", "timescale/timescaledb:latest-pg18"),
+        ("timescale/timescaledb-ha:pg15-ts2.17", "pgdata:/home/postgres/pgdata", "timescale/timescaledb-ha:pg18"),
+    ])
+    func timescaleFamiliesMoveToTheirLineForEighteen(image: String, mount: String, target: String) async throws {
+        try await E2EDeployment.with(files: ["docker-compose.yml": Self.compose(image: image, mount: mount)], namePrefix: "fam-timescale") { d in
+            try await d.up()
+            try await Self.seed(d)
+            try await Self.upgradeAndRollBack(d, from: 15, password: "fam-Db-pw-17", expectImage: target)
+        }
+    }
+
     // MARK: - PostGIS: present in 15, missing in 18
 
     /// The postgis/postgis:15-3.3 image creates PostGIS in the database (its init script); no PostGIS exists for

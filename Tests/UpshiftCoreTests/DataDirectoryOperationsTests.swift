@@ -17,7 +17,7 @@ struct DataDirectoryOperationsTests {
         let ops = DataDirectoryOperations(runner: runner, image: "postgres:15.8-bookworm")
         #expect(try await ops.probe(bind) == .cluster(major: 15, pgVersion: "15"))
         #expect(runner.argvs == [[
-            "docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "cat",
+            "docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--user", "0:0", "--entrypoint", "cat",
             "--mount", "type=bind,source=/srv/inv/data,target=/upshift-data,readonly",
             "--label", "com.upshift.helper=true", "postgres:15.8-bookworm", "/upshift-data/pgdb/PG_VERSION",
         ]])
@@ -50,12 +50,12 @@ struct DataDirectoryOperationsTests {
 
         let empty = RecordingRunner(strict: true)
         empty.stub(["docker", "run"], exit: 1, stderr: "cat: can't open: No such file or directory\n")
-        empty.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "ls"], stdout: "")
+        empty.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--user", "0:0", "--entrypoint", "ls"], stdout: "")
         #expect(try await DataDirectoryOperations(runner: empty, image: "p").probe(bind) == .empty(path: "/srv/inv/data/pgdb"))
 
         let other = RecordingRunner(strict: true)
         other.stub(["docker", "run"], exit: 1)
-        other.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "ls"], stdout: "readme.txt\n")
+        other.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--user", "0:0", "--entrypoint", "ls"], stdout: "readme.txt\n")
         #expect(try await DataDirectoryOperations(runner: other, image: "p").probe(bind) == .notACluster(path: "/srv/inv/data/pgdb"))
 
         let gone = RecordingRunner(strict: true)
@@ -80,7 +80,7 @@ struct DataDirectoryOperationsTests {
         #expect(try await ops.probe(DataLocation(kind: .anonymous, pgdata: "/x")) == .notPersistent)
     }
 
-    static let moveHelper = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "sh"]
+    static let moveHelper = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--user", "0:0", "--entrypoint", "sh"]
 
     @Test func moveAsideRenamesInsideTheMountAndVerifiesInOneContainer() async throws {
         let runner = RecordingRunner(strict: true)

@@ -21,7 +21,7 @@ struct StatusCollectorTests {
         let runner = RecordingRunner(strict: true)
         runner.stub(["docker", "compose"], stdout: #"{"Name":"inventree-db","Service":"inventree-db","State":"exited","ExitCode":1}"#)
         runner.stub(["docker", "run"], stdout: "13\n")
-        runner.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", "du"], stdout: "2048\t/x\n")
+        runner.stub(["docker", "run", "--rm", "--network", "none", "--log-driver", "none", "--user", "0:0", "--entrypoint", "du"], stdout: "2048\t/x\n")
         let status = try await StatusCollector(project: project("inventree", runner: runner), runner: runner, environment: [:]).collect()
         #expect(status.engineReachable)
         #expect(status.services.first { $0.name == "inventree-db" }?.states == ["exited"])

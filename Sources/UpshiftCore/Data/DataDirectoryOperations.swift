@@ -208,7 +208,9 @@ public struct DataDirectoryOperations: Sendable {
 
     /// The `docker run` argv for a helper (exposed for plans and dry runs).
     public func helperCommand(_ location: DataLocation, tool: String, _ arguments: [String], readOnly: Bool) -> Command {
-        var args = ["run", "--rm", "--network", "none", "--log-driver", "none", "--entrypoint", tool]
+        // As root whatever the image's USER (Bitnami's 1001, TimescaleDB HA's 1000): the helper renames and
+        // measures folders the server's user may not own (a bind mount's parent, a volume root).
+        var args = ["run", "--rm", "--network", "none", "--log-driver", "none", "--user", "0:0", "--entrypoint", tool]
         args += Self.mountArguments(location, readOnly: readOnly)
         args += ["--label", "com.upshift.helper=true", image]
         args += arguments

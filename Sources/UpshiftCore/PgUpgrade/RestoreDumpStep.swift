@@ -58,12 +58,17 @@ struct RestoreDumpStep: StepAction {
 
     func restoreDatabases(_ manifest: DumpManifest, globals: DumpManifest.File, in dir: String, context: StepContext) async throws -> Int {
         let globalsText = try String(contentsOfFile: dir + "/" + globals.name, encoding: .utf8)
-        let filtered = Self.dropCreateRole(world.database.superuser, from: globalsText)
+        // Roles the new cluster's entrypoint already made (the superuser; Bitnami's application user too) would
+        // stop the globals with "already exists": their CREATE goes, their ALTER (password, attributes) stays.
+        let parameters = try await target.connection(world)
+        let existing = try await Blocking.run { () throws -> [String] in
+            try Connection(parameters).query("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1").rows.compactMap { try $0.string("rolname") }
+        }
+        let filtered = Self.dropCreateRoles(Set(existing + [world.database.superuser]), from: globalsText)
         try await psql(input: .data(Data(filtered.utf8)), label: "globals", context: context)
 
         let restored = manifest.files.compactMap(\.database)
         if world.database.database != "postgres", restored.contains(world.database.database) {
-            let parameters = try await target.connection(world)
             let name = world.database.database
             _ = try await Blocking.run { () throws -> Int in
                 try Connection(parameters).execute("DROP DATABASE \(quoteIdentifier(name))").rows.count
@@ -120,7 +125,12 @@ struct RestoreDumpStep: StepAction {
     /// Removes `CREATE ROLE <superuser>;` (plain or quoted) from a globals dump; everything else is kept,
     /// including the `ALTER ROLE` that carries the old password hash and attributes.
     static func dropCreateRole(_ superuser: String, from text: String) -> String {
-        let forms: Set<String> = ["CREATE ROLE \(superuser);", "CREATE ROLE \(quoteIdentifier(superuser));"]
+        dropCreateRoles([superuser], from: text)
+    }
+
+    /// `dropCreateRole` for every role in `roles`.
+    static func dropCreateRoles(_ roles: Set<String>, from text: String) -> String {
+        let forms = Set(roles.flatMap { ["CREATE ROLE \($0);", "CREATE ROLE \(quoteIdentifier($0));"] })
         return text.split(separator: "\n", omittingEmptySubsequences: false)
             .filter { !forms.contains(String($0)) }
             .joined(separator: "\n")
