@@ -139,6 +139,48 @@ struct ImageFamiliesEndToEndTests {
         }
     }
 
+    // MARK: - Bitnami
+
+    /// bitnami/postgresql:15 with an application user and database (not superusers) and the postgres password:
+    /// upgraded by dump to :18 (uid 1001, data in /bitnami/postgresql/data, configuration outside it, a temporary
+    /// server during init that answers before the users exist), rolled back. pg_upgrade and a deployment whose
+    /// postgres has no password are refused before any change.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func bitnamiUpgradesByDumpAndRefusesWhatItCannot() async throws {
+        let environment = "POSTGRESQL_USERNAME: app\n      POSTGRESQL_PASSWORD: fam-App-pw-18\n      POSTGRESQL_DATABASE: appdb\n      POSTGRESQL_POSTGRES_PASSWORD: fam-Db-pw-17"
+        let compose = Self.compose(image: "bitnami/postgresql:15", environment: environment, mount: "pgdata:/bitnami/postgresql")
+        try await E2EDeployment.with(files: ["docker-compose.yml": compose], namePrefix: "fam-bitnami") { d in
+            try await d.up()
+            try await E2EUpgrade.waitRunning(d, ["app", "db"])
+            try await Self.seed(d)
+            let appRows = "CREATE TABLE orders AS SELECT g AS id, 'o' || g AS ref FROM generate_series(1, 700) g"
+            let asApp = try await d.exec("db", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "app", "-d", "appdb", "-c", appRows], environment: ["PGPASSWORD": "fam-App-pw-18"])
+            _ = try asApp.checked("seed appdb as app")
+            let appHashes = try await E2EUpgrade.tableHashes(d, service: "db", database: "appdb")
+
+            let files = E2EUpgrade.hashTree(d.path, excluding: [".upshift"])
+            let pgUpgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--yes", "--method", "pg_upgrade"])
+            #expect(pgUpgrade.exitCode == 64 && pgUpgrade.stderr.contains("use --method dump"), "\(pgUpgrade)")
+            #expect(E2EUpgrade.treeChanges(files, E2EUpgrade.hashTree(d.path, excluding: [".upshift"])).isEmpty)
+
+            try await Self.upgradeAndRollBack(d, from: 15, password: "fam-Db-pw-17", expectImage: "bitnami/postgresql:18") { (_: E2EOutput) async throws in
+                #expect(try await E2EUpgrade.tableHashes(d, service: "db", database: "appdb") == appHashes)
+                let owner = try await E2EUpgrade.psql(d, service: "db", database: "appdb", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'appdb'")
+                #expect(owner == "app")
+                let login = try await d.exec("db", ["psql", "-X", "-At", "-U", "app", "-d", "appdb", "-c", "SELECT count(*) FROM orders"], environment: ["PGPASSWORD": "fam-App-pw-18"])
+                #expect(login.exitCode == 0 && login.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "700", "the application user cannot log in after the upgrade: \(login)")
+            }
+            #expect(try await E2EUpgrade.tableHashes(d, service: "db", database: "appdb") == appHashes)
+
+            // The same deployment without the postgres password: no superuser session is possible.
+            try d.write("docker-compose.yml", compose.replacingOccurrences(of: "\n      POSTGRESQL_POSTGRES_PASSWORD: fam-Db-pw-17", with: ""))
+            let withoutSuperuser = E2EUpgrade.hashTree(d.path, excluding: [".upshift"])
+            let refused = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+            #expect(refused.exitCode == 64 && refused.stderr.contains("POSTGRESQL_POSTGRES_PASSWORD"), "\(refused)")
+            #expect(E2EUpgrade.treeChanges(withoutSuperuser, E2EUpgrade.hashTree(d.path, excluding: [".upshift"])).isEmpty)
+        }
+    }
+
     // MARK: - PostGIS: present in 15, missing in 18
 
     /// The postgis/postgis:15-3.3 image creates PostGIS in the database (its init script); no PostGIS exists for

@@ -48,9 +48,11 @@ public enum E2EUpgrade {
 
     /// `psql` inside the database container (socket, as the container's `POSTGRES_USER`, so no password is
     /// used by the test): `-At` output of `sql`. Without `POSTGRES_USER` (mastodon's trust-only service) the
-    /// user and database are `postgres`, as the image's entrypoint makes them.
+    /// user and database are `postgres`, as the image's entrypoint makes them; on Bitnami they are `postgres`,
+    /// with `POSTGRESQL_POSTGRES_PASSWORD` from the container's environment.
     public static func psql(_ deployment: E2EDeployment, service: String, database: String? = nil, _ sql: String) async throws -> String {
-        let script = "U=${POSTGRES_USER:-postgres}; exec psql -X -At -v ON_ERROR_STOP=1 -U \"$U\" -d \"${1:-${POSTGRES_DB:-$U}}\" -c \"$2\""
+        // Bitnami: the superuser is postgres, and its socket asks for the password too.
+        let script = "U=${POSTGRES_USER:-postgres}; if [ -n \"${POSTGRESQL_POSTGRES_PASSWORD:-}\" ]; then export PGPASSWORD=\"$POSTGRESQL_POSTGRES_PASSWORD\"; fi; exec psql -X -At -v ON_ERROR_STOP=1 -U \"$U\" -d \"${1:-${POSTGRES_DB:-$U}}\" -c \"$2\""
         let out = try await deployment.exec(service, ["sh", "-c", script, "psql", database ?? "", sql])
         try out.checked("psql in \(service) of \(deployment.projectName): \(sql.prefix(120))")
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

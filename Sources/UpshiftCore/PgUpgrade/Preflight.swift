@@ -61,6 +61,9 @@ public struct PgUpgradePreflight: Sendable {
         }
 
         try Self.refuseMultiLinePassword(database, targetMajor: options.targetMajor)
+        if database.family == .bitnami, let service = project.config.services[database.service] {
+            try BitnamiRefusals.check(database: database, service: service, method: options.method)
+        }
 
         let data = DataDirectoryOperations(runner: runner, image: database.imageText)
         guard database.dataLocation.isPersistent else {

@@ -50,11 +50,30 @@ struct StartNewDatabaseStep: StepAction {
         try await waitWhileRunning()
         let parameters = try await world.serverConnection()
         try await world.waitForServer(parameters)
+        if world.database.family == .bitnami { try await waitForFinalServer(compose ?? world.newServerCompose) }
         let major = try await world.serverMajor(parameters)
         guard major == world.context.options.targetMajor else {
             throw UpshiftError("the new server reports major \(major), not \(world.context.options.targetMajor)")
         }
         return (major, parameters)
+    }
+
+    /// Bitnami's entrypoint initialises a new cluster with a temporary server that already answers on TCP
+    /// before the application user and database exist; a restore started then races the rest of the init. The
+    /// final server is the one `run.sh` execs as the container's process 1.
+    func waitForFinalServer(_ compose: ComposeOperations) async throws {
+        let deadline = world.readyDeadline
+        while true {
+            let probe = try await world.runner.run(compose.execCommand(world.service, ["cat", "/proc/1/comm"], environment: [:], timeout: .seconds(30)))
+            if probe.termination.isSuccess, probe.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres" {
+                try await world.waitForServer(try await world.serverConnection())
+                return
+            }
+            guard ContinuousClock.now < deadline else {
+                throw UpshiftError("the new \(world.service) container (\(world.context.targetImage)) did not finish its initialisation in time: process 1 is not the PostgreSQL server")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
     }
 
     /// Waits for the server to answer, but gives up as soon as its container has stopped: a new image whose
