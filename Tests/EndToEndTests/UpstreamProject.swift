@@ -126,16 +126,17 @@ struct UpstreamProject: Sendable, CustomStringConvertible {
         expectation: .upgrades(composeDiff: ["-    image: docker.io/library/postgres:15-alpine", "+    image: docker.io/library/postgres:18-alpine",
                                              "+      PGDATA: /var/lib/postgresql/data/pg18"]))
 
-    /// Immich: the database runs `ghcr.io/immich-app/postgres` (vectorchord, pgvecto.rs), not the official image;
-    /// top-level `name:` and `container_name:` everywhere. Refused by name, nothing touched.
+    /// Immich: the database runs `ghcr.io/immich-app/postgres` (vectorchord, pgvecto.rs), a custom image;
+    /// top-level `name:` and `container_name:` everywhere. Shown by status; pg-upgrade needs `--image` (the target
+    /// cannot be derived from a custom tag), refused without it, nothing touched.
     static let immich = UpstreamProject(
         folder: "immich", dbService: "database", superuser: "postgres", password: "postgres", databases: ["immich"],
         seeds: [Seed(sql: """
             CREATE TABLE asset (id uuid PRIMARY KEY, "originalPath" varchar NOT NULL, "fileCreatedAt" timestamptz NOT NULL);
             INSERT INTO asset SELECT md5(g::text)::uuid, '/data/library/admin/IMG_' || g || '.jpg', timestamptz '2023-07-16' + g * interval '1 hour' FROM generate_series(1, 1000) g;
             """)],
-        expectation: .refused(mentioning: ["service \"database\"", "ghcr.io/immich-app/postgres:15-vectorchord0.4.3-pgvectors0.2.0",
-                                           "not the official postgres image", "upgrade it the way that image's maintainers document"]),
+        expectation: .refused(mentioning: ["service database runs ghcr.io/immich-app/postgres:15-vectorchord0.4.3-pgvectors0.2.0",
+                                           "cannot derive the PostgreSQL 18 image", "--image REF"]),
         imageAliases: ["ghcr.io/immich-app/postgres:15-vectorchord0.4.3-pgvectors0.2.0"],
         uniqueNames: [("docker-compose.yml", "\nname: immich\n", "\nname: {project}\n"), ("docker-compose.yml", "container_name: immich_", "container_name: {project}_")])
 }
