@@ -63,6 +63,15 @@ public struct UpgradeToolPreflight: Sendable {
         guard let owner = try await data.ownership(placement.mount, relativePath: oldRelative) else {
             throw UpshiftError("cannot read the owner of the old cluster in \(DataPlacement.describe(placement.mount))")
         }
+        // initdb and pg_upgrade look their user up by uid: an upgrade image made for uid 999 cannot run on a
+        // cluster owned by TimescaleDB's 70, TimescaleDB HA's 1000 or Bitnami's 1001.
+        let user = try await runner.run(Command(
+            "docker", ["run", "--rm", "--network", "none", "--log-driver", "none", "--user", "\(owner.uid):\(owner.gid)", "--entrypoint", "id", image, "-un"], timeout: .seconds(120)))
+        guard user.termination.isSuccess else {
+            throw UpshiftError.usage(
+                "the upgrade image \(image) has no user with uid \(owner.uid), the owner of the old cluster; initdb and pg_upgrade refuse to run without one",
+                hint: "pass --upgrade-image with both majors' binaries and a user \(owner.uid) (as \(database.imageText) has), or use --method dump; nothing was changed")
+        }
         return UpgradeTool(image: image, binOld: binOld, binNew: binNew, uid: owner.uid, gid: owner.gid, runID: runID.rawValue)
     }
 
