@@ -40,7 +40,7 @@ struct TargetImage: Sendable {
             progress("pulling \(candidate)")
             let pull = try await runner.run(Command("docker", ["pull", candidate.description], timeout: .seconds(900)))
             if pull.termination.isSuccess { chosen = candidate; break }
-            failures.append("\(candidate): " + (pull.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(pull.termination)"))
+            failures.append(pull.stderrText.split(whereSeparator: \.isNewline).last.map(String.init) ?? "\(pull.termination)")
         }
         if chosen == nil {
             // An image built on this host and never pushed (a company's own build) is used as it is.
@@ -51,9 +51,10 @@ struct TargetImage: Sendable {
             }
         }
         guard var target = chosen else {
+            let others = zip(candidates, failures).dropFirst().map { "\($0.0): \($0.1)" }
             throw UpshiftError(
-                "the target image cannot be pulled: \(failures.joined(separator: "; "))",
-                hint: "check the tag exists in your registry, or name the image with --image REF; nothing was changed")
+                "the target image \(candidates[0]) cannot be pulled: \(failures.first ?? "")" + (others.isEmpty ? "" : " (also tried \(others.joined(separator: "; ")))"),
+                hint: "check the tag exists in your registry (docker pull \(candidates[0])), or name the image with --image REF; nothing was changed")
         }
         if explicit == nil, target != candidates[0] {
             notes.append("\(candidates[0]) is not in the registry; the target is \(target), the \(database.family.displayName) line for PostgreSQL \(targetMajor)")
