@@ -158,6 +158,12 @@ struct ImageFamiliesEndToEndTests {
         try await E2EDeployment.with(files: ["docker-compose.yml": compose], namePrefix: "fam-bitnami") { d in
             try await d.up()
             try await E2EUpgrade.waitRunning(d, ["app", "db"])
+            // Bitnami's init runs a temporary server first (it answers, then shuts down): wait for the final one.
+            try await E2EPoll.until("the final Bitnami server in \(d.projectName)", timeout: .seconds(120), interval: .milliseconds(300)) {
+                let comm = try await d.exec("db", ["cat", "/proc/1/comm"])
+                guard comm.exitCode == 0, comm.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres" else { return false }
+                return (try? await E2EUpgrade.psql(d, service: "db", "SELECT 1")) == "1"
+            }
             try await Self.seed(d)
             let appRows = "CREATE TABLE orders AS SELECT g AS id, 'o' || g AS ref FROM generate_series(1, 700) g"
             let asApp = try await d.exec("db", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "app", "-d", "appdb", "-c", appRows], environment: ["PGPASSWORD": "fam-App-pw-18"])
