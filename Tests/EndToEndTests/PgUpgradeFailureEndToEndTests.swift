@@ -82,6 +82,14 @@ struct PgUpgradeFailureEndToEndTests {
                     // own pg_dump, so an image that cannot run fails there: by default in the online dump, before
                     // the application was ever stopped; with --no-online-prepare inside the window, before any
                     // data has moved, and rolled back.
+                    // A target image that runs another major than asked for is refused before any change.
+                    let baselineWrong = try await Baseline.take(d, password: password)
+                    let wrongMajor = try await d.upshift(["pg-upgrade", "--to", "16", "--image", "postgres:17", "--yes"])
+                    #expect(wrongMajor.exitCode == 64, "\(wrongMajor)")
+                    #expect(wrongMajor.stderr.contains("the target image postgres:17 runs PostgreSQL 17"), "\(wrongMajor.stderr.suffix(1500))")
+                    #expect(E2EUpgrade.runIDs(d) == baselineWrong.runs)
+                    #expect(E2EUpgrade.treeChanges(baselineWrong.files, E2EUpgrade.hashTree(d.path, excluding: [".upshift", "backups"])).isEmpty)
+
                     let baselineOnline = try await Baseline.take(d, password: password)
                     let brokenOnline = try await E2EUpgrade.timed("  (d) target image cannot start (online dump)") {
                         try await d.upshift(["pg-upgrade", "--to", "17", "--yes"])
@@ -187,15 +195,16 @@ struct PgUpgradeFailureEndToEndTests {
     }
 }
 
-/// A `postgres:<major>` image that exists in the local registry (so preflight's pull succeeds) but whose entrypoint
-/// exits 1: busybox only, built with `docker import`, unique content so deleting its manifest by digest cannot
+/// A `postgres:<major>` image that exists in the local registry (so preflight's pull succeeds), whose
+/// `postgres --version` names the major (so preflight's check of the target passes) but whose entrypoint
+/// exits 1 and which has no other PostgreSQL program: busybox only, built with `docker import`, unique content so deleting its manifest by digest cannot
 /// remove any other tag. Removed again (local tags and registry manifest) on every exit path.
 enum BrokenImage {
     static func with(major: Int, _ body: () async throws -> Void) async throws {
         let remote = "\(E2EEnvironment.registry)/library/postgres:\(major)"
         var digest: String?
         do {
-            try await build(remote)
+            try await build(remote, major: major)
             // Remember exactly what was pushed: only this manifest is deleted afterwards, even if another test
             // process pushed its own postgres:<major> meanwhile.
             digest = await manifestDigest(major: major)
@@ -219,13 +228,17 @@ enum BrokenImage {
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func build(_ remote: String) async throws {
+    static func build(_ remote: String, major: Int) async throws {
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent(E2EEnvironment.uniqueName("upshift-broken-image"))
         defer { try? FileManager.default.removeItem(at: staging) }
         let root = staging.appendingPathComponent("root")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("bin"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root.appendingPathComponent("bin/busybox").path)
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("bin/sh").path, withDestinationPath: "busybox")
+        // It claims the major (preflight reads `postgres --version`) and has nothing else: no pg_dump, no server.
+        let postgres = root.appendingPathComponent("bin/postgres")
+        try "#!/bin/sh\necho 'postgres (PostgreSQL) \(major).0'\n".write(to: postgres, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: postgres.path)
         try UUID().uuidString.write(to: root.appendingPathComponent("upshift-e2e-broken"), atomically: true, encoding: .utf8)
         let tar = staging.appendingPathComponent("rootfs.tar").path
         try E2EOutput(try await E2EEnvironment.runner.run(Command("tar", ["-C", root.path, "-cf", tar, "."], timeout: .seconds(60)))).checked("tar")
