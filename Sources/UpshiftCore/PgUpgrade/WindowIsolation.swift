@@ -125,13 +125,18 @@ public struct WindowIsolation: Sendable, Hashable, Codable {
 
     // MARK: - Proof
 
-    /// Client sessions other than the caller's (`pid user@address application`).
+    /// Client sessions other than the caller's (`pid user@address application`). A readiness probe
+    /// (`pg_isready`, the usual compose healthcheck, run inside the container itself) is not one: it connects
+    /// and leaves without a query, so it cannot write; counting it failed a window at random when the
+    /// healthcheck fired at the moment of the check.
     static func otherSessions(_ parameters: ConnectionParameters) async throws -> [String] {
         try await Blocking.run { () throws -> [String] in
             let connection = try Connection(parameters)
             let result = try connection.query("""
                 SELECT pid::text, coalesce(usename, ''), coalesce(host(client_addr), 'local'), coalesce(application_name, '')
-                FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid
+                FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                AND NOT (application_name = 'pg_isready' AND (client_addr IS NULL OR host(client_addr) IN ('127.0.0.1', '::1')))
+                ORDER BY pid
                 """)
             return result.rows.map { row in
                 let v = row.values.map { $0 ?? "" }
