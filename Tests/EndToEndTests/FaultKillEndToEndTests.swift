@@ -138,7 +138,9 @@ struct FaultKillEndToEndTests {
 
     // MARK: - After the data move: right after move-data-aside, mid-restore, server crash mid-restore, at verify
 
-    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    /// Under `scripts/test --full` only: CI has the kill after the move on every layout (LayoutsEndToEndTests)
+    /// and after the restore at a fault point (FaultPointEndToEndTests).
+    @Test(.enabled(if: enabled && E2EEnvironment.full, "\(E2EEnvironment.full ? E2EEnvironment.skipReason : "scripts/test --full only")"))
     func killAfterMoveMidRestoreAndAtVerify() async throws {
         try await E2EUpgrade.timed("fault campaign: kill after the move, mid-restore, server crash, at verify") {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "fault-late") { d in
