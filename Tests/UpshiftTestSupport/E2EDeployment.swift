@@ -122,6 +122,26 @@ public final class E2EDeployment: Sendable {
     /// `up -d --wait` (all services, or the given ones): returns once every started service is running/healthy.
     public func up(_ services: [String] = [], timeout: Duration = .seconds(300)) async throws {
         try await composeChecked(["up", "-d", "--wait", "--wait-timeout", "\(Int(timeout.components.seconds))"] + services, timeout: timeout + .seconds(30))
+        try await waitForFinalPostgres(deadline: .now + timeout)
+    }
+
+    /// A fresh cluster's entrypoint answers on the socket from a temporary server while it initialises, then
+    /// shuts that down (`FATAL: the database system is shutting down`): a socket healthcheck calls it healthy
+    /// too early. Ready means process 1 is the final `postgres` and it accepts connections.
+    public func waitForFinalPostgres(deadline: ContinuousClock.Instant) async throws {
+        let listing = try await composeChecked(["ps", "--format", "{{.Service}}\t{{.Image}}"]).stdout
+        let databases = listing.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            let fields = line.split(separator: "\t").map(String.init)
+            guard fields.count == 2, ["postgres", "postgis", "pgvector", "timescale"].contains(where: { fields[1].contains($0) }) else { return nil }
+            return fields[0]
+        }
+        let probe = #"[ "$(cat /proc/1/comm)" = postgres ] && { pg_isready -q || pg_isready -q -h 127.0.0.1; }"#
+        for service in databases {
+            while try await exec(service, ["sh", "-c", probe], timeout: .seconds(30)).exitCode != 0 {
+                guard ContinuousClock.now < deadline else { throw E2EFailure("\(service) of \(projectName): the final postgres server did not come up") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 
     /// `exec -T [--user U] SERVICE ARGV...`: no TTY, output captured. Secrets go in `environment` (passed as `-e NAME`
