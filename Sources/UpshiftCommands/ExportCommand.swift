@@ -49,9 +49,9 @@ extension Upshift {
 
         @Flag(name: .customLong("include-tokens"), help: "Include API tokens.") var includeTokens = false
         @Flag(name: .customLong("exclude-plugins"), help: "Exclude plugin data.") var excludePlugins = false
-        @Flag(name: .customLong("include-email"), help: "Include email logs (InvenTree 1.3+).") var includeEmail = false
+        @Flag(name: .customLong("include-email"), help: "Include email logs (InvenTree 1.2+; 1.0 and 1.1 always include them).") var includeEmail = false
         @Flag(name: .customLong("include-sso"), help: "Include SSO token data.") var includeSSO = false
-        @Flag(name: .customLong("include-permissions"), help: "Include user and group permissions.") var includePermissions = false
+        @Flag(name: .customLong("include-permissions"), help: "Include user and group permissions (InvenTree 0.14+; refused on 0.14 to 0.17, whose export of them is empty).") var includePermissions = false
         @Flag(name: .customLong("overwrite"), help: "Replace FILE when it exists.") var overwrite = false
         @Flag(name: .customLong("include-session"), help: "Include user sessions (InvenTree 1.0+).") var includeSession = false
         @Flag(name: .customLong("verbose"), help: "Verbose output from the management commands (InvenTree 1.3+).") var verbose = false
@@ -90,6 +90,7 @@ extension Upshift {
                 }
                 reporter.emit("asking \(endpoint.server) for its version (invoke version)")
                 let version = try await endpoint.version()
+                try InvenTreeReleases.requireSupported(version, for: "export records from")
                 _ = try RecordsFlags(version: version).exportArguments(filename: "x", options: options)
                 reporter.emit("InvenTree \(version): exporting records")
                 result = try await RecordsExport(endpoint: endpoint, version: version, options: options, runID: runID)

@@ -38,6 +38,7 @@ public struct BackupRunner: Sendable {
             let tasks = InvenTreeTasks(compose: compose, server: server)
             progress("asking \(server) for its version (invoke version)")
             let version = try await InvenTreeTasks(compose: compose, server: server, noDeps: true).version()
+            try InvenTreeReleases.requireSupported(version, for: "back up")
             progress("invoke backup (InvenTree \(version))")
             var record = try await tasks.backup(flags: InvokeFlags(version: version), progress: progress)
             record.hostDirectory = InvenTreeTasks.hostPath(of: record.directory, service: project.config.services[server])

@@ -34,13 +34,16 @@ public struct RestoreContext: Sendable {
         let compose = ComposeOperations(cli: project.cli, redactor: redactor)
         let base = project.location.directory
         let backups = backupDirectory.map { $0.hasPrefix("/") ? $0 : base + "/" + $0 } ?? base + "/backups"
-        let running = try await compose.runningServices().filter { $0 != database.service }
         let app = AppDetection.detect(in: project.config)
+        let running = DatabaseClients.split(running: try await compose.runningServices(), config: project.config, database: database,
+                                            applicationServices: app.kind == .inventree ? app.applicationServices : []).stop
         let source: Source
         var appServices: [String] = []
         if app.kind == .inventree, let server = app.serverService {
             let tasks = InvenTreeTasks(compose: compose, server: server, noDeps: true)
             let version = try await tasks.version()
+            try InvenTreeReleases.requireSupported(version, for: "restore")
+            try InvenTreeReleases.requireRestoreByName(version)
             let listing = try await tasks.listBackupDirectory()
             for name in [dbFile] + (mediaFile.map { [$0] } ?? []) where !listing.names.contains(name) {
                 throw UpshiftError.usage("no file \(name) in InvenTree's backup directory \(listing.directory)",

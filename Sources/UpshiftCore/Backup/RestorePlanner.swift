@@ -38,7 +38,7 @@ public struct RestorePlanner: Sendable {
         switch c.source {
         case .inventree(let version, let server, let dbFile, let mediaFile):
             let tasks = InvenTreeTasks(compose: compose, server: server, noDeps: true)
-            restoreCommands = [tasks.invokeCommand(InvokeFlags(version: version).restoreArguments(dbFile: dbFile, mediaFile: mediaFile))]
+            restoreCommands = [tasks.invokeCommand(try InvokeFlags(version: version).restoreArguments(dbFile: dbFile, mediaFile: mediaFile))]
             title = "invoke restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? " (database only)")
         case .dump(let path, let media):
             restoreCommands = dump.restoreCommands()
@@ -70,7 +70,7 @@ public struct RestorePlanner: Sendable {
                 switch c.source {
                 case .inventree(let version, let server, let dbFile, let mediaFile):
                     let tasks = InvenTreeTasks(compose: compose, server: server, noDeps: true)
-                    try await tasks.invoke(InvokeFlags(version: version).restoreArguments(dbFile: dbFile, mediaFile: mediaFile), onLine: { line in
+                    try await tasks.invoke(try InvokeFlags(version: version).restoreArguments(dbFile: dbFile, mediaFile: mediaFile), onLine: { line in
                         if line.hasPrefix("Restoring") { context.progress(line) }
                     })
                     return StepOutcome(summary: "restored \(dbFile)" + (mediaFile.map { " and \($0)" } ?? ""))

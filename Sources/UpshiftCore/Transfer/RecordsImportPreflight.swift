@@ -76,6 +76,7 @@ public struct RecordsImportPreflight: Sendable {
         let running = try await target.requireUp(role: "target")
         progress("asking \(target.project.name)/\(target.server) for its version (invoke version)")
         let version = try await target.version()
+        try InvenTreeReleases.requireSupported(version, for: "import records into")
         let flags = RecordsFlags(version: version)
         _ = try flags.importArguments(filename: "x", options: options)   // options the version lacks: refused now
 

@@ -57,6 +57,7 @@ public struct TransferPreflight: Sendable {
         async let sourceVersion = source.version()
         async let targetVersion = target.version()
         let (sv, tv) = try await (sourceVersion, targetVersion)
+        try InvenTreeReleases.requireSupported(sv, for: "transfer records from")
         guard sv == tv else {
             throw UpshiftError.usage(
                 "the source \(source.project.name) runs InvenTree \(sv) but the target \(target.project.name) runs InvenTree \(tv); export and import must run the same version",

@@ -58,24 +58,24 @@ public struct RecordsFlags: Sendable, Hashable {
     public var importStagesPlugins: Bool { version.atLeast(1, 3) }
 
     /// `export-records --filename PATH --overwrite …`. `--overwrite` is always passed: without a terminal the
-    /// task's "overwrite? [y/N]" prompt dies with EOFError (upshift checks the host file itself).
+    /// task's "overwrite? [y/N]" prompt dies with EOFError (upshift checks the host file itself). Before 0.14
+    /// `--delete-temp` too, or the task leaves `<file>.tmp` beside the export.
     public func exportArguments(filename: String, options: ExportRecordsOptions) throws -> [String] {
         var args = ["export-records", "--filename", filename, "--overwrite"]
-        func add(_ on: Bool, _ flag: String, since: InvenTreeVersion?) throws {
-            guard on else { return }
-            if let since, version < since {
-                throw UpshiftError.usage("InvenTree \(version) has no export-records \(flag) (added in \(since.major).\(since.minor))",
-                                         hint: Self.hint(flag, version: version))
-            }
-            args.append(flag)
+        if InvenTreeReleases.has(version, "export-records", "--delete-temp") { args.append("--delete-temp") }
+        if options.includePermissions, InvenTreeReleases.emptyPermissionsExport.contains(version) {
+            throw UpshiftError.usage(
+                "InvenTree \(version)'s export-records --include-permissions writes an empty export ([]): a bug of 0.14 to 0.17 fixed in 1.0 (InvenTree #9704); the import would then have nothing to load",
+                hint: "export without --include-permissions (group permissions are then not carried over: set them again on the target), or update InvenTree to 1.0 or later first")
         }
-        try add(options.includeEmail, "--include-email", since: InvenTreeVersion(1, 3))
-        try add(options.includePermissions, "--include-permissions", since: nil)
-        try add(options.includeTokens, "--include-tokens", since: nil)
-        try add(options.excludePlugins, "--exclude-plugins", since: nil)
-        try add(options.includeSSO, "--include-sso", since: nil)
-        try add(options.includeSession, "--include-session", since: InvenTreeVersion(1, 0))
-        try add(options.verbose, "--verbose", since: InvenTreeVersion(1, 3))
+        let chosen: [(Bool, String)] = [
+            (options.includeEmail, "--include-email"), (options.includePermissions, "--include-permissions"),
+            (options.includeTokens, "--include-tokens"), (options.excludePlugins, "--exclude-plugins"),
+            (options.includeSSO, "--include-sso"), (options.includeSession, "--include-session"), (options.verbose, "--verbose"),
+        ]
+        for (on, flag) in chosen where on {
+            args.append(try Self.checked(version, "export-records", flag))
+        }
         return args
     }
 
@@ -89,22 +89,33 @@ public struct RecordsFlags: Sendable, Hashable {
             (options.verbose, "--verbose"),
         ]
         for (on, flag) in newer where on {
-            guard version.atLeast(1, 3) else {
-                throw UpshiftError.usage("InvenTree \(version) has no import-records \(flag) (added in 1.3)", hint: Self.hint(flag, version: version))
-            }
-            args.append(flag)
+            args.append(try Self.checked(version, "import-records", flag))
         }
         return args
     }
 
-    static func hint(_ flag: String, version: InvenTreeVersion) -> String {
+    /// `flag` when `version`'s `task` has it (`InvenTreeReleases`); a usage error naming where it exists otherwise.
+    static func checked(_ version: InvenTreeVersion, _ task: String, _ flag: String) throws -> String {
+        guard let entry = InvenTreeReleases.flag(task, flag), !entry.exists(in: version) else { return flag }
+        throw UpshiftError.usage("InvenTree \(version) has no \(task) \(flag) (it exists \(entry.range))",
+                                 hint: hint(flag, task: task, version: version))
+    }
+
+    static func hint(_ flag: String, task: String, version: InvenTreeVersion) -> String {
         switch flag {
-        case "--include-email": return "up to 1.2 export-records always includes the email log; drop the option"
+        case "--include-email":
+            return version.atLeast(1, 0)
+                ? "InvenTree 1.0 and 1.1 always export the email log; drop the option"
+                : "InvenTree before 1.0 has no email log; drop the option"
         case "--verbose": return "drop --verbose; upshift prints the task's output on failure anyway"
-        case "--include-session": return "0.17 always leaves sessions out"
+        case "--include-session": return "before 1.0 sessions are always left out; drop the option"
         case "--ignore-nonexistent": return "up to 1.2 the data step always ignores unknown models and fields"
         case "--skip-migrations": return "up to 1.2 import-records runs no migrations"
-        default: return "InvenTree \(version) accepts: " + (version.atLeast(1, 3) ? "" : "--clear only")
+        case "--include-tokens", "--include-sso", "--include-permissions", "--exclude-plugins" where task == "export-records":
+            return "before 0.14 export-records has none of the include/exclude options; drop it, or update InvenTree to 0.14 or later first"
+        default:
+            let accepted = InvenTreeReleases.flags.filter { $0.task == task && $0.exists(in: version) && $0.flag != "--filename" }.map(\.flag)
+            return "InvenTree \(version)'s \(task) accepts: " + accepted.joined(separator: " ")
         }
     }
 }
