@@ -100,8 +100,10 @@ extension Upshift {
             let reporter = session.reporter
             reporter.emit("preflight: checking \(project.name) for PostgreSQL \(targetMajor)")
             let context = try await session.preflight {
-                let context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: session.runID, progress: { reporter.emit("preflight: \($0)") }).run()
-                if options.method == .invoke { try await InvokeUpgradePreflight(context: context, runner: runner, progress: { reporter.emit("preflight: \($0)") }).run() }
+                var context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: session.runID, progress: { reporter.emit("preflight: \($0)") }).run()
+                if options.method == .invoke {
+                    context.packageIndex = try await InvokeUpgradePreflight(context: context, runner: runner, progress: { reporter.emit("preflight: \($0)") }).run().packageIndex
+                }
                 return context
             }
 

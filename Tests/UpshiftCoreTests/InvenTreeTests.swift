@@ -30,17 +30,25 @@ struct InvenTreeTests {
         #expect(InvenTreeVersion(1, 0, 0).stopOver(to: InvenTreeVersion(1, 3, 0)) == nil)
     }
 
-    @Test func restoreFlagsFollowTheVersion() {
+    @Test func restoreFlagsFollowTheVersion() throws {
         let old = InvokeFlags(version: InvenTreeVersion(1, 0, 0))
-        #expect(old.restoreArguments(dbFile: "d.psql.bin.gz", mediaFile: nil) == ["restore", "--db-file", "d.psql.bin.gz", "--ignore-media"])
+        #expect(try old.restoreArguments(dbFile: "d.psql.bin.gz", mediaFile: nil) == ["restore", "--db-file", "d.psql.bin.gz", "--ignore-media"])
         #expect(!old.restoreUsesIfExists)
         let new = InvokeFlags(version: InvenTreeVersion(1, 3, 0))
-        #expect(new.restoreArguments(dbFile: "d", mediaFile: nil) == ["restore", "--db-file", "d", "--skip-media"])
-        #expect(new.restoreArguments(dbFile: nil, mediaFile: "m.tar.gz") == ["restore", "--skip-db", "--media-file", "m.tar.gz"])
-        #expect(new.restoreArguments(dbFile: "d", mediaFile: "m") == ["restore", "--db-file", "d", "--media-file", "m"])
+        #expect(try new.restoreArguments(dbFile: "d", mediaFile: nil) == ["restore", "--db-file", "d", "--skip-media"])
+        #expect(try new.restoreArguments(dbFile: nil, mediaFile: "m.tar.gz") == ["restore", "--skip-db", "--media-file", "m.tar.gz"])
+        #expect(try new.restoreArguments(dbFile: "d", mediaFile: "m") == ["restore", "--db-file", "d", "--media-file", "m"])
+        #expect(try InvokeFlags(version: InvenTreeVersion(0, 15, 0)).restoreArguments(dbFile: "d", mediaFile: nil) == ["restore", "--db-file", "d", "--ignore-media"])
+        // Up to 0.14 restore takes no options: it cannot be told which file, so it is refused by name.
+        do {
+            _ = try InvokeFlags(version: InvenTreeVersion(0, 14, 2)).restoreArguments(dbFile: "d", mediaFile: nil)
+            Issue.record("0.14 accepted restore --db-file")
+        } catch let error as UpshiftError {
+            #expect(error.exitCode == .usage && error.message.contains("takes no options (--db-file arrived in 0.15)"))
+        }
         #expect(new.updateArguments == ["update", "--skip-backup"])
         // Only long flags, ever.
-        for args in [old.updateArguments, new.restoreArguments(dbFile: "d", mediaFile: nil)] {
+        for args in [old.updateArguments, try new.restoreArguments(dbFile: "d", mediaFile: nil)] {
             #expect(args.dropFirst().allSatisfy { !$0.hasPrefix("-") || $0.hasPrefix("--") })
         }
     }
@@ -72,5 +80,26 @@ struct InvenTreeTests {
     @Test func tailDropsAnsiAndComposeProgress() {
         let text = " Container x-run-1 Creating \n\u{1B}[91mERROR: InvenTree command failed\u{1B}[0m\n\n- Refer to the log\n"
         #expect(InvokeOutput.tail(text) == "ERROR: InvenTree command failed\n- Refer to the log")
+    }
+}
+
+/// `update` without its pip install when the package index is out of reach, and the refusal when plugins need pip.
+struct PackageIndexTests {
+    @Test func offlineUpdateRunsTheStepsAfterInstall() {
+        #expect(InvokeFlags(version: InvenTreeVersion(1, 0, 0)).updateTasks(packageIndexReachable: true) == [["update", "--skip-backup"]])
+        #expect(InvokeFlags(version: InvenTreeVersion(0, 17, 0)).updateTasks(packageIndexReachable: false) == [["migrate"], ["static"]])
+        #expect(InvokeFlags(version: InvenTreeVersion(1, 3, 0)).updateTasks(packageIndexReachable: false) == [["migrate"], ["static"], ["int.clean-settings"]])
+    }
+
+    @Test func pluginsNeedAReachableIndex() throws {
+        try PackageIndexProbe(host: "pypi.org", reachable: false, problem: "no answer").requireInstallable()
+        try PackageIndexProbe(host: "pypi.org", reachable: true, plugins: ["inventree-barcodeplus"]).requireInstallable()
+        do {
+            try PackageIndexProbe(host: "pypi.org", reachable: false, problem: "Temporary failure in name resolution", plugins: ["inventree-barcodeplus"]).requireInstallable()
+            Issue.record("offline with plugins accepted")
+        } catch let error as UpshiftError {
+            #expect(error.exitCode == .usage && error.message.contains("plugins.txt lists inventree-barcodeplus"), "\(error)")
+            #expect(error.message.contains("pypi.org: Temporary failure in name resolution"))
+        }
     }
 }

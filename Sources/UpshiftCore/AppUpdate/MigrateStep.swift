@@ -18,29 +18,35 @@ struct MigrateStep: StepAction {
 
     static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
         let context = world.context
-        let command: Command
+        let commands: [Command]
         let title: String
-        if context.isInvenTree, let flags = context.targetFlags {
-            command = world.tasks.invokeCommand(flags.updateArguments)
-            title = "Migrate: invoke update --skip-backup with InvenTree \(context.options.targetVersion)"
+        var notes: [String] = []
+        if context.isInvenTree, context.targetFlags != nil {
+            commands = context.updateTasks.map { world.tasks.invokeCommand($0) }
+            title = "Migrate: " + context.updateTasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", ") + " with InvenTree \(context.options.targetVersion)"
+            if let index = context.packageIndex, !index.reachable { notes.append("\(index.summary): update's pip install is left out (the image has its requirements)") }
         } else {
-            command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", context.appService])
+            commands = [world.isolatedCompose.cli.command(["up", "-d", "--no-deps", context.appService])]
             title = "Start \(context.appService) on \(context.targetImage) (the application migrates itself)"
         }
         return PlannedStep(
-            id: "migrate", title: title, kind: "app.migrate", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
-            compensation: try RestoreDumpCompensator.spec(restorePayload(world)))
+            id: "migrate", title: title, kind: "app.migrate", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
+            compensation: try RestoreDumpCompensator.spec(restorePayload(world)), notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let ctx = world.context
-        if ctx.isInvenTree, let flags = ctx.targetFlags {
-            let result = try await world.tasks.invoke(flags.updateArguments, onLine: { line in
-                let text = line.trimmingCharacters(in: .whitespaces)
-                if text.hasPrefix("Applying") || text.contains("migrations") || text.contains("update complete") { context.progress(text) }
-            })
-            let applied = InvokeOutput.stripANSI(result.stdoutText).split(whereSeparator: \.isNewline).filter { $0.contains("Applying") }.count
-            return StepOutcome(summary: "invoke update --skip-backup completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
+        if ctx.isInvenTree, ctx.targetFlags != nil {
+            var applied = 0
+            for task in ctx.updateTasks {
+                let result = try await world.tasks.invoke(task, onLine: { line in
+                    let text = line.trimmingCharacters(in: .whitespaces)
+                    if text.hasPrefix("Applying") || text.contains("migrations") || text.contains("update complete") { context.progress(text) }
+                })
+                applied += InvokeOutput.stripANSI(result.stdoutText).split(whereSeparator: \.isNewline).filter { $0.contains("Applying") }.count
+            }
+            let names = ctx.updateTasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", ")
+            return StepOutcome(summary: "\(names) completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
         }
         try await world.isolatedCompose.up([ctx.appService])
         try await StartApplicationStep.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)

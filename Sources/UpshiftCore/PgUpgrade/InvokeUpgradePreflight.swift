@@ -16,9 +16,9 @@ public struct InvokeUpgradePreflight: Sendable {
         self.progress = progress
     }
 
-    /// - Returns: the InvenTree version `invoke version` reports.
+    /// - Returns: the InvenTree version `invoke version` reports, and whether its package index answers.
     @discardableResult
-    public func run() async throws -> InvenTreeVersion {
+    public func run() async throws -> (version: InvenTreeVersion, packageIndex: PackageIndexProbe) {
         let app = AppDetection.detect(in: context.project.config)
         guard app.kind == .inventree, let server = app.serverService else {
             throw UpshiftError.usage("--method invoke drives InvenTree's own backup/update/restore tasks, and this project is not InvenTree",
@@ -28,6 +28,8 @@ public struct InvokeUpgradePreflight: Sendable {
         let tasks = InvenTreeTasks(compose: compose, server: server, noDeps: true)
         progress("asking \(server) for its InvenTree version")
         let version = try await tasks.version()
+        try InvenTreeReleases.requireSupported(version, for: "drive pg-upgrade --method invoke on")
+        try InvenTreeReleases.requireRestoreByName(version)
         for tool in ["pg_dump", "pg_restore"] {
             progress("checking the \(tool) major in \(app.image ?? server)")
             let major = try await tasks.clientMajor(tool)
@@ -37,6 +39,9 @@ public struct InvokeUpgradePreflight: Sendable {
                     hint: "update InvenTree first to a release whose image has a PostgreSQL \(context.options.targetMajor) client (upshift update --to …), or use --method dump")
             }
         }
-        return version
+        progress("checking whether \(server) reaches its package index (invoke update starts with pip)")
+        let index = try await PackageIndexProbe.run(tasks)
+        try index.requireInstallable()
+        return (version, index)
     }
 }

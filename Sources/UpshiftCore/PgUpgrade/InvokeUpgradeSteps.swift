@@ -25,7 +25,7 @@ public struct InvokeUpgradeSteps: Sendable {
             ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
             ExecutableStep(try StartNewDatabaseStep.planned(world), action: StartNewDatabaseStep(world: world)),
             ExecutableStep(InvokeSchemaStep.planned(invoke), action: InvokeSchemaStep(invoke: invoke)),
-            ExecutableStep(InvokeRestoreStep.planned(invoke), action: InvokeRestoreStep(invoke: invoke)),
+            ExecutableStep(try InvokeRestoreStep.planned(invoke), action: InvokeRestoreStep(invoke: invoke)),
             ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
             ExecutableStep(InvokeVerifyStep.planned(world), action: InvokeVerifyStep(world: world)),
             ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
@@ -56,6 +56,11 @@ struct InvokeWorld: Sendable {
     var recordPath: String { world.runFolder.path + "/inventree-backup.json" }
     var pluginsPath: String { world.runFolder.path + "/inventree-active-plugins.json" }
     var planFlags: InvokeFlags { InvokeFlags(version: taggedVersion ?? InvenTreeVersion(1, 1, 0)) }
+
+    /// `update --skip-backup`, or its steps without pip when the package index is out of reach.
+    func updateTasks(_ flags: InvokeFlags) -> [[String]] {
+        flags.updateTasks(packageIndexReachable: world.context.packageIndex?.reachable ?? true)
+    }
 }
 
 /// `invoke backup` of the old cluster (through the app image's client), names recorded by listing the
@@ -92,20 +97,25 @@ struct InvokeSchemaStep: StepAction {
     var invoke: InvokeWorld
 
     static func planned(_ invoke: InvokeWorld) -> PlannedStep {
-        PlannedStep(
-            id: "invoke-update", title: "Create the schema on PostgreSQL \(invoke.world.context.options.targetMajor): invoke update --skip-backup", kind: "inventree.update",
-            commands: PlannedStep.render([invoke.tasks.invokeCommand(invoke.planFlags.updateArguments)], redactor: invoke.world.redactor),
-            mutates: true, compensation: nil,
-            notes: ["--skip-backup: a plain update would back up this empty database, and a bare restore would pick that file",
-                    "plugins active in the old database are activated and `invoke migrate` runs again for their tables"])
+        let tasks = invoke.updateTasks(invoke.planFlags)
+        var notes = ["--skip-backup: a plain update would back up this empty database, and a bare restore would pick that file",
+                     "plugins active in the old database are activated and `invoke migrate` runs again for their tables"]
+        if let index = invoke.world.context.packageIndex, !index.reachable { notes.append("\(index.summary): update's pip install is left out (the image has its requirements)") }
+        return PlannedStep(
+            id: "invoke-update", title: "Create the schema on PostgreSQL \(invoke.world.context.options.targetMajor): " + tasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", "),
+            kind: "inventree.update",
+            commands: PlannedStep.render(tasks.map { invoke.tasks.invokeCommand($0) }, redactor: invoke.world.redactor),
+            mutates: true, compensation: nil, notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let version = try InvenTreeBackupRecord.read(invoke.recordPath).version
         let flags = InvokeFlags(version: InvenTreeVersion(parsing: version) ?? InvenTreeVersion(1, 1, 0))
-        try await invoke.tasks.invoke(flags.updateArguments, onLine: { line in
-            if line.contains("migrations") || line.contains("update complete") { context.progress(line.trimmingCharacters(in: .whitespaces)) }
-        })
+        for task in invoke.updateTasks(flags) {
+            try await invoke.tasks.invoke(task, onLine: { line in
+                if line.contains("migrations") || line.contains("update complete") { context.progress(line.trimmingCharacters(in: .whitespaces)) }
+            })
+        }
         let plugins = (try? ActivePlugins.read(from: invoke.pluginsPath)) ?? []
         guard !plugins.isEmpty else { return StepOutcome(summary: "schema created") }
         let parameters = invoke.world.context.connection(database: invoke.world.database.database)
@@ -121,8 +131,8 @@ struct InvokeSchemaStep: StepAction {
 struct InvokeRestoreStep: StepAction {
     var invoke: InvokeWorld
 
-    static func planned(_ invoke: InvokeWorld) -> PlannedStep {
-        let args = invoke.planFlags.restoreArguments(dbFile: "<recorded database file>", mediaFile: nil)
+    static func planned(_ invoke: InvokeWorld) throws -> PlannedStep {
+        let args = try invoke.planFlags.restoreArguments(dbFile: "<recorded database file>", mediaFile: nil)
         return PlannedStep(
             id: "invoke-restore", title: "invoke restore --db-file <the recorded file>, database only", kind: "inventree.restore",
             commands: PlannedStep.render([invoke.tasks.invokeCommand(args)], redactor: invoke.world.redactor),
@@ -147,7 +157,7 @@ struct InvokeRestoreStep: StepAction {
                                    hint: "install and activate the plugins those tables belong to, or use --method dump")
             }
         }
-        try await invoke.tasks.invoke(flags.restoreArguments(dbFile: dbFile, mediaFile: nil), onLine: { line in
+        try await invoke.tasks.invoke(try flags.restoreArguments(dbFile: dbFile, mediaFile: nil), onLine: { line in
             if line.hasPrefix("Restoring") { context.progress(line) }
         })
         return StepOutcome(summary: "restored \(dbFile)")

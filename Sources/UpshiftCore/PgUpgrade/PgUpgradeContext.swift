@@ -15,6 +15,8 @@ public struct PgUpgradeContext: Sendable {
     public var placement: DataPlacement
     /// The service's `PGDATA` change in the compose file that the placement needs (`nil`: none).
     public var pgdataEdit: PGDATAEdit? = nil
+    /// `--method invoke`: whether InvenTree's containers reach their package index (see `PackageIndexProbe`).
+    public var packageIndex: PackageIndexProbe? = nil
     /// Init scripts hidden from the first start of a cluster made for a restore (`nil`: none to hide).
     public var initScriptMask: InitScriptMask? = nil
     /// Services other than the database that were running: stopped for the window, started again after.

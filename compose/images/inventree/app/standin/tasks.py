@@ -75,9 +75,34 @@ def migrate(detect=True, verbose=False):
     migrate_fn(verbose=verbose)
 
 
+def _package_index_problem():
+    """What pip would meet: None when the index answers, else the error. The real task's first command is
+    `pip3 install -U pip setuptools` against PIP_INDEX_URL (default PyPI)."""
+    import socket
+    import urllib.parse
+    import urllib.request
+    url = os.environ.get('PIP_INDEX_URL') or 'https://pypi.org/simple/'
+    parts = urllib.parse.urlsplit(url)
+    try:
+        socket.getaddrinfo(parts.hostname or url, parts.port or (443 if parts.scheme == 'https' else 80))
+        urllib.request.urlopen(url.rstrip('/') + '/pip/', timeout=10).close()
+        return None
+    except Exception as e:
+        return f"NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object>: Failed to establish a new connection: {getattr(e, 'reason', e)}')"
+
+
 def install(uv=False):
     info(f"Installing required python packages from '{config.HOME}/src/backend/requirements.txt'")
-    # The real task runs pip against PyPI here; the stand-in ships everything already.
+    # The real task runs pip against its index here and fails without one; the stand-in ships everything,
+    # so a reachable index is all it checks.
+    problem = _package_index_problem()
+    if problem:
+        for attempt in range(1, 6):
+            stderr(f"WARNING: Retrying (Retry(total={5 - attempt}, connect=None, read=None, redirect=None, status=None)) "
+                   f"after connection broken by '{problem}': /simple/pip/")
+        stderr('ERROR: Could not find a version that satisfies the requirement pip (from versions: none)')
+        stderr('ERROR: No matching distribution found for pip')
+        raise CommandFailed('pip3 install --no-cache-dir --disable-pip-version-check -U pip setuptools')
     plugins_task()
     success('Dependency installation complete')
 
