@@ -14,19 +14,23 @@ struct AppUpdateTests {
         return ComposeProject(location: location, cli: cli, config: config, options: ComposeOptions())
     }
 
-    func engine(_ project: ComposeProject, reports version: String) -> RecordingRunner {
+    func engine(_ project: ComposeProject, reports version: String, client: Int = 15,
+                index: String = #"{"host": "pypi.org", "reachable": true, "problem": null, "plugins": []}"#) -> RecordingRunner {
         let runner = project.cli.runner as! RecordingRunner
         let compose = project.cli.command([]).argv
         runner.stub(compose + ["ps"], stdout: #"{"Name":"a","Service":"inventree-db","State":"running"}"# + "\n" + #"{"Name":"b","Service":"inventree-server","State":"running"}"#)
         runner.stub(compose + ["run", "--rm", "-T", "--no-deps", "inventree-server", "invoke", "version"], stdout: "\u{1B}[94mx\u{1B}[0m\nVersions:\nInvenTree   \(version)\nAPI  294\n")
         runner.stub(["docker", "pull"], stdout: "ok\n")
+        runner.stub(compose + ["run", "--rm", "-T", "--no-deps", "--entrypoint", "pg_dump", "inventree-server", "--version"], stdout: "pg_dump (PostgreSQL) \(client).18\n")
+        runner.stub(compose + ["run", "--rm", "-T", "--no-deps", "--entrypoint", "python3", "inventree-server", "-c", PackageIndexProbe.script], stdout: "UPSHIFT-INDEX \(index)\n")
         return runner
     }
 
-    func preflight(to target: String, reported: String = "0.17.0", allowDowngrade: Bool = false) async throws -> (AppUpdateContext, RecordingRunner) {
+    func preflight(to target: String, reported: String = "0.17.0", allowDowngrade: Bool = false, client: Int = 15,
+                   index: String = #"{"host": "pypi.org", "reachable": true, "problem": null, "plugins": []}"#) async throws -> (AppUpdateContext, RecordingRunner) {
         let runner = RecordingRunner(strict: true)
         let project = try project(runner: runner)
-        _ = engine(project, reports: reported)
+        _ = engine(project, reports: reported, client: client, index: index)
         let context = try await AppUpdatePreflight(
             project: project, options: AppUpdateOptions(targetVersion: target, allowDowngrade: allowDowngrade), runner: runner,
             runID: RunID("20261128-120000-abcd")!, environment: [:]).run()
@@ -70,10 +74,37 @@ struct AppUpdateTests {
         #expect(plan.step(id: "set-tag")?.notes.first?.contains("+INVENTREE_TAG=1.0.0") == true)
         #expect(plan.step(id: "migrate")?.commands.first?.hasSuffix("run --rm -T --no-deps inventree-server invoke update --skip-backup") == true)
         #expect(plan.step(id: "backup")?.commands.first?.hasSuffix("invoke backup") == true)
+        #expect(context.skipInvokeBackup == nil && context.packageIndex?.reachable == true)
         // Nothing in the plan carries the database password.
         let text = String(decoding: try plan.jsonData(), as: UTF8.self)
         if let password = context.database.password { #expect(!text.contains(password.revealed)) }
         try? FileManager.default.removeItem(atPath: folder.projectDirectory)
+    }
+
+    /// The image's pg_dump 13 against the 15 server: invoke backup would abort the update, so it is left out.
+    @Test func olderClientLeavesInvokeBackupOut() async throws {
+        let (context, runner) = try await preflight(to: "1.0.0", client: 13)
+        #expect(context.skipInvokeBackup?.contains("ships pg_dump 13, older than the PostgreSQL 15 server") == true, "\(String(describing: context.skipInvokeBackup))")
+        let folder = RunFolder(projectDirectory: NSTemporaryDirectory() + "upshift-update-plan-\(UUID().uuidString)", runID: context.runID)
+        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan()
+        let backup = try #require(plan.step(id: "backup"))
+        #expect(!backup.commands.contains { $0.contains("invoke backup") })
+        #expect(backup.notes.contains { $0.contains("invoke backup left out") })
+        #expect(plan.summary.contains { $0.hasPrefix("invoke backup left out:") })
+    }
+
+    /// No package index: update's steps after pip; with plugins listed: refused before anything.
+    @Test func offlineHostsMigrateWithoutPip() async throws {
+        let offline = #"{"host": "pypi.org", "reachable": false, "problem": "Temporary failure in name resolution", "plugins": []}"#
+        let (context, runner) = try await preflight(to: "1.3.0", index: offline)
+        #expect(context.updateTasks == [["migrate"], ["static"], ["int.clean-settings"]])
+        let folder = RunFolder(projectDirectory: NSTemporaryDirectory() + "upshift-update-plan-\(UUID().uuidString)", runID: context.runID)
+        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan()
+        let migrate = try #require(plan.step(id: "migrate"))
+        #expect(migrate.commands.map { $0.components(separatedBy: " inventree-server ").last ?? "" } == ["invoke migrate", "invoke static", "invoke int.clean-settings"])
+        #expect(plan.summary.contains { $0.contains("package index pypi.org unreachable (Temporary failure in name resolution)") })
+        let withPlugins = #"{"host": "pypi.org", "reachable": false, "problem": "Temporary failure in name resolution", "plugins": ["inventree-barcodeplus"]}"#
+        await #expect(throws: UpshiftError.self) { _ = try await preflight(to: "1.0.0", index: withPlugins) }
     }
 }
 

@@ -8,20 +8,23 @@ struct AppBackupStep: StepAction {
 
     static func planned(_ world: AppUpdateWorld) -> PlannedStep {
         var commands: [Command] = []
-        if world.context.isInvenTree, let flags = world.context.currentFlags {
+        if let flags = world.context.invokeBackupFlags {
             commands.append(world.tasks.invokeCommand(flags.backupArguments))
         }
         commands.append(world.dump.dumpCommand())
+        var notes = ["kept after the run (0600, SHA-256 sidecar)"]
+        if let reason = world.context.skipInvokeBackup { notes.append("invoke backup left out: \(reason); upshift's verified dump is the backup") }
         return PlannedStep(
-            id: "backup", title: world.context.isInvenTree ? "Back up: invoke backup (names recorded) and pg_dump -Fc" : "Back up: pg_dump -Fc",
+            id: "backup", title: world.context.invokeBackupFlags != nil ? "Back up: invoke backup (names recorded) and pg_dump -Fc" : "Back up: pg_dump -Fc",
             kind: "app.backup", commands: PlannedStep.render(commands, redactor: world.redactor) + ["> \(world.context.dumpPath)"],
-            mutates: true, compensation: nil, notes: ["kept after the run (0600, SHA-256 sidecar)"])
+            mutates: true, compensation: nil, notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         var summary: [String] = []
         var data: [String: JSONValue] = [:]
-        if world.context.isInvenTree, let flags = world.context.currentFlags {
+        if let reason = world.context.skipInvokeBackup { summary.append("invoke backup left out (\(reason))") }
+        if let flags = world.context.invokeBackupFlags {
             var record = try await world.tasks.backup(flags: flags, progress: context.progress)
             record.hostDirectory = InvenTreeTasks.hostPath(of: record.directory, service: world.context.project.config.services[world.context.appService])
             try record.write(to: world.backupRecordPath)

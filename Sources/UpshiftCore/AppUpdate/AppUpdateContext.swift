@@ -27,6 +27,13 @@ public struct AppUpdateContext: Sendable {
     public var redactor: Redactor
     /// Warnings shown in the plan (stop-over releases, moving tags).
     public var warnings: [String]
+    /// Why InvenTree's own `invoke backup` is left out (its image's `pg_dump` is older than the server, so it
+    /// would abort the update); upshift's verified dump is then the only backup. `nil`: it runs.
+    public var skipInvokeBackup: String?
+    /// InvenTree: whether the containers reach their package index (`invoke update` or its steps without pip).
+    public var packageIndex: PackageIndexProbe?
+    /// Running services that are not database clients (a cache, a proxy): left running through the window.
+    public var keptRunning: [String] = []
 
     public var isInvenTree: Bool { app.kind == .inventree }
 
@@ -43,5 +50,13 @@ public struct AppUpdateContext: Sendable {
     }
 
     public var currentFlags: InvokeFlags? { currentVersion.map(InvokeFlags.init) }
+
+    /// The flags for the pre-update `invoke backup`, or `nil` when it does not run (not InvenTree, or skipped).
+    public var invokeBackupFlags: InvokeFlags? { isInvenTree && skipInvokeBackup == nil ? currentFlags : nil }
     public var targetFlags: InvokeFlags? { targetVersion.map(InvokeFlags.init) }
+
+    /// The invoke tasks that migrate to the target version (see `InvokeFlags.updateTasks`).
+    public var updateTasks: [[String]] {
+        targetFlags?.updateTasks(packageIndexReachable: packageIndex?.reachable ?? true) ?? []
+    }
 }

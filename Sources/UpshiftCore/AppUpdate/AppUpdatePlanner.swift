@@ -33,6 +33,11 @@ public struct AppUpdatePlanner: Sendable {
             "database \(context.database.database) in \(context.database.service); upshift dump to \(context.dumpPath)",
             "application services stopped during the window: \(context.runningApplicationServices.isEmpty ? "none running" : context.runningApplicationServices.joined(separator: ", "))",
         ]
+        if !context.keptRunning.isEmpty { summary.append("kept running through the window (no database access): \(context.keptRunning.joined(separator: ", "))") }
+        if let index = context.packageIndex, !index.reachable {
+            summary.append("\(index.summary): running update's steps without its pip install: " + context.updateTasks.map { $0.joined(separator: " ") }.joined(separator: ", "))
+        }
+        if let reason = context.skipInvokeBackup { summary.append("invoke backup left out: \(reason); upshift's verified dump is the backup") }
         summary += context.warnings.map { "WARNING: \($0)" }
         return Plan(runID: context.runID, command: "update --to \(context.options.targetVersion)", projectDirectory: context.project.location.directory,
                     summary: summary, steps: try steps().map(\.planned))

@@ -72,6 +72,8 @@ public struct AppUpdatePreflight: Sendable {
         var currentVersion = currentImage.tag.flatMap(InvenTreeVersion.init(parsing:))
         let targetVersion = InvenTreeVersion(parsing: options.targetVersion)
         let running = try await compose.runningServices()
+        var skipInvokeBackup: String?
+        var packageIndex: PackageIndexProbe?
         if isInvenTree {
             guard let target = targetVersion else {
                 throw UpshiftError.usage("--to \(options.targetVersion) is not an InvenTree release number", hint: "name the exact release, e.g. --to 1.0.0")
@@ -83,6 +85,8 @@ public struct AppUpdatePreflight: Sendable {
             }
             if currentVersion == nil { warnings.append("the tag \(currentImage.tag ?? "latest") is a moving tag; it runs InvenTree \(reported)") }
             currentVersion = reported
+            try InvenTreeReleases.requireSupported(reported, for: "update")
+            try InvenTreeReleases.requireSupported(target, for: "update to")
             if target == reported {
                 throw UpshiftError.usage("InvenTree is already at \(reported)", hint: "nothing to update")
             }
@@ -91,6 +95,12 @@ public struct AppUpdatePreflight: Sendable {
                     "--to \(target) is older than the running InvenTree \(reported): a database migrated by \(reported) cannot be run by \(target)",
                     hint: "to go back after an update use `upshift rollback`; --allow-downgrade forces it")
             }
+            skipInvokeBackup = try await Self.invokeBackupProblem(
+                tasks: InvenTreeTasks(compose: compose, server: appService, noDeps: true), image: currentImage, serverMajor: database.imageMajor, progress: progress)
+            progress("checking whether \(appService) reaches its package index (invoke update starts with pip)")
+            let index = try await PackageIndexProbe.run(InvenTreeTasks(compose: compose, server: appService, noDeps: true))
+            try index.requireInstallable()
+            packageIndex = index
             if let stop = reported.stopOver(to: target) {
                 warnings.append("InvenTree \(reported) -> \(target) skips the required \(stop.major).\(stop.minor).x stop-over (squashed migrations, InvenTree docs 'migrate'); update to \(stop) first, then to \(target)")
             }
@@ -112,23 +122,42 @@ public struct AppUpdatePreflight: Sendable {
                 hint: "check that the release exists in your registry; nothing was changed", exitCode: .unavailable)
         }
 
+        let clients = DatabaseClients.split(running: running, config: project.config, database: database, applicationServices: appServices)
         let backupDirectory = options.backupDirectory.map { $0.hasPrefix("/") ? $0 : project.location.directory + "/" + $0 }
             ?? project.location.directory + "/backups"
         return AppUpdateContext(
             runID: runID, options: options, project: project, handle: ComposeHandle(project), database: database, app: app,
             appService: appService, appServices: appServices.sorted(), imageSource: source, currentImage: currentImage, targetImage: targetImage,
             currentVersion: currentVersion, targetVersion: targetVersion,
-            runningApplicationServices: running.filter { $0 != database.service }, databaseWasRunning: running.contains(database.service),
+            runningApplicationServices: clients.stop, databaseWasRunning: running.contains(database.service),
             backupDirectory: backupDirectory, hostPort: try PgUpgradePreflight.freePort(), redactor: redactor, warnings: warnings)
-            .with(isInvenTree: isInvenTree)
+            .with(isInvenTree: isInvenTree, skipInvokeBackup: skipInvokeBackup, keptRunning: clients.keep, packageIndex: packageIndex)
+    }
+
+    /// Why `invoke backup` cannot run before the update, or `nil` when it can. The app image ships one client
+    /// major (0.17.0: 13, 1.x: 17), and a `pg_dump` older than the server aborts ("server version mismatch",
+    /// InvenTree #9391, #9647), which would abort the update: upshift's own dump stands in, and the plan says so.
+    static func invokeBackupProblem(tasks: InvenTreeTasks, image: ImageReference, serverMajor: Int?, progress: @Sendable (String) -> Void) async throws -> String? {
+        progress("checking the pg_dump major in \(image)")
+        let client: Int
+        do {
+            client = try await tasks.clientMajor("pg_dump")
+        } catch let error as UpshiftError {
+            return "its image's pg_dump cannot be run (\(error.message))"
+        }
+        guard let serverMajor, client < serverMajor else { return nil }
+        return "\(image) ships pg_dump \(client), older than the PostgreSQL \(serverMajor) server, and would abort (\"server version mismatch\")"
     }
 }
 
 extension AppUpdateContext {
     /// A generic service that borrows an InvenTree image is not driven through invoke.
-    func with(isInvenTree: Bool) -> AppUpdateContext {
+    func with(isInvenTree: Bool, skipInvokeBackup: String?, keptRunning: [String], packageIndex: PackageIndexProbe?) -> AppUpdateContext {
         var copy = self
+        copy.keptRunning = keptRunning
+        copy.packageIndex = isInvenTree ? packageIndex : nil
         if !isInvenTree { copy.app = AppProfile(kind: .generic) }
+        copy.skipInvokeBackup = isInvenTree ? skipInvokeBackup : nil
         return copy
     }
 }
