@@ -15,6 +15,9 @@ public struct AppProfile: Sendable, Hashable, Codable {
     public var serverService: String?
     /// Background worker services (InvenTree: `invoke worker`).
     public var workerServices: [String]
+
+    /// The application's own services (server first, then workers): always database clients.
+    public var applicationServices: [String] { (serverService.map { [$0] } ?? []) + workerServices }
     /// The app's image as resolved.
     public var image: String?
 

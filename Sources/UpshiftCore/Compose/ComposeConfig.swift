@@ -66,6 +66,10 @@ public struct ComposeService: Sendable, Hashable, Codable {
     /// `build:` when the image is built locally (see `ComposeBuild`); `image:` is then only its tag.
     public var build: ComposeBuild?
     public var containerName: String?
+    /// `depends_on` service names (compose's resolved model is a map; a list is read too).
+    public var dependsOn: [String] = []
+    /// `network_mode` (`service:db` shares the database's network namespace).
+    public var networkMode: String?
 
     public var hasBuild: Bool { build != nil }
 
@@ -87,7 +91,12 @@ public struct ComposeService: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case image, environment, volumes, command, entrypoint, secrets, build
         case containerName = "container_name"
+        case dependsOn = "depends_on"
+        case networkMode = "network_mode"
     }
+
+    /// One `depends_on` entry of the map form; only its presence matters here.
+    private struct DependencyCondition: Codable {}
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -100,6 +109,12 @@ public struct ComposeService: Sendable, Hashable, Codable {
         secrets = try c.decodeIfPresent([ComposeServiceSecret].self, forKey: .secrets) ?? []
         build = try c.contains(.build) && !c.decodeNil(forKey: .build) ? c.decode(ComposeBuild.self, forKey: .build) : nil
         containerName = try c.decodeIfPresent(String.self, forKey: .containerName)
+        if let map = try? c.decodeIfPresent([String: DependencyCondition].self, forKey: .dependsOn) {
+            dependsOn = map.keys.sorted()
+        } else if let list = try? c.decodeIfPresent([String].self, forKey: .dependsOn) {
+            dependsOn = list
+        }
+        networkMode = try? c.decodeIfPresent(String.self, forKey: .networkMode)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -112,6 +127,8 @@ public struct ComposeService: Sendable, Hashable, Codable {
         try c.encode(secrets, forKey: .secrets)
         try c.encodeIfPresent(build, forKey: .build)
         try c.encodeIfPresent(containerName, forKey: .containerName)
+        if !dependsOn.isEmpty { try c.encode(Dictionary(uniqueKeysWithValues: dependsOn.map { ($0, DependencyCondition()) }), forKey: .dependsOn) }
+        try c.encodeIfPresent(networkMode, forKey: .networkMode)
     }
 
     /// `command`/`entrypoint` are normalised to arrays by compose; a plain string is accepted for safety.

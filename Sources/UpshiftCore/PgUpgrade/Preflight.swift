@@ -125,7 +125,12 @@ public struct PgUpgradePreflight: Sendable {
         // What runs now.
         let running = try await compose.runningServices()
         let databaseWasRunning = running.contains(database.service)
-        let applications = running.filter { $0 != database.service }
+        let clients = DatabaseClients.split(running: running, config: project.config, database: database,
+                                            applicationServices: AppDetection.detect(in: project.config).applicationServices)
+        let applications = clients.stop
+        if !clients.keep.isEmpty {
+            notes.append("kept running through the window (no database access): \(clients.keep.joined(separator: ", "))")
+        }
 
         // Size and extensions, read through the running server (read-only, socket inside the container).
         var databaseBytes: Int64 = 0
