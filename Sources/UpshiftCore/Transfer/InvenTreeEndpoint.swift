@@ -85,13 +85,23 @@ public struct InvenTreeEndpoint: Sendable {
         return result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
     }
 
-    /// Exact row counts of the given tables; tables that do not exist are absent from the result.
+    /// Rows export-records leaves out, by table: settings whose key starts with `_` are internal (the plugin
+    /// registry writes `_PLUGIN_REGISTRY_HASH` on every server start) and never exported, so counting them
+    /// would fail a good import.
+    static let exportedRows = [
+        "common_inventreesetting": "left(key, 1) <> '_'",
+        "common_inventreeusersetting": "left(key, 1) <> '_'",
+    ]
+
+    /// Exact row counts of the given tables (of the rows export-records writes: `exportedRows`); tables that do not exist are absent from the result.
     public func rowCounts(tables: [String]) async throws -> [String: Int] {
         guard !tables.isEmpty else { return [:] }
         let list = tables.map(Self.literal).joined(separator: ", ")
         let existing = try await psql("SELECT t FROM unnest(ARRAY[\(list)]::text[]) t WHERE to_regclass('public.' || quote_ident(t)) IS NOT NULL ORDER BY 1")
         guard !existing.isEmpty else { return [:] }
-        let union = existing.map { "SELECT \(Self.literal($0)) || '|' || count(*) FROM public.\(Self.identifier($0))" }.joined(separator: " UNION ALL ")
+        let union = existing.map { table in
+            "SELECT \(Self.literal(table)) || '|' || count(*) FROM public.\(Self.identifier(table))" + (Self.exportedRows[table].map { " WHERE \($0)" } ?? "")
+        }.joined(separator: " UNION ALL ")
         var counts: [String: Int] = [:]
         for line in try await psql(union) {
             let parts = line.split(separator: "|")

@@ -119,6 +119,10 @@ def export_records(filename='data.json', overwrite=False, include_email=False, i
             'source_commit': COMMIT_HASH,
             'installed_apps': list_apps(con),
         })
+    # 0.14 to the last 0.17 (fixed for 1.0 by #9704): the post-processing loop kept entries only under
+    # `if include_permissions is False`, so --include-permissions wrote an empty list.
+    if include_permissions and not at_least(1, 0):
+        data = []
     for entry in data:
         model = entry.get('model')
         if model in ('common.inventreesetting', 'common.inventreeusersetting'):

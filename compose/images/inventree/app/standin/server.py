@@ -50,6 +50,19 @@ def register_plugins(con) -> None:
                     'ON CONFLICT (key) DO NOTHING', k=key, n=title)
 
 
+def write_registry_hash(con) -> None:
+    """The plugin registry stores a hash of what it loaded as the internal setting `_PLUGIN_REGISTRY_HASH`
+    (plugin/registry.py update_plugin_hash) on every start; export-records never exports `_` settings, so a
+    raw count of the settings table differs between an export and the installation it came from."""
+    if not migrations.table_exists(con, 'common_inventreesetting'):
+        return
+    loaded = sorted(config.installed_plugin_packages()) if config.plugins_enabled() else []
+    value = hashlib.md5(','.join(loaded).encode('utf-8')).hexdigest()
+    con.run("INSERT INTO common_inventreesetting (key, value) VALUES ('_PLUGIN_REGISTRY_HASH', :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
+            "WHERE common_inventreesetting.value IS DISTINCT FROM EXCLUDED.value", v=value)
+
+
 def ensure_migrations_done(con) -> None:
     """InvenTree/apps.py: pending migrations run when INVENTREE_AUTO_UPDATE is true (or the DB is empty in
     docker); otherwise INVE-W8 and exit 1."""
@@ -102,6 +115,7 @@ def startup(role: str):
     con = connect_for_startup()
     register_plugins(con)
     ensure_migrations_done(con)
+    write_registry_hash(con)
     ensure_admin(con)
     return con
 
