@@ -8,10 +8,10 @@ import UpshiftTestSupport
 struct TransferPlanTests {
     static let runID = RunID("20261128-140000-abcd")!
 
-    func endpoint(name: String) throws -> InvenTreeEndpoint {
+    func endpoint(name: String, directory: String? = nil) throws -> InvenTreeEndpoint {
         var config = try ComposeFixtures.config("inventree")
         config.name = name
-        let dir = ComposeFixtures.directory("inventree")
+        let dir = directory ?? ComposeFixtures.directory("inventree")
         let location = ComposeProjectLocation(directory: dir, files: ["\(dir)/docker-compose.yml"], fileSource: .discovered, explicitProjectName: nil, envFiles: ["\(dir)/.env"])
         let runner = RecordingRunner(strict: true)
         let cli = ComposeCLI(runner: runner, tool: ComposeTool(flavor: .plugin, version: ComposeVersion(major: 2, minor: 29, patch: 0)), location: location, projectName: name)
@@ -30,6 +30,24 @@ struct TransferPlanTests {
                                            options: options, runningAppServices: ["inventree-server", "inventree-worker"], userData: [:], warnings: [])
         let world = RecordsImportWorld(context: context, runFolder: RunFolder(projectDirectory: "/tmp/dst", runID: Self.runID), hostFile: "/x/records.json")
         return try RecordsImportPlanner(world: world).plan(command: "import -f /x/records.json --clear")
+    }
+
+    /// Upstream's compose file names every container: two such installations cannot both be up. Refused
+    /// before anything runs (the strict runner has no stubs: no command was attempted).
+    @Test func sharedContainerNamesAreRefusedFirst() async throws {
+        let source = try endpoint(name: "src")
+        var target = try endpoint(name: "dst", directory: "/tmp/upshift-transfer-dst")
+        // The captured fixture is upstream's shape: every service named.
+        #expect(TransferPreflight.sharedContainerNames(source.project.config, target.project.config) == ["inventree-cache", "inventree-db", "inventree-server", "inventree-worker"])
+        do {
+            _ = try await TransferPreflight(source: source, target: target, includeMedia: false, runID: Self.runID).run()
+            Issue.record("two installations with the same container names accepted")
+        } catch let error as UpshiftError {
+            #expect(error.exitCode == .usage && error.message.contains("both name their containers inventree-cache, inventree-db"), "\(error)")
+            #expect(error.hint?.contains("give the target other names") == true)
+        }
+        for name in target.project.config.serviceNames { target.project.config.services[name]?.containerName = "new-\(name)" }
+        #expect(TransferPreflight.sharedContainerNames(source.project.config, target.project.config) == nil)
     }
 
     @Test func importPlanUndoesWithTheDumpAndRestartsTheApp() throws {

@@ -39,12 +39,23 @@ public struct TransferPreflight: Sendable {
         self.progress = progress
     }
 
+    /// Container names both projects set, or `nil`.
+    static func sharedContainerNames(_ a: ComposeConfig, _ b: ComposeConfig) -> [String]? {
+        let names = Set(a.services.values.compactMap(\.containerName)).intersection(b.services.values.compactMap(\.containerName))
+        return names.isEmpty ? nil : names.sorted()
+    }
+
     public func run() async throws -> TransferContext {
         let sameDirectory = URL(fileURLWithPath: source.directory).standardizedFileURL.resolvingSymlinksInPath().path
             == URL(fileURLWithPath: target.directory).standardizedFileURL.resolvingSymlinksInPath().path
         if sameDirectory || source.project.name == target.project.name {
             throw UpshiftError.usage("source and target are the same project (\(source.project.name) in \(source.directory))",
                                      hint: "--to names the other installation's compose directory")
+        }
+        if let clash = Self.sharedContainerNames(source.project.config, target.project.config) {
+            throw UpshiftError.usage(
+                "source and target both name their containers \(clash.joined(separator: ", ")) (container_name, as upstream's InvenTree compose file does): Docker runs only one container per name, so the two installations cannot be up side by side for the transfer",
+                hint: "give the target other names (edit or delete its container_name lines, e.g. inventree-new-db), start it with docker compose up -d, then run transfer again; nothing was changed")
         }
         if let a = source.hostDataDirectory, let b = target.hostDataDirectory,
            URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path {
