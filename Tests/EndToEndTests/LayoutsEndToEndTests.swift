@@ -15,7 +15,7 @@ import Glibc
 struct LayoutsEndToEndTests {
     static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
 
-    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"), arguments: E2ELayout.all)
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"), arguments: E2EEnvironment.full ? E2ELayout.all : E2ELayout.inCI)
     func upgradeKillAndRollBack(_ layout: E2ELayout) async throws {
         try await E2EUpgrade.timed("layout \(layout.name): dump, kill -9 after the move, pg_upgrade --mode \(layout.upgradeMode)") {
             try await layout.with { d in

@@ -40,6 +40,13 @@ public struct E2ELayout: Sendable, CustomStringConvertible {
                   pgdataDiff: ["-      PGDATA: /var/lib/postgresql/15/docker", "+      PGDATA: /var/lib/postgresql/18/docker"], upgradeMode: "link"),
     ]
 
+    /// CI's share (`scripts/test --full` runs all): the bind mount at PGDATA (the one that stranded data), the
+    /// named volume at PGDATA (the new cluster pinned to a sub-directory) and the 18+ layout (PGDATA moves with
+    /// the major). The sub-path and external volumes repeat the named volume's moves with other names.
+    public static var inCI: [E2ELayout] {
+        all.filter { ["bind mount at PGDATA", "named volume at PGDATA", "18+ layout (one mount at /var/lib/postgresql)"].contains($0.name) }
+    }
+
     /// The compose file; `externalName` replaces `{external}`.
     public func composeFile(externalName: String) -> String {
         var text = """
