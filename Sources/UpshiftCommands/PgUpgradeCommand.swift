@@ -102,7 +102,9 @@ extension Upshift {
             let context = try await session.preflight {
                 var context = try await PgUpgradePreflight(project: project, options: options, runner: runner, runID: session.runID, progress: { reporter.emit("preflight: \($0)") }).run()
                 if options.method == .invoke {
-                    context.packageIndex = try await InvokeUpgradePreflight(context: context, runner: runner, progress: { reporter.emit("preflight: \($0)") }).run().packageIndex
+                    let index = try await InvokeUpgradePreflight(context: context, runner: runner, progress: { reporter.emit("preflight: \($0)") }).run().packageIndex
+                    context.packageIndex = index
+                    if let warning = index.pluginWarning { context.notes.append("WARNING: " + warning) }
                 }
                 return context
             }

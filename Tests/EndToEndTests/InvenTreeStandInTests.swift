@@ -164,6 +164,26 @@ enum StandInE2E {
         }.last
     }
 
+    /// `invoke update` starts with pip, which needs a package index; the test engine has no internet, as many
+    /// hosts. These tests drive the stand-in's tasks themselves, like a user with a mirror: a `pypi` service (the
+    /// stand-in image's Python serving an empty `simple/` index) and `PIP_INDEX_URL` pointing at it. upshift's
+    /// own suites run without it (the offline path).
+    static func addPackageIndexMirror(_ directory: String) throws {
+        let override = """
+            services:
+              pypi:
+                image: inventree/inventree:0.17.0
+                entrypoint: ["sh", "-c", "mkdir -p /tmp/index/simple/pip && cd /tmp/index && exec python3 -m http.server 8000"]
+              inventree-server:
+                depends_on: [pypi]
+
+            """
+        try override.write(toFile: directory + "/docker-compose.override.yml", atomically: true, encoding: .utf8)
+        let env = directory + "/.env"
+        let text = try String(contentsOfFile: env, encoding: .utf8)
+        try (text + (text.hasSuffix("\n") ? "" : "\n") + "PIP_INDEX_URL=http://pypi:8000/simple/\n").write(toFile: env, atomically: true, encoding: .utf8)
+    }
+
     static func withInventree(
         tag: String, databaseImage: String? = nil, _ body: (Project) async throws -> Void
     ) async throws {
@@ -178,6 +198,7 @@ enum StandInE2E {
                 compose = compose.replacingOccurrences(of: "image: postgres:15", with: "image: \(databaseImage)")
                 try compose.write(toFile: directory + "/docker-compose.yml", atomically: true, encoding: .utf8)
             }
+            try Self.addPackageIndexMirror(directory)
             try await project.compose(["up", "-d", "inventree-db"])
             try await project.waitForDatabase()
             try await body(project)

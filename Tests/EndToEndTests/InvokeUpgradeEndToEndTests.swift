@@ -16,7 +16,8 @@ struct InvokeUpgradeEndToEndTests {
 
             let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "invoke", "--yes"])
             #expect(upgrade.exitCode == 0, "\(upgrade)")
-            #expect(upgrade.stderr.contains("invoke update --skip-backup"))
+            // The test engine reaches no package index: update's steps without its pip install.
+            #expect(upgrade.stderr.contains("invoke migrate, invoke static") && upgrade.stderr.contains("package index pypi.org unreachable"), "\(upgrade.stderr.suffix(3000))")
             #expect(upgrade.stderr.contains("ok  verify"))
             // The restore named the file the backup step recorded, never "the newest".
             let written = upgrade.stderr.split(whereSeparator: \.isNewline).compactMap { line -> String? in
@@ -27,7 +28,8 @@ struct InvokeUpgradeEndToEndTests {
             #expect(upgrade.stderr.contains("Restoring: \(dbFile)"))
 
             #expect(try await InvenTreeE2E.psql(d, "SHOW server_version_num").hasPrefix("18"))
-            #expect(try await InvenTreeE2E.tableDigests(d).filter { !$0.hasPrefix("django_session=") } == before)
+            let after = try await InvenTreeE2E.tableDigests(d).filter { !$0.hasPrefix("django_session=") }
+            #expect(after == before, "changed: \(Set(after).symmetricDifference(before).sorted())")
             #expect(try d.read("docker-compose.yml").contains("image: postgres:18"))
             try await InvenTreeE2E.expectRunning(d, ["inventree-db", "inventree-server", "inventree-worker"])
             #expect(try await InvenTreeE2E.invokeVersion(d) == "1.0.0")

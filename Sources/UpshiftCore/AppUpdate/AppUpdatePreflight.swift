@@ -99,7 +99,7 @@ public struct AppUpdatePreflight: Sendable {
                 tasks: InvenTreeTasks(compose: compose, server: appService, noDeps: true), image: currentImage, serverMajor: database.imageMajor, progress: progress)
             progress("checking whether \(appService) reaches its package index (invoke update starts with pip)")
             let index = try await PackageIndexProbe.run(InvenTreeTasks(compose: compose, server: appService, noDeps: true))
-            try index.requireInstallable()
+            if let warning = index.pluginWarning { warnings.append(warning) }
             packageIndex = index
             if let stop = reported.stopOver(to: target) {
                 warnings.append("InvenTree \(reported) -> \(target) skips the required \(stop.major).\(stop.minor).x stop-over (squashed migrations, InvenTree docs 'migrate'); update to \(stop) first, then to \(target)")

@@ -41,7 +41,6 @@ public struct InvokeUpgradePreflight: Sendable {
         }
         progress("checking whether \(server) reaches its package index (invoke update starts with pip)")
         let index = try await PackageIndexProbe.run(tasks)
-        try index.requireInstallable()
         return (version, index)
     }
 }

@@ -74,11 +74,11 @@ print('UPSHIFT-INDEX ' + json.dumps(out))
         reachable ? "package index \(host) reachable" : "package index \(host) unreachable (\(problem ?? "?"))"
     }
 
-    /// Refuses an update that needs pip while the index is out of reach.
-    public func requireInstallable() throws {
-        guard !reachable, !plugins.isEmpty else { return }
-        throw UpshiftError.usage(
-            "the InvenTree containers cannot reach their package index (\(host): \(problem ?? "?")) and plugins.txt lists \(plugins.joined(separator: ", ")): a new image has them only after pip installed them, so the update would fail or lose their tables",
-            hint: "make the index reachable from the containers (a mirror through PIP_INDEX_URL, a proxy), or remove the plugins from plugins.txt; nothing was changed")
+    /// What the plan must say when plugins are listed and pip cannot run: they are used as installed (a plugin
+    /// directory or virtualenv on the data volume keeps them across images); the verification after the
+    /// migration shows whether their tables came through.
+    public var pluginWarning: String? {
+        guard !reachable, !plugins.isEmpty else { return nil }
+        return "plugins.txt lists \(plugins.joined(separator: ", ")) and the package index is out of reach (\(host): \(problem ?? "?")): they are not reinstalled, so they must already be installed where the image finds them (a plugin directory or virtualenv on the data volume)"
     }
 }
