@@ -14,6 +14,7 @@ enum UpstreamDeployment {
         let leftovers = Leftovers()
         do {
             for alias in project.imageAliases { try await E2EEnvironment.dockerChecked(["tag", "postgres:15", alias]) }
+            for alias in project.standInAliases { try await E2EEnvironment.dockerChecked(["tag", "inventree/inventree:0.17.0", alias]) }
             try await E2EDeployment.with(sample: "upstream/\(project.folder)", namePrefix: "up-\(project.folder)") { d in
                 for (file, from, to) in project.uniqueNames {
                     let text = try d.read(file)
@@ -23,6 +24,11 @@ enum UpstreamDeployment {
                 do {
                     try await d.composeChecked(["up", "-d"], timeout: .seconds(300))
                     try await waitReady(d, project)
+                    if let query = project.appReadyQuery {
+                        try await E2EPoll.until("the application of \(d.projectName) started", timeout: .seconds(180), interval: .milliseconds(300)) {
+                            (try? await psql(d, project, database: project.databases.first, user: nil, query)) == "1"
+                        }
+                    }
                     let services = try await d.composeChecked(["config", "--services"]).stdout.split(whereSeparator: \.isNewline).map(String.init)
                     try await E2EUpgrade.waitRunning(d, Set(services))
                     await leftovers.record(d, project)
@@ -126,7 +132,7 @@ enum UpstreamDeployment {
         /// Removes the recorded volumes (after `down -v`, which removed the containers) and the image aliases.
         func remove(_ project: UpstreamProject) async {
             for volume in volumes.withLock({ $0 }).sorted() { _ = try? await E2EEnvironment.docker(["volume", "rm", "-f", volume]) }
-            for alias in project.imageAliases { _ = try? await E2EEnvironment.docker(["image", "rm", alias]) }
+            for alias in project.imageAliases + project.standInAliases { _ = try? await E2EEnvironment.docker(["image", "rm", alias]) }
         }
     }
 }

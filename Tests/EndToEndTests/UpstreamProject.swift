@@ -45,10 +45,36 @@ struct UpstreamProject: Sendable, CustomStringConvertible {
     var imageAliases: [String] = []
     /// Text replaced in the copied files to make the deployment's names unique (`{project}` is the project name).
     var uniqueNames: [(file: String, from: String, to: String)] = []
+    /// Image names (a cache's, a proxy's) the test tags from the stand-in `inventree/inventree:0.17.0`, so that
+    /// upshift sees the names users run; their services idle.
+    var standInAliases: [String] = []
+    /// SQL (as the superuser, in the first database) that returns 1 once the application finished starting,
+    /// so the baseline is not taken while it still writes.
+    var appReadyQuery: String? = nil
+    /// Services that are no database clients: the window must leave them running (same container, never restarted).
+    var keptRunning: [String] = []
 
     var description: String { folder }
 
-    static let all: [UpstreamProject] = [n8n, paperless, mastodon, odoo, authentik, immich]
+    static let all: [UpstreamProject] = [n8n, paperless, mastodon, odoo, authentik, immich, inventree]
+
+    /// InvenTree's own `contrib/container` file: `container_name` on every service, a bind mount with PGDATA in
+    /// its `pgdb` sub-directory, redis and caddy whose shared `.env` names the database host. Server and worker
+    /// are the stand-in InvenTree (it migrates on start: `INVENTREE_AUTO_UPDATE=True`). The cache and the proxy
+    /// stay up through the window.
+    static let inventree = UpstreamProject(
+        folder: "inventree", dbService: "inventree-db", superuser: "pguser", password: "pgpassword", databases: ["inventree"],
+        seeds: [Seed(sql: """
+            INSERT INTO part_partcategory (name, description, pathstring) SELECT 'category ' || g, 'seeded', 'category ' || g FROM generate_series(1, 20) g;
+            CREATE TABLE e2e_inventree_notes (id serial PRIMARY KEY, body text NOT NULL, at timestamptz NOT NULL);
+            INSERT INTO e2e_inventree_notes (body, at) SELECT repeat('note ' || g, 5), timestamptz '2025-01-01' + g * interval '1 minute' FROM generate_series(1, 3000) g;
+            """)],
+        expectation: .upgrades(composeDiff: ["-        image: postgres:15", "+        image: postgres:18"]),
+        uniqueNames: [(".env", "COMPOSE_PROJECT_NAME=inventree", "COMPOSE_PROJECT_NAME={project}"),
+                      ("docker-compose.yml", "container_name: inventree-", "container_name: {project}-")],
+        standInAliases: ["redis:7.0", "caddy:alpine"],
+        appReadyQuery: "SELECT count(*) FROM common_inventreesetting WHERE key = '_PLUGIN_REGISTRY_HASH'",
+        keptRunning: ["inventree-cache", "inventree-proxy"])
 
     /// n8n-hosting withPostgres: a named volume at PGDATA, `init-data.sh` bind-mounted into
     /// `/docker-entrypoint-initdb.d` creating the non-root user n8n logs in as, environment as a list.

@@ -64,6 +64,12 @@ enum UpstreamScenario {
         checks.expect(dryRun.exitCode == 0 && dryRun.stdout.contains("Start the stack on PostgreSQL 18"), "dry run: \(dryRun)")
         checks.expect(try UpstreamBaseline.files(d) == baseline.files, "the dry run changed a file")
 
+        if !project.keptRunning.isEmpty {
+            checks.expect(dryRun.stdout.contains("kept running through the window (no database access): \(project.keptRunning.joined(separator: ", "))"),
+                          "the plan does not keep \(project.keptRunning) running: \(dryRun.stdout)")
+        }
+        let keptBefore = try await startTimes(d, project.keptRunning)
+
         let upgrade = try await c.log.timed("  \(project.folder): pg-upgrade --to 18") {
             try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
         }
@@ -92,6 +98,19 @@ enum UpstreamScenario {
         try await baseline.expectSameData(d, project, "after rollback", checks: checks)
         try await E2EUpgrade.waitRunning(d, services)
         checks.expect(E2EUpgrade.runIDs(d).count == 1, "runs \(E2EUpgrade.runIDs(d))")
+        // The services that are no database clients ran through both windows: the same containers, never restarted.
+        checks.expect(try await startTimes(d, project.keptRunning) == keptBefore, "\(project.keptRunning) were stopped or restarted")
+    }
+
+    /// `service -> container id and start time` of running services.
+    static func startTimes(_ d: E2EDeployment, _ services: [String]) async throws -> [String: String] {
+        var times: [String: String] = [:]
+        for service in services {
+            let id = try await d.containerID(service)
+            let state = try await E2EEnvironment.dockerChecked(["inspect", "--format", "{{.State.Running}} {{.State.StartedAt}}", id]).stdout
+            times[service] = id + " " + state.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return times
     }
 
     // MARK: - Refusals
