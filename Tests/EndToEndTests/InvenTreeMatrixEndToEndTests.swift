@@ -11,8 +11,8 @@ import UpshiftTestSupport
 /// 0.17.0 and 1.0.0 through the update, invoke-upgrade, transfer and releases suites.
 @Suite(.serialized, .enabled(if: E2EEnvironment.canRunUpshiftEndToEnd))
 struct InvenTreeMatrixEndToEndTests {
-    static let tags = ["0.17.0", "1.0.0", "1.3.0"]
-    static let next = ["0.17.0": "1.0.0", "1.0.0": "1.3.0"]
+    static let tags = ["0.17.0", "1.0.0", "1.2.0", "1.3.0"]
+    static let next = ["0.17.0": "1.0.0", "1.0.0": "1.2.0", "1.2.0": "1.3.0"]
 
     @Test(.enabled(if: E2EEnvironment.full, "scripts/test --full only"), arguments: tags)
     func everyFlowOnOneRelease(_ tag: String) async throws {
@@ -78,6 +78,21 @@ struct InvenTreeMatrixEndToEndTests {
         let afterImport = try await counts(target)
         #expect(afterImport == seeded)
         row.append(export.exitCode == 0 && imported.exitCode == 0 && afterImport == seeded ? "export/import: counts equal" : "export/import: FAILED")
+
+        // --include-email: from 1.2 (without it the email log is left out); 1.0 and 1.1 always export it.
+        let plainHasEmail = try String(contentsOfFile: file, encoding: .utf8).contains("\"common.emailmessage\"")
+        let emailFile = source.path + "/matrix-email.json"
+        let withEmail = try await source.upshift(["export", "-f", emailFile, "--include-email"])
+        let versionNumber = try #require(InvenTreeVersion(parsing: tag))
+        if versionNumber.atLeast(1, 2) {
+            let hasEmail = withEmail.exitCode == 0 && (try String(contentsOfFile: emailFile, encoding: .utf8)).contains("\"common.emailmessage\"")
+            #expect(hasEmail && !plainHasEmail, "\(withEmail)")
+            row.append(hasEmail && !plainHasEmail ? "--include-email: adds the email log" : "--include-email: FAILED")
+        } else {
+            #expect(withEmail.exitCode == 64 && withEmail.stderr.contains("(it exists from 1.2)"), "\(withEmail)")
+            #expect(plainHasEmail == versionNumber.atLeast(1, 0))
+            row.append(withEmail.exitCode == 64 ? "--include-email: refused (\(versionNumber.atLeast(1, 0) ? "always exported" : "no email log"))" : "--include-email: FAILED")
+        }
 
         // transfer --include-media over the imported target (it clears it first).
         let transfer = try await E2EUpgrade.timed("  \(tag): transfer") { try await source.upshift(["transfer", "--to", target.path, "--include-media", "--yes"]) }

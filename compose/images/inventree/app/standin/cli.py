@@ -29,6 +29,8 @@ def _export_opts():
             ('include-sso', 'c', 'bool', 'Include SSO token data in the output file (default = False)')]
     if at_least(1, 0):
         opts.append(('include-session', 'l', 'bool', 'Include user session data in the output file'))
+    if at_least(1, 2):
+        opts.append(('include-email', 'm', 'bool', 'Include email logs in the output file (default = False)'))
     opts.append(('retain-temp', 'r', 'bool', 'Retain temporary files at end of process (default = False)'))
     return opts
 

@@ -25,6 +25,8 @@ def content_excludes(allow_auth=True, allow_email=False, allow_plugins=True, all
     else:
         excludes += ['common.notificationentry', 'common.notificationmessage', 'importer.dataimportsession',
                      'importer.dataimportcolumnmap', 'importer.dataimportrow']
+        if at_least(1, 2) and not allow_email:   # 1.2.0 (#10854): email logs left out unless --include-email
+            excludes += ['common.emailmessage', 'common.emailthread']
     if not at_least(1, 0):
         excludes += ['user_sessions.session', 'report.labeloutput', 'report.reportoutput', 'sessions.session']
     if not allow_auth:
@@ -83,7 +85,7 @@ def export_records(filename='data.json', overwrite=False, include_email=False, i
     if at_least(1, 3):
         wait_for_db()
     check_file_existence(target, overwrite)
-    excludes = content_excludes(allow_email=include_email if at_least(1, 3) else True,
+    excludes = content_excludes(allow_email=include_email if at_least(1, 2) else True,
                                 allow_tokens=include_tokens, allow_plugins=not exclude_plugins,
                                 allow_session=include_session, allow_sso=include_sso)
     ex_args = ' '.join(f'--exclude {e}' for e in excludes)
