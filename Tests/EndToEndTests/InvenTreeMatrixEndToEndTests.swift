@@ -11,8 +11,11 @@ import UpshiftTestSupport
 /// 0.17.0 and 1.0.0 through the update, invoke-upgrade, transfer and releases suites.
 @Suite(.serialized, .enabled(if: E2EEnvironment.canRunUpshiftEndToEnd))
 struct InvenTreeMatrixEndToEndTests {
-    static let tags = ["0.17.0", "1.0.0", "1.2.0", "1.3.0"]
-    static let next = ["0.17.0": "1.0.0", "1.0.0": "1.2.0", "1.2.0": "1.3.0"]
+    static let tags = ["0.12.0", "0.17.0", "1.0.0", "1.2.0", "1.3.0"]
+    static let next = ["0.12.0": "0.17.0", "0.17.0": "1.0.0", "1.0.0": "1.2.0", "1.2.0": "1.3.0"]
+    /// Where `pg-upgrade --method invoke` must refuse, and the reason it must give.
+    static let invokeRefusal = ["0.12.0": ("takes no options (--db-file arrived in 0.15)", "restore cannot name its file before 0.15"),
+                                "0.17.0": ("ships pg_dump 15, older than PostgreSQL 18", "client 15 < 18")]
 
     @Test(.enabled(if: E2EEnvironment.full, "scripts/test --full only"), arguments: tags)
     func everyFlowOnOneRelease(_ tag: String) async throws {
@@ -47,12 +50,12 @@ struct InvenTreeMatrixEndToEndTests {
         let invoke = try await E2EUpgrade.timed("  \(tag): pg-upgrade --method invoke") {
             try await source.upshift(["pg-upgrade", "--to", "18", "--method", "invoke", "--yes"])
         }
-        if tag == "0.17.0" {
+        if let (reason, label) = invokeRefusal[tag] {
             #expect(invoke.exitCode == 64, "\(invoke)")
-            #expect(invoke.stderr.contains("ships pg_dump 15, older than PostgreSQL 18"), "\(invoke.stderr.suffix(1500))")
+            #expect(invoke.stderr.contains(reason), "\(invoke.stderr.suffix(1500))")
             let unchanged = try Data(contentsOf: source.url(".env")) == envBefore && Data(contentsOf: source.url("docker-compose.yml")) == composeBefore
             #expect(unchanged)
-            row.append(invoke.exitCode == 64 && unchanged ? "invoke: refused before any change (client 15 < 18)" : "invoke: FAILED")
+            row.append(invoke.exitCode == 64 && unchanged ? "invoke: refused before any change (\(label))" : "invoke: FAILED")
         } else {
             #expect(invoke.exitCode == 0, "\(invoke)")
             #expect(invoke.stderr.contains("package index pypi.org unreachable"), "\(invoke.stderr.suffix(3000))")
@@ -72,6 +75,9 @@ struct InvenTreeMatrixEndToEndTests {
         let file = source.path + "/matrix-records.json"
         let export = try await source.upshift(["export", "-f", file])
         #expect(export.exitCode == 0, "\(export)")
+        // No temporary file left beside the export (up to 0.13 only --delete-temp removes it).
+        let leftovers = (FileManager.default.enumerator(atPath: source.url("inventree-data").path)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "left behind: \(leftovers)")
         let imported = try await E2EUpgrade.timed("  \(tag): import") { try await target.upshift(["import", "-f", file, "--clear", "--yes"]) }
         #expect(imported.exitCode == 0, "\(imported)")
         #expect(imported.stderr.contains("records: equal"), "\(imported.stderr.suffix(2000))")

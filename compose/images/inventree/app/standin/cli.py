@@ -21,6 +21,10 @@ def _export_opts():
                 ('include-sso', 'l', 'bool', 'Include SSO token data in the output file (default = False)'),
                 ('include-session', 'u', 'bool', 'Include user session data in the output file (default = False)'),
                 ('verbose', 'v', 'bool', 'Print verbose output from management commands')]
+    if not at_least(0, 14):   # the include/exclude options arrived in 0.14 (#6244)
+        return [('filename', 'f', 'str', 'Output filename (default = \'data.json\')'),
+                ('overwrite', 'o', 'bool', 'Overwrite existing files without asking first (default = False)'),
+                ('delete-temp', 'd', 'bool', 'Delete temporary files (default = False)')]
     opts = [('filename', 'f', 'str', 'Output filename (default = \'data.json\')'),
             ('overwrite', 'o', 'bool', 'Overwrite existing files without asking first (default = False)'),
             ('include-permissions', 'i', 'bool', 'Include user and group permissions in the output file'),
@@ -63,6 +67,8 @@ def _backup_opts():
 
 
 def _restore_opts():
+    if not at_least(0, 15):   # up to 0.14 restore takes no options: it restores the newest backup (#7077)
+        return []
     base = [('path', 'p', 'str', 'Specify path to locate backup files (leave blank for default path)'),
             ('db-file', 'd', 'str', 'Specify filename of compressed database archive (leave blank to use most recent backup)'),
             ('media-file', 'm', 'str', 'Specify filename of compressed media archive (leave blank to use most recent backup)')]

@@ -78,7 +78,7 @@ def list_apps(con) -> list:
 
 def export_records(filename='data.json', overwrite=False, include_email=False, include_permissions=False,
                    include_tokens=False, exclude_plugins=False, include_sso=False, include_session=False,
-                   retain_temp=False, verbose=False):
+                   retain_temp=False, verbose=False, delete_temp=False):
     from .tasks import wait_for_db
     target = resolve_target(filename)
     info(f"Exporting database records to file '{target}'")
@@ -142,6 +142,9 @@ def export_records(filename='data.json', overwrite=False, include_email=False, i
         f.write(json.dumps(data_out, indent=2))
     if at_least(1, 3):
         tmpfile.unlink(missing_ok=True)
+    elif not at_least(0, 14):
+        if delete_temp:   # <= 0.13: the temporary file stays unless --delete-temp
+            os.remove(tmpfile)
     elif not retain_temp:
         os.remove(tmpfile)
     info('Data export completed')
