@@ -58,9 +58,11 @@ def write_registry_hash(con) -> None:
         return
     loaded = sorted(config.installed_plugin_packages()) if config.plugins_enabled() else []
     value = hashlib.md5(','.join(loaded).encode('utf-8')).hexdigest()
-    con.run("INSERT INTO common_inventreesetting (key, value) VALUES ('_PLUGIN_REGISTRY_HASH', :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
-            "WHERE common_inventreesetting.value IS DISTINCT FROM EXCLUDED.value", v=value)
+    # Django's set_setting: update the row when it exists, insert it when not. (An INSERT ... ON CONFLICT would
+    # take a sequence value on every start: a write the real server never makes.)
+    con.run("UPDATE common_inventreesetting SET value = :v WHERE key = '_PLUGIN_REGISTRY_HASH' AND value <> :v", v=value)
+    con.run("INSERT INTO common_inventreesetting (key, value) SELECT '_PLUGIN_REGISTRY_HASH', :v "
+            "WHERE NOT EXISTS (SELECT 1 FROM common_inventreesetting WHERE key = '_PLUGIN_REGISTRY_HASH')", v=value)
 
 
 def ensure_migrations_done(con) -> None:
