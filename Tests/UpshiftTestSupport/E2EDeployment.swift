@@ -135,7 +135,8 @@ public final class E2EDeployment: Sendable {
             guard fields.count == 2, ["postgres", "postgis", "pgvector", "timescale"].contains(where: { fields[1].contains($0) }) else { return nil }
             return fields[0]
         }
-        let probe = #"[ "$(cat /proc/1/comm)" = postgres ] && { pg_isready -q || pg_isready -q -h 127.0.0.1; }"#
+        // -U: Bitnami's uid 1001 has no passwd entry, and pg_isready without a user name gives up (exit 3).
+        let probe = #"[ "$(cat /proc/1/comm)" = postgres ] && { pg_isready -q -U postgres || pg_isready -q -U postgres -h 127.0.0.1; }"#
         for service in databases {
             while try await exec(service, ["sh", "-c", probe], timeout: .seconds(30)).exitCode != 0 {
                 guard ContinuousClock.now < deadline else { throw E2EFailure("\(service) of \(projectName): the final postgres server did not come up") }
