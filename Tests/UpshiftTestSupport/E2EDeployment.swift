@@ -135,8 +135,16 @@ public final class E2EDeployment: Sendable {
             guard fields.count == 2, ["postgres", "postgis", "pgvector", "timescale"].contains(where: { fields[1].contains($0) }) else { return nil }
             return fields[0]
         }
+        // Process 1 is the entrypoint script while it initialises, postgres once the final server runs, anything
+        // else in a container of the image that runs no server (a pg_dump sidecar): only the first waits.
         // -U: Bitnami's uid 1001 has no passwd entry, and pg_isready without a user name gives up (exit 3).
-        let probe = #"[ "$(cat /proc/1/comm)" = postgres ] && { pg_isready -q -U postgres || pg_isready -q -U postgres -h 127.0.0.1; }"#
+        let probe = #"""
+            case "$(cat /proc/1/comm)" in
+              postgres) pg_isready -q -U postgres || pg_isready -q -U postgres -h 127.0.0.1 ;;
+              docker-entrypoi|entrypoint.sh|run.sh) exit 1 ;;
+              *) exit 0 ;;
+            esac
+            """#
         for service in databases {
             while try await exec(service, ["sh", "-c", probe], timeout: .seconds(30)).exitCode != 0 {
                 guard ContinuousClock.now < deadline else { throw E2EFailure("\(service) of \(projectName): the final postgres server did not come up") }
