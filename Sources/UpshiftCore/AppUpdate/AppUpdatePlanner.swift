@@ -35,7 +35,7 @@ public struct AppUpdatePlanner: Sendable {
         ]
         if !context.keptRunning.isEmpty { summary.append("kept running through the window (no database access): \(context.keptRunning.joined(separator: ", "))") }
         if let index = context.packageIndex, !index.reachable {
-            summary.append("\(index.summary): running update's steps without its pip install: " + context.updateTasks.map { $0.joined(separator: " ") }.joined(separator: ", "))
+            summary.append("\(index.summary): running update's steps without its pip install: \(InvokeFlags.describe(context.updateTasks))")
         }
         if let reason = context.skipInvokeBackup { summary.append("invoke backup left out: \(reason); upshift's verified dump is the backup") }
         summary += context.warnings.map { "WARNING: \($0)" }

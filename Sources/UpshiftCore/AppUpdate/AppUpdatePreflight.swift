@@ -78,8 +78,9 @@ public struct AppUpdatePreflight: Sendable {
             guard let target = targetVersion else {
                 throw UpshiftError.usage("--to \(options.targetVersion) is not an InvenTree release number", hint: "name the exact release, e.g. --to 1.0.0")
             }
+            let tasks = InvenTreeTasks(compose: compose, server: appService, noDeps: true)
             progress("asking \(appService) for its version (invoke version)")
-            let reported = try await InvenTreeTasks(compose: compose, server: appService, noDeps: true).version()
+            let reported = try await tasks.version()
             if let tagged = currentVersion, tagged != reported {
                 warnings.append("the tag says \(tagged) but `invoke version` reports \(reported); using \(reported)")
             }
@@ -95,10 +96,8 @@ public struct AppUpdatePreflight: Sendable {
                     "--to \(target) is older than the running InvenTree \(reported): a database migrated by \(reported) cannot be run by \(target)",
                     hint: "to go back after an update use `upshift rollback`; --allow-downgrade forces it")
             }
-            skipInvokeBackup = try await Self.invokeBackupProblem(
-                tasks: InvenTreeTasks(compose: compose, server: appService, noDeps: true), image: currentImage, serverMajor: database.imageMajor, progress: progress)
-            progress("checking whether \(appService) reaches its package index (invoke update starts with pip)")
-            let index = try await PackageIndexProbe.run(InvenTreeTasks(compose: compose, server: appService, noDeps: true))
+            skipInvokeBackup = try await Self.invokeBackupProblem(tasks: tasks, image: currentImage, serverMajor: database.imageMajor, progress: progress)
+            let index = try await PackageIndexProbe.run(tasks, progress: progress)
             if let warning = index.pluginWarning { warnings.append(warning) }
             packageIndex = index
             if let stop = reported.stopOver(to: target) {

@@ -23,8 +23,8 @@ struct MigrateStep: StepAction {
         var notes: [String] = []
         if context.isInvenTree, context.targetFlags != nil {
             commands = context.updateTasks.map { world.tasks.invokeCommand($0) }
-            title = "Migrate: " + context.updateTasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", ") + " with InvenTree \(context.options.targetVersion)"
-            if let index = context.packageIndex, !index.reachable { notes.append("\(index.summary): update's pip install is left out (the image has its requirements)") }
+            title = "Migrate: \(InvokeFlags.describe(context.updateTasks)) with InvenTree \(context.options.targetVersion)"
+            if let note = context.packageIndex?.installLeftOutNote { notes.append(note) }
         } else {
             commands = [world.isolatedCompose.cli.command(["up", "-d", "--no-deps", context.appService])]
             title = "Start \(context.appService) on \(context.targetImage) (the application migrates itself)"
@@ -45,8 +45,7 @@ struct MigrateStep: StepAction {
                 })
                 applied += InvokeOutput.stripANSI(result.stdoutText).split(whereSeparator: \.isNewline).filter { $0.contains("Applying") }.count
             }
-            let names = ctx.updateTasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", ")
-            return StepOutcome(summary: "\(names) completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
+            return StepOutcome(summary: "\(InvokeFlags.describe(ctx.updateTasks)) completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
         }
         try await world.isolatedCompose.up([ctx.appService])
         try await StartApplicationStep.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)

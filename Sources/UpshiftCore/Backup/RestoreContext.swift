@@ -36,7 +36,7 @@ public struct RestoreContext: Sendable {
         let backups = backupDirectory.map { $0.hasPrefix("/") ? $0 : base + "/" + $0 } ?? base + "/backups"
         let app = AppDetection.detect(in: project.config)
         let running = DatabaseClients.split(running: try await compose.runningServices(), config: project.config, database: database,
-                                            applicationServices: app.kind == .inventree ? app.applicationServices : []).stop
+                                            applicationServices: app.applicationServices).stop
         let source: Source
         var appServices: [String] = []
         if app.kind == .inventree, let server = app.serverService {

@@ -39,8 +39,7 @@ public struct InvokeUpgradePreflight: Sendable {
                     hint: "update InvenTree first to a release whose image has a PostgreSQL \(context.options.targetMajor) client (upshift update --to …), or use --method dump")
             }
         }
-        progress("checking whether \(server) reaches its package index (invoke update starts with pip)")
-        let index = try await PackageIndexProbe.run(tasks)
+        let index = try await PackageIndexProbe.run(tasks, progress: progress)
         return (version, index)
     }
 }

@@ -100,9 +100,9 @@ struct InvokeSchemaStep: StepAction {
         let tasks = invoke.updateTasks(invoke.planFlags)
         var notes = ["--skip-backup: a plain update would back up this empty database, and a bare restore would pick that file",
                      "plugins active in the old database are activated and `invoke migrate` runs again for their tables"]
-        if let index = invoke.world.context.packageIndex, !index.reachable { notes.append("\(index.summary): update's pip install is left out (the image has its requirements)") }
+        if let note = invoke.world.context.packageIndex?.installLeftOutNote { notes.append(note) }
         return PlannedStep(
-            id: "invoke-update", title: "Create the schema on PostgreSQL \(invoke.world.context.options.targetMajor): " + tasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", "),
+            id: "invoke-update", title: "Create the schema on PostgreSQL \(invoke.world.context.options.targetMajor): \(InvokeFlags.describe(tasks))",
             kind: "inventree.update",
             commands: PlannedStep.render(tasks.map { invoke.tasks.invokeCommand($0) }, redactor: invoke.world.redactor),
             mutates: true, compensation: nil, notes: notes)

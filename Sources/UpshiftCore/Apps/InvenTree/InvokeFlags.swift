@@ -19,6 +19,11 @@ public struct InvokeFlags: Sendable, Hashable {
         return [["migrate"], ["static"]] + (version.atLeast(1, 3) ? [["int.clean-settings"]] : [])
     }
 
+    /// `invoke migrate, invoke static`: tasks from `updateTasks` as a title or summary names them.
+    public static func describe(_ tasks: [[String]]) -> String {
+        tasks.map { "invoke " + $0.joined(separator: " ") }.joined(separator: ", ")
+    }
+
     /// `backup` of database and media (flags are the same for every version).
     public var backupArguments: [String] { ["backup"] }
 

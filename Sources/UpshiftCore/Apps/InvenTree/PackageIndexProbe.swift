@@ -59,7 +59,8 @@ print('UPSHIFT-INDEX ' + json.dumps(out))
 """#
 
     /// Probes through `tasks`' service. - Throws: when the probe itself cannot run.
-    public static func run(_ tasks: InvenTreeTasks) async throws -> PackageIndexProbe {
+    public static func run(_ tasks: InvenTreeTasks, progress: @Sendable (String) -> Void = { _ in }) async throws -> PackageIndexProbe {
+        progress("checking whether \(tasks.server) reaches its package index (invoke update starts with pip)")
         let result = try await tasks.compose.runner.run(tasks.runCommand(["-c", script], entrypoint: "python3", timeout: .seconds(120)))
         guard result.termination.isSuccess,
               let line = result.stdoutText.split(whereSeparator: \.isNewline).last(where: { $0.hasPrefix("UPSHIFT-INDEX ") }),
@@ -72,6 +73,11 @@ print('UPSHIFT-INDEX ' + json.dumps(out))
     /// Plain words for plans and errors.
     public var summary: String {
         reachable ? "package index \(host) reachable" : "package index \(host) unreachable (\(problem ?? "?"))"
+    }
+
+    /// The plan note of a step that runs update's tasks: `nil` when the index answers and `update` itself runs.
+    public var installLeftOutNote: String? {
+        reachable ? nil : "\(summary): update's pip install is left out (the image has its requirements)"
     }
 
     /// What the plan must say when plugins are listed and pip cannot run: they are used as installed (a plugin
