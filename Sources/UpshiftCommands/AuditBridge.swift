@@ -50,6 +50,8 @@ final class AuditBridge: Sendable {
             return (AuditEvent.stepFailed, ["step": .string(step.id), "error": .string(error), "seconds": .number(seconds(duration))], true)
         case .pointOfNoReturn(let id):
             return ("point-of-no-return", ["step": .string(id)], true)
+        case .decided(let id, let branch, let reason, let steps):
+            return ("plan.decided", ["step": .string(id), "branch": .string(branch), "reason": .string(reason), "then": .array(steps.map { .string($0.id) })], true)
         case .oldClusterUnusable(let id, let message):
             return ("point-of-no-return", ["step": .string(id), "message": .string(message), "old_cluster": .string("unusable; undo rebuilds it from the verified dump")], true)
         case .interrupted(let before):

@@ -55,6 +55,7 @@ final class RunReporter: Sendable {
         case .stepFinished(let step, let outcome, let duration): return "      ok  \(step.id) (\(Self.seconds(duration)))" + (outcome.summary.map { ": \($0)" } ?? "")
         case .stepFailed(let step, let error, _): return "      FAILED \(step.id): \(error)"
         case .pointOfNoReturn(let id): return "point of no return passed at \(id)"
+        case .decided(let id, let branch, _, let steps): return "      \(id) chose \(branch): then \(steps.map(\.id).joined(separator: ", "))"
         case .oldClusterUnusable(_, let message): return "      POINT OF NO RETURN for the old cluster: \(message)"
         case .interrupted(let before): return "interrupted" + (before.map { " before \($0)" } ?? "")
         case .rollbackStarted(let ids): return "rolling back: \(ids.joined(separator: ", "))"

@@ -34,6 +34,7 @@ final class EventRecorder: Sendable {
             case .stepFinished(let step, _, _): return "finished:\(step.id)"
             case .stepFailed(let step, _, _): return "failed:\(step.id)"
             case .pointOfNoReturn(let id): return "ponr:\(id)"
+            case .decided(let id, let branch, _, _): return "decided:\(id)=\(branch)"
             case .oldClusterUnusable(let id, _): return "old-unusable:\(id)"
             case .interrupted(let id): return "interrupted:\(id ?? "-")"
             case .rollbackStarted: return "rollback-started"

@@ -10,6 +10,8 @@ public enum ExecutionEvent: Sendable, Hashable {
     case stepFinished(step: PlannedStep, outcome: StepOutcome, duration: Duration)
     case stepFailed(step: PlannedStep, error: String, duration: Duration)
     case pointOfNoReturn(stepID: String)
+    /// A decision step chose `branch` because of `reason`; `steps` is the rest of the run from here.
+    case decided(stepID: String, branch: String, reason: String, steps: [PlannedStep])
     /// From here the old cluster can no longer simply be started again (pg_upgrade link/swap); an undo
     /// rebuilds it from the verified dump. Written to the audit log before the step does it.
     case oldClusterUnusable(stepID: String, message: String)

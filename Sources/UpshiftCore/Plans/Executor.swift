@@ -80,13 +80,19 @@ public struct Executor: Sendable {
         }
 
         let eventHandler = onEvent
-        for (index, step) in steps.enumerated() {
+        // A queue, because a decision replaces what follows it by the branch it chose plus the rest.
+        var executed: [PlannedStep] = []
+        var remaining = steps[...]
+        while let step = remaining.popFirst() {
             let planned = step.planned
+            let index = executed.count
+            let count = executed.count + 1 + remaining.count
+            executed.append(planned)
             if interrupted() {
                 onEvent(.interrupted(beforeStepID: planned.id))
                 return await finish(status: .interrupted, failedStep: nil, error: "interrupted before \"\(planned.title)\"", applied: applied)
             }
-            onEvent(.stepStarted(step: planned, index: index, count: steps.count))
+            onEvent(.stepStarted(step: planned, index: index, count: count))
             let started = clock()
             if planned.mutates {
                 do {
@@ -113,6 +119,15 @@ public struct Executor: Sendable {
                     if let refined = outcome.compensation { applied[applied.count - 1].spec = refined }
                     try journal.append(JournalRecord(type: .done, step: planned.id, kind: planned.kind, compensation: outcome.compensation, outcome: outcome))
                 }
+                if !step.branches.isEmpty {
+                    let branch = try decide(step, outcome: outcome)
+                    remaining = (branch.steps + remaining)[...]
+                    let rest = remaining.map(\.planned)
+                    let reason = redactor.redact(outcome.summary ?? "")
+                    try journal.append(JournalRecord(type: .decision, step: planned.id, kind: planned.kind, outcome: outcome, branch: branch.name, plan: rest))
+                    try replan(executed: executed, rest: rest)
+                    onEvent(.decided(stepID: planned.id, branch: branch.name, reason: reason, steps: rest))
+                }
                 onEvent(.stepFinished(step: planned, outcome: outcome, duration: clock() - started))
                 if planned.pointOfNoReturn {
                     try journal.append(JournalRecord(type: .pointOfNoReturn, step: planned.id, kind: planned.kind))
@@ -128,6 +143,25 @@ public struct Executor: Sendable {
             }
         }
         return await finish(status: .succeeded, failedStep: nil, error: nil, applied: applied)
+    }
+
+    /// The branch a decision step's outcome names; a decision that names none of its branches is a bug in
+    /// the step, and fails the run like any other error.
+    private func decide(_ step: ExecutableStep, outcome: StepOutcome) throws -> ExecutableBranch {
+        guard let name = outcome.branch, let branch = step.branches.first(where: { $0.name == name }) else {
+            let names = step.branches.map(\.name).joined(separator: ", ")
+            throw UpshiftError("internal: decision \(step.planned.id) chose \(outcome.branch ?? "no branch"), not one of \(names)")
+        }
+        return branch
+    }
+
+    /// Rewrites `plan.json` as the run now goes: the steps so far, then the chosen branch and the rest, so
+    /// the run folder shows the plan being followed, not the tree of every possibility.
+    private func replan(executed: [PlannedStep], rest: [PlannedStep]) throws {
+        guard let runFolder, let data = FileManager.default.contents(atPath: runFolder.planPath) else { return }
+        var plan = try Plan.decode(data)
+        plan.steps = executed + rest
+        try runFolder.writePlan(plan, redactor: redactor)
     }
 
     private func finish(status: RunOutcome.Status, failedStep: String?, error: String?, applied: [Applied]) async -> RunOutcome {

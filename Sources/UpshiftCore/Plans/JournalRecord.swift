@@ -25,6 +25,8 @@ public struct JournalRecord: Sendable, Hashable, Codable {
         case rollbackFinished = "rollback-finished"
         /// The executor's verdict; absent when the process was killed.
         case runFinished = "run-finished"
+        /// A decision step chose `branch`; `plan` holds the steps the run follows from here.
+        case decision
     }
 
     /// Schema version of the record.
@@ -45,6 +47,10 @@ public struct JournalRecord: Sendable, Hashable, Codable {
     public var outcome: StepOutcome?
     public var error: String?
     public var result: RunOutcome?
+    /// On `decision`: the branch taken.
+    public var branch: String?
+    /// On `decision`: the rest of the run, as re-planned by the decision.
+    public var plan: [PlannedStep]?
 
     public init(
         type: RecordType,
@@ -57,7 +63,9 @@ public struct JournalRecord: Sendable, Hashable, Codable {
         partial: Bool? = nil,
         outcome: StepOutcome? = nil,
         error: String? = nil,
-        result: RunOutcome? = nil
+        result: RunOutcome? = nil,
+        branch: String? = nil,
+        plan: [PlannedStep]? = nil
     ) {
         self.v = 1
         self.seq = 0
@@ -73,6 +81,8 @@ public struct JournalRecord: Sendable, Hashable, Codable {
         self.outcome = outcome
         self.error = error
         self.result = result
+        self.branch = branch
+        self.plan = plan
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -101,6 +101,9 @@ public struct RunState: Sendable, Hashable {
                 rollbackFinished = true
             case .runFinished:
                 finished = record.result
+            case .decision:
+                // Which way the run went; the steps of the branch journal their own intent and outcome.
+                continue
             }
         }
     }

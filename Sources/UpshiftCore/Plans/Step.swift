@@ -63,6 +63,9 @@ public struct PlannedStep: Sendable, Hashable, Codable, Identifiable {
     public var pointOfNoReturn: Bool
     /// Free-form notes for the plan reader (sizes, paths, why the step is there).
     public var notes: [String]
+    /// Set on a decision step: the ways the run can go on, one of which its outcome names. The steps after
+    /// the decision in the plan run after whichever branch was taken.
+    public var branches: [PlannedBranch]?
 
     public init(
         id: String,

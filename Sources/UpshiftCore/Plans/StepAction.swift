@@ -8,6 +8,8 @@ public struct StepOutcome: Sendable, Hashable, Codable {
     /// Replaces the planned compensation when the step learned something while running that changes how
     /// it is undone (for example the exact list of services it stopped).
     public var compensation: CompensationSpec?
+    /// A decision step's choice: the name of the branch the run follows (`StepOutcome.decided`).
+    public var branch: String?
 
     public init(summary: String? = nil, data: JSONValue = .null, compensation: CompensationSpec? = nil) {
         self.summary = summary
@@ -65,9 +67,20 @@ public struct ClosureStepAction: StepAction {
 public struct ExecutableStep: Sendable {
     public var planned: PlannedStep
     public var action: any StepAction
+    /// A decision step's branches (empty for every other step).
+    public private(set) var branches: [ExecutableBranch] = []
 
     public init(_ planned: PlannedStep, action: any StepAction) {
         self.planned = planned
         self.action = action
+    }
+
+    /// A decision step: `action` returns `StepOutcome.decided(name, …)` naming one of `branches`.
+    public init(decision planned: PlannedStep, action: any StepAction, branches: [ExecutableBranch]) {
+        var planned = planned
+        planned.branches = branches.map(\.planned)
+        self.planned = planned
+        self.action = action
+        self.branches = branches
     }
 }
