@@ -51,10 +51,10 @@ struct FaultBigDataEndToEndTests {
                 }
 
                 // The restore into the staged cluster before the window: the staged database grows.
-                try await FaultKillEndToEndTests.scenario(d, "kill -9 (\(Self.megabytes) MB)", at: "prepare-online (mid restore into the staged cluster)", outputs: outputs, rollbackAfter: true) { d, verdict, _ in
+                try await FaultKillEndToEndTests.scenario(d, "kill -9 (\(Self.megabytes) MB)", at: "stage-new-cluster (mid restore into the staged cluster)", outputs: outputs, rollbackAfter: true) { d, verdict, _ in
                     var proof = ""
                     _ = try await FaultKillEndToEndTests.killRun(d, verdict, outputs: outputs, extraArguments: ["--jobs", "1"]) { watcher, process in
-                        let progress = try await watcher.waitForProgress("prepare-online", prefix: "restoring ", timeout: .seconds(900))
+                        let progress = try await watcher.waitForProgress("stage-new-cluster", prefix: "restoring ", timeout: .seconds(900))
                         let staged = "upshift-staged-\(progress.run)"
                         proof = try await Self.waitInside(process, child: "psql", what: "bytes in the staged cluster") {
                             let out = try? await E2EEnvironment.docker(["exec", staged, "sh", "-c", #"psql -X -At -U "$POSTGRES_USER" -d postgres -c 'SELECT sum(pg_database_size(datname)) FROM pg_database'"#])
@@ -65,10 +65,10 @@ struct FaultBigDataEndToEndTests {
                 }
 
                 // pg_upgrade --mode copy stages a pg_basebackup of the serving cluster: it runs, the copy grows.
-                try await FaultKillEndToEndTests.scenario(d, "kill -9 (\(Self.megabytes) MB)", at: "prepare-online (pg_upgrade, mid pg_basebackup)", outputs: outputs) { d, verdict, _ in
+                try await FaultKillEndToEndTests.scenario(d, "kill -9 (\(Self.megabytes) MB)", at: "stage-copy (pg_upgrade, mid pg_basebackup)", outputs: outputs) { d, verdict, _ in
                     var proof = ""
                     _ = try await FaultKillEndToEndTests.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "copy"]) { watcher, process in
-                        let progress = try await watcher.waitForProgress("prepare-online", prefix: "pg_basebackup of the serving cluster", timeout: .seconds(900))
+                        let progress = try await watcher.waitForProgress("stage-copy", prefix: "pg_basebackup of the serving cluster", timeout: .seconds(900))
                         let copy = FaultCampaign.dataDirectory(d) + "/pgdb.copy-\(progress.run)"
                         proof = try await Self.waitInside(process, child: "pg_basebackup", what: "bytes in the copy") { Self.treeBytes(copy) }
                     }

@@ -93,10 +93,10 @@ struct FaultKillEndToEndTests {
                 //    restore into the staged cluster: the application was never stopped; the rollback stops the
                 //    run's containers (they outlive upshift) and deletes the staged directory, and the next run
                 //    is not blocked.
-                for (point, prefix) in [("prepare-online (mid online dump)", "pg_dump → db-"), ("prepare-online (mid restore into the staged cluster)", "restoring ")] {
+                for (point, step, prefix) in [("prepare-online (mid online dump)", "prepare-online", "pg_dump → db-"), ("stage-new-cluster (mid restore into the staged cluster)", "stage-new-cluster", "restoring ")] {
                     try await Self.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                         let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs) { watcher, _ in
-                            try await watcher.waitForProgress("prepare-online", prefix: prefix)
+                            try await watcher.waitForProgress(step, prefix: prefix)
                         }
                         let stopped = try E2EUpgrade.journal(d, runID).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
                         verdict.check(!stopped, "the run reached stop-app before it was killed at \(point)")
@@ -115,10 +115,10 @@ struct FaultKillEndToEndTests {
                 // 6. and 7. kill -9 while the pg_upgrade method stages: mid pg_basebackup (its container outlives
                 //    upshift and would go on writing into the copy), and as the copy's upgrade starts (initdb in the
                 //    upgrade container). The rollback stops both and deletes the copy and the staged directory.
-                for (point, prefix) in [("prepare-online (pg_upgrade, mid pg_basebackup)", "pg_basebackup of the serving cluster"), ("prepare-online (pg_upgrade, upgrading the copy)", "pg_upgrade of the copy")] {
+                for (point, step, prefix) in [("stage-copy (pg_upgrade, mid pg_basebackup)", "stage-copy", "pg_basebackup of the serving cluster"), ("stage-init-new-cluster (pg_upgrade, upgrading the copy)", "stage-init-new-cluster", "initdb ")] {
                     try await Self.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                         let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "link"]) { watcher, _ in
-                            try await watcher.waitForProgress("prepare-online", prefix: prefix)
+                            try await watcher.waitForProgress(step, prefix: prefix)
                         }
                         let rollback = try await d.upshift(["rollback", "--yes"])
                         outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
@@ -193,16 +193,16 @@ struct FaultKillEndToEndTests {
 
                 // 6b. The staged server (restoring before the window) crashes: the run fails before the application
                 //     stopped, deletes the staged cluster and exits 1; nothing of the deployment changed.
-                try await Self.scenario(d, "staged server crashes", at: "prepare-online (mid restore into the staged cluster)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                try await Self.scenario(d, "staged server crashes", at: "stage-new-cluster (mid restore into the staged cluster)", outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                     let watcher = FaultAuditWatcher(projectDirectory: d.path)
                     let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
-                    let progress = try await watcher.waitForProgress("prepare-online", prefix: "restoring ")
+                    let progress = try await watcher.waitForProgress("stage-new-cluster", prefix: "restoring ")
                     let killed = try await E2EEnvironment.docker(["kill", "upshift-staged-\(progress.run)"])
                     let result = try await process.wait(timeout: .seconds(600))
                     outputs.add("pg-upgrade (staged server crash)", result.stdout + result.stderr)
                     print("--- pg-upgrade whose staged server was killed (docker kill: exit \(killed.exitCode))\n\(result.stderr.suffix(2500))")
                     verdict.check(!result.signaled && result.status == 1, "exit is not 1: \(result)")
-                    verdict.check(result.stderr.contains("pg-upgrade failed at step prepare-online"), "not failed at prepare-online: \(result.stderr.suffix(800))")
+                    verdict.check(result.stderr.contains("pg-upgrade failed at step stage-new-cluster"), "not failed at stage-new-cluster: \(result.stderr.suffix(800))")
                     let stopped = try E2EUpgrade.journal(d, progress.run).contains { $0["type"] as? String == "intent" && $0["step"] as? String == "stop-app" }
                     verdict.check(!stopped, "the application was stopped although the staging failed before the window")
                     let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(progress.run)"])

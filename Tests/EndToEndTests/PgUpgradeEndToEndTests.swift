@@ -92,8 +92,15 @@ struct PgUpgradeEndToEndTests {
 
                 // Journal: every changing step journaled as done, in plan order, nothing failed (read-only steps
                 // have no journal records).
+                // Which steps follow the window's decision is journaled with it; they are the ones that ran.
                 let done = try E2EUpgrade.journalSteps(d, runID, type: "done")
-                #expect(done == Self.changingStepIDs, "\(done)")
+                let decision = try #require(try E2EUpgrade.journal(d, runID).first { $0["type"] as? String == "decision" })
+                let branch = decision["branch"] as? String
+                #expect(branch == "prepared" || branch == "changed", "\(decision)")
+                let replanned = (decision["plan"] as? [[String: Any]] ?? []).filter { $0["mutates"] as? Bool == true }.compactMap { $0["id"] as? String }
+                #expect(done == Self.changingStepIDs + replanned, "\(done)")
+                let window = ["dump", "stop-db", "move-data-aside", "switch-image", "start-new-db"]
+                #expect(replanned == (branch == "prepared" ? window + ["start-stack"] : ["discard-staged"] + window + ["restore", "start-stack"]), "\(replanned)")
                 #expect(try E2EUpgrade.journalSteps(d, runID, type: "failed").isEmpty)
 
                 // Rollback returns to 15 with the old data and the original files.
@@ -114,8 +121,8 @@ struct PgUpgradeEndToEndTests {
                 let runRollback = try E2EUpgrade.runFingerprint(d, runID, "rollback")
                 #expect(runBefore.diff(against: runRollback).isEmpty)
                 let compensated = try E2EUpgrade.journalSteps(d, runID, type: "compensated")
-                // prepare-online changes something since it builds the staged cluster: its undo deletes what is left of it.
-                #expect(Set(compensated) == ["start-stack", "start-new-db", "switch-image", "move-data-aside", "isolate-db", "stop-app", "prepare-online"], "\(compensated)")
+                // stage-new-cluster builds the staged cluster: its undo deletes what is left of it.
+                #expect(Set(compensated) == ["start-stack", "start-new-db", "switch-image", "move-data-aside", "isolate-db", "stop-app", "stage-new-cluster"], "\(compensated)")
 
                 try Self.expectNoSecret(password, in: d, outputs: outputs)
             }
@@ -258,11 +265,9 @@ struct PgUpgradeEndToEndTests {
 
     // MARK: - Shared checks
 
-    /// The pg-upgrade steps that change something, in plan order (as journaled; snapshot, fingerprint-old,
-    /// analyze and verify are read-only and not journaled).
-    static let changingStepIDs = [
-        "prepare-online", "stop-app", "isolate-db", "dump", "stop-db", "move-data-aside", "switch-image", "start-new-db", "restore", "start-stack",
-    ]
+    /// The pg-upgrade steps that change something before the window's decision, in plan order (as
+    /// journaled; snapshot, prepare-online and check-snapshot are read-only and not journaled).
+    static let changingStepIDs = ["stage-new-cluster", "stop-app", "isolate-db"]
 
     /// `PG_VERSION` of a cluster directory on the host (bind mounts), trimmed; nil when absent.
     static func pgVersion(_ directory: String) -> String? {

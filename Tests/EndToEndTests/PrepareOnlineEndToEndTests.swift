@@ -34,6 +34,11 @@ struct PrepareOnlineEndToEndTests {
                 let classic = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run", "--no-online-prepare"])
                 try #require(classic.exitCode == 0, "\(classic)")
                 #expect(!classic.stdout.contains("prepare-online"), "\(classic.stdout)")
+                // Every way the window can go is in the plan, with what decides it.
+                for branch in ["if \(Self.whenPrepared): prepared", "if nothing committed since the snapshot, and no cluster was prepared: snapshot", "if a transaction committed or a sequence moved since the snapshot: changed"] {
+                    #expect(plan.stdout.contains(branch), "\(branch)\n\(plan.stdout)")
+                }
+                #expect(!classic.stdout.contains("[pg.check-snapshot"), "no decision without online preparation")
 
                 // 1. Written after the snapshot, before the window.
                 let watcher = FaultAuditWatcher(projectDirectory: d.path)
@@ -54,12 +59,14 @@ struct PrepareOnlineEndToEndTests {
                 let first = try await process.wait(timeout: .seconds(900))
                 try #require(!first.signaled && first.status == 0, "\(first.stderr.suffix(2500))")
                 let firstRun = try #require(E2EUpgrade.runIDs(d).last)
-                let check = try Self.summary(d, run: firstRun, step: "fingerprint-old")
+                let check = try Self.summary(d, run: firstRun, step: "check-snapshot")
                 #expect(check.hasPrefix("changed since the online snapshot (1 transaction(s) committed"), "\(check)")
+                #expect(try Self.decision(d, run: firstRun) == "changed")
                 let dumped = try Self.summary(d, run: firstRun, step: "dump")
                 #expect(!dumped.contains("reused"), "\(dumped)")
                 // The cluster staged from the outdated dump was deleted; the window restored afresh.
-                #expect(try Self.summary(d, run: firstRun, step: "prepare-online").contains("restored into pgdb.staged-\(firstRun) and verified"))
+                #expect(try Self.summary(d, run: firstRun, step: "stage-new-cluster").contains("restored into pgdb.staged-\(firstRun) and verified"))
+                #expect(try Self.summary(d, run: firstRun, step: "discard-staged") == "the staged cluster was deleted")
                 #expect(try Self.summary(d, run: firstRun, step: "restore").hasSuffix("databases restored; every dump file's SHA-256 matches the manifest"))
                 #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
@@ -78,19 +85,18 @@ struct PrepareOnlineEndToEndTests {
                 try #require(second.exitCode == 0, "\(second.stderr.suffix(2500))")
                 let secondRun = try #require(E2EUpgrade.runIDs(d).last)
                 #expect(secondRun != firstRun)
-                let quiet = try Self.summary(d, run: secondRun, step: "fingerprint-old")
+                let quiet = try Self.summary(d, run: secondRun, step: "check-snapshot")
                 #expect(quiet.hasPrefix("unchanged since the online snapshot"), "\(quiet)")
+                #expect(try Self.decision(d, run: secondRun) == "prepared")
                 let reused = try Self.summary(d, run: secondRun, step: "dump")
                 #expect(reused.hasPrefix("reused the dump taken before the window"), "\(reused)")
                 #expect(reused.hasSuffix("globals from before the window too"), "\(reused)")
                 // Restore, analyze and the full fingerprint happened before the window, into a staged cluster that
                 // the window moved into place and proved to be the one verified.
-                let staged = try Self.summary(d, run: secondRun, step: "prepare-online")
+                let staged = try Self.summary(d, run: secondRun, step: "stage-new-cluster")
                 #expect(staged.contains("restored into pgdb.staged-\(secondRun) and verified"), "\(staged)")
                 #expect(try Self.summary(d, run: secondRun, step: "move-data-aside").contains("pgdb.staged-\(secondRun) -> pgdb"))
                 #expect(try Self.summary(d, run: secondRun, step: "start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster restored before the window"))
-                #expect(try Self.summary(d, run: secondRun, step: "restore").hasPrefix("restored before the window"))
-                #expect(try Self.summary(d, run: secondRun, step: "analyze").hasPrefix("analyzed before the window"))
                 let verified = try Self.summary(d, run: secondRun, step: "verify")
                 #expect(verified.hasPrefix("identical: verified before the window"), "\(verified)")
                 #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
@@ -103,6 +109,11 @@ struct PrepareOnlineEndToEndTests {
                 let onlineDone = try #require(order.firstIndex(of: "step.succeeded prepare-online"))
                 let stopStarted = try #require(order.firstIndex(of: "step.started stop-app"))
                 #expect(onlineDone < stopStarted)
+                // The window ran the prepared branch only: no restore, no analyze, no scan; plan.json says so.
+                #expect(!order.contains { $0.hasSuffix(" restore") || $0.hasSuffix(" analyze") || $0.hasSuffix(" fingerprint-old") }, "\(order)")
+                let followed = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(secondRun))).readPlan().steps.map(\.id)
+                let afterDecision = followed.drop { $0 != "check-snapshot" }.dropFirst().filter { $0 != "update-extensions" }
+                #expect(Array(afterDecision) == ["dump", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"], "\(followed)")
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_online_marker") == "1")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
@@ -114,6 +125,13 @@ struct PrepareOnlineEndToEndTests {
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
             }
         }
+    }
+
+    static let whenPrepared = "nothing committed since the snapshot, and the cluster prepared before the window is ready"
+
+    /// The branch `check-snapshot` chose in a run, from the audit log.
+    static func decision(_ d: E2EDeployment, run: String, step: String = "check-snapshot") throws -> String? {
+        try events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == step }?.1["branch"] as? String
     }
 
     /// Every audit record of one run: (event, details).

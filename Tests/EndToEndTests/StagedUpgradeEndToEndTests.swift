@@ -10,7 +10,7 @@ import Glibc
 /// pg_upgrade runs before the window on a private copy of the serving cluster, and the window only renames
 /// the result into place.
 ///
-/// 1. Quiet database, `--mode link`: every window step of pg_upgrade says it was done before the window,
+/// 1. Quiet database, `--mode link`: the window takes the prepared branch (none of pg_upgrade's steps runs in it),
 ///    the configuration came along from the copy, no point of no return is written (the user's cluster was
 ///    never touched), nothing of the staging is left, and the rollback is a rename — no rebuild from the
 ///    dump — back to the baseline (a row of the fault table).
@@ -38,7 +38,8 @@ struct StagedUpgradeEndToEndTests {
 
                 let dry = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--dry-run"])
                 try #require(dry.exitCode == 0, "\(dry)")
-                #expect(dry.stdout.contains("upgrade a copy of the cluster beside the old one with pg_upgrade"), "\(dry.stdout)")
+                #expect(dry.stdout.contains("Choose whether to upgrade a private copy of the cluster before the window"), "\(dry.stdout)")
+                #expect(dry.stdout.contains("Before the window, on the private copy: Run pg_upgrade --link"), "\(dry.stdout)")
                 #expect(dry.stdout.contains("pg_basebackup") && dry.stdout.contains("-D /upshift-data/pgdb.copy-"), "\(dry.stdout)")
 
                 // 1. Quiet.
@@ -46,12 +47,16 @@ struct StagedUpgradeEndToEndTests {
                 try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2500))")
                 let run = try #require(E2EUpgrade.runIDs(d).last)
                 let summary = { (step: String) throws -> String in try PrepareOnlineEndToEndTests.summary(d, run: run, step: step) }
-                let prepared = try summary("prepare-online")
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run, step: "decide-staging") == "stage")
+                let prepared = try summary("stage-verify")
                 #expect(prepared.contains("a copy upgraded into pgdb.staged-\(run) and verified"), "\(prepared)")
-                #expect(try summary("fingerprint-old").hasPrefix("unchanged since the online snapshot"))
+                #expect(try summary("check-snapshot").hasPrefix("unchanged since the online snapshot"))
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run) == "prepared")
                 #expect(try summary("move-data-aside").contains("pgdb.staged-\(run) -> pgdb"))
-                for step in ["init-new-cluster", "pg-upgrade-check", "pg-upgrade", "carry-config", "analyze"] {
-                    #expect(try summary(step) == "done before the window, on a private copy of the old cluster", "\(step)")
+                let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
+                for step in ["init-new-cluster", "pg-upgrade-check", "pg-upgrade", "carry-config", "post-upgrade"] {
+                    #expect(started.contains("stage-" + step) || step == "post-upgrade", "\(step) did not run on the copy: \(started)")
+                    #expect(!started.contains(step), "\(step) ran in the window: \(started)")
                 }
                 #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster upgraded before the window"))
                 #expect(try summary("verify").hasPrefix("identical: verified before the window"))
@@ -103,8 +108,8 @@ struct StagedUpgradeEndToEndTests {
                 try #require(!second.signaled && second.status == 0, "\(second.stderr.suffix(2500))")
                 let secondRun = try #require(E2EUpgrade.runIDs(d).last)
                 #expect(secondRun != run)
-                let check = try PrepareOnlineEndToEndTests.summary(d, run: secondRun, step: "fingerprint-old")
-                #expect(check.contains("the staged cluster was deleted"), "\(check)")
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: secondRun) == "changed")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: secondRun, step: "discard-staged") == "the staged cluster was deleted")
                 #expect(try PrepareOnlineEndToEndTests.summary(d, run: secondRun, step: "pg-upgrade") == "pg_upgrade --link: upgrade complete")
                 let secondMarks = try PrepareOnlineEndToEndTests.events(d, run: secondRun).filter { $0.0 == "point-of-no-return" }
                 #expect(secondMarks.count == 1, "the in-place --link has its point of no return: \(secondMarks.count)")
@@ -145,7 +150,8 @@ struct StagedUpgradeEndToEndTests {
                     let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], timeout: .seconds(900))
                     try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2500))")
                     let run = try #require(E2EUpgrade.runIDs(d).last)
-                    let prepared = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "prepare-online")
+                    let prepared = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "decide-staging")
+                    #expect(try PrepareOnlineEndToEndTests.decision(d, run: run, step: "decide-staging") == "in-window")
                     #expect(prepared.contains("no staged upgrade (a copy of the") && prepared.contains("free in bind directory"), "\(prepared)")
                     #expect(prepared.hasSuffix("the window upgrades in place"), "\(prepared)")
                     #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "pg-upgrade") == "pg_upgrade --link: upgrade complete")
@@ -179,7 +185,7 @@ struct StagedUpgradeEndToEndTests {
                 let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--yes"], timeout: .seconds(900))
                 try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2500))")
                 let run = try #require(E2EUpgrade.runIDs(d).last)
-                let prepared = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "prepare-online")
+                let prepared = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "decide-staging")
                 #expect(prepared.contains("no staged upgrade (\(database).public.upshift_scratch is UNLOGGED"), "\(prepared)")
                 #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "pg-upgrade") == "pg_upgrade --copy: upgrade complete")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)

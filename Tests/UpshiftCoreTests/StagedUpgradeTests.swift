@@ -4,8 +4,9 @@ import Testing
 import UpshiftTestSupport
 
 /// The pure parts of the staged upgrade (`StagedUpgrade`, `PrivateCopy`): the free-space rule, reading
-/// `df`, what the undo may delete, and when the rebuild-from-dump undo must leave an untouched old cluster
-/// alone. The whole path runs in `StagedUpgradeEndToEndTests`.
+/// `df` and what the undo may delete. Which branch the window takes is
+/// `CheckSnapshotStep`'s (see `DecisionTests` for the executor's side); the whole path runs in
+/// `StagedUpgradeEndToEndTests`.
 struct StagedUpgradeTests {
     static let runID = RunID("20261129-001500-abcd")!
 
@@ -34,35 +35,5 @@ struct StagedUpgradeTests {
             }
         }
         #expect(runner.argvs.isEmpty, "a refused path still ran \(runner.argvs)")
-    }
-
-    /// `usable(folderPath:)` decides whether the rebuild-from-dump undo runs: only a staged cluster the
-    /// window found current means pg_upgrade never touched the old cluster.
-    @Test func stagedClusterIsUsedOnlyWhenTheWindowFoundTheSnapshotCurrent() async throws {
-        let folder = NSTemporaryDirectory() + "upshift-staged-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        #expect(try StagedCluster.usable(folderPath: folder) == nil)
-        let staged = StagedCluster(relativePath: "pgdb.staged-x", systemIdentifier: "7", summary: "s")
-        try PrivateJSON.write(staged, to: StagedCluster.path(folderPath: folder))
-        var online = OnlinePreparation(visibility: "5:5:", snapshots: [:], sequences: [:], dumpFiles: [], globals: nil, verdict: nil)
-        try PrivateJSON.write(online, to: folder + "/online.json")
-        #expect(try StagedCluster.usable(folderPath: folder) == nil, "not checked by the window yet")
-        online.verdict = .init(isCurrent: false, reason: "1 transaction(s) committed")
-        try PrivateJSON.write(online, to: folder + "/online.json")
-        #expect(try StagedCluster.usable(folderPath: folder) == nil)
-        online.verdict = .init(isCurrent: true, reason: "no transaction since the snapshot")
-        try PrivateJSON.write(online, to: folder + "/online.json")
-        #expect(try StagedCluster.usable(folderPath: folder) == staged)
-
-        // The rebuild undo then runs no command at all.
-        let runner = RecordingRunner(strict: true)
-        let payload = RebuildFromDumpPayload(
-            handle: ComposeHandle(location: ComposeProjectLocation(directory: "/x", files: ["/x/c.yml"], fileSource: .discovered, explicitProjectName: nil, envFiles: []), projectName: "x"),
-            service: "db", mount: DataLocation(kind: .volume, pgdata: "/d/pgdb", mountTarget: "/d", volumeName: "v", subpath: "pgdb"), image: "postgres:15",
-            oldRelative: "pgdb.aside", unusableName: "pgdb.aside.unusable", dumpDirectory: folder + "/dump", runFolder: folder, readyTimeout: 60)
-        let spec = try CompensationSpec(kind: RebuildFromDumpCompensator.kind, description: "d", typedPayload: payload)
-        try await RebuildFromDumpCompensator(runner: runner).compensate(spec, state: .partial, context: CompensationContext(runID: Self.runID))
-        #expect(runner.argvs.isEmpty, "\(runner.argvs)")
     }
 }

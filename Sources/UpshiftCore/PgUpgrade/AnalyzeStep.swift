@@ -15,7 +15,7 @@ struct AnalyzeStep: StepAction {
         return PlannedStep(
             id: "analyze", title: "Update extensions and analyze (\(vacuumArguments(world).dropFirst(3).joined(separator: " ")))", kind: "pg.analyze",
             commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false,
-            notes: StagedCluster.planNote(world, "analyzed before the window"))
+)
     }
 
     static func vacuumArguments(_ world: PgUpgradeWorld) -> [String] {
@@ -23,9 +23,6 @@ struct AnalyzeStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if try StagedCluster.usable(world) != nil {
-            return StepOutcome(summary: "analyzed before the window, in the staged cluster")
-        }
         return StepOutcome(summary: try await analyze())
     }
 

@@ -18,8 +18,7 @@ struct CarryConfigurationStep: StepAction {
         PlannedStep(
             id: "carry-config", title: "Carry pg_hba.conf, pg_ident.conf and custom settings into the new cluster", kind: "pg.carry-config",
             mutates: true, compensation: nil,
-            notes: ["settings unknown to PostgreSQL \(upgrade.world.context.options.targetMajor) and paths into the old cluster are dropped and listed"]
-                + StagedCluster.planNote(upgrade.world, StagedUpgrade.doneBefore))
+            notes: ["settings unknown to PostgreSQL \(upgrade.world.context.options.targetMajor) and paths into the old cluster are dropped and listed"])
     }
 
     func path(_ relativeDirectory: String, _ file: String) -> String {
@@ -27,7 +26,6 @@ struct CarryConfigurationStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if try StagedCluster.usable(upgrade.world) != nil { return StepOutcome(summary: StagedUpgrade.doneBefore) }
         let oldFiles = (Self.verbatim + Self.merged).map { path(upgrade.oldRelative, $0) }
         let newFiles = Self.merged.map { path(upgrade.newRelative, $0) }
         let read = try await upgrade.output("tar", ["-c", "-f", "-", "-C", DataDirectoryOperations.mountPoint] + oldFiles + newFiles)

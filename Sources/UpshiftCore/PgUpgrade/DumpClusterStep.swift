@@ -3,9 +3,9 @@ import Foundation
 /// Step 6: the dump, taken while the old server still runs and before anything is stopped for good:
 /// `pg_dumpall --globals-only` for roles and tablespaces, then one plain `pg_dump` per database, each
 /// streamed to a file in the backup directory (never through memory), mode 0600, checked for pg_dump's
-/// completion trailer, with size and SHA-256 in a manifest beside them. When `PrepareOnlineStep` dumped the
-/// databases from a snapshot before the window and the fingerprint step proved nothing committed since,
-/// those files are kept and only the globals are taken here: the dump leaves the downtime.
+/// completion trailer, with size and SHA-256 in a manifest beside them. In the window's `snapshot` and
+/// `prepared` branches (`CheckSnapshotStep` proved nothing committed since the online snapshot), the files
+/// `PrepareOnlineStep` dumped from that snapshot are the dump: it leaves the downtime.
 ///
 /// The dump tools are the TARGET image's, run in a one-off container that shares the old server's network
 /// namespace: PostgreSQL's own advice (a newer pg_dump reads an older server), and the restore then runs
@@ -13,6 +13,15 @@ import Foundation
 /// writes — 15.18's `\restrict` lines stop 16.2's psql under ON_ERROR_STOP.
 struct DumpClusterStep: StepAction {
     var world: PgUpgradeWorld
+    var source: Source = .window
+
+    /// Where the dump comes from, as the window's branch decided.
+    enum Source: Sendable, Hashable {
+        /// Dumped now, the server isolated.
+        case window
+        /// The files dumped from the online snapshot, which the window found current.
+        case snapshot
+    }
 
     static func directory(_ world: PgUpgradeWorld) -> String {
         world.context.backupDirectory + "/" + world.context.dumpBaseName
@@ -29,8 +38,13 @@ struct DumpClusterStep: StepAction {
         world.context.options.method == .pgUpgrade ? 1 : max(1, world.context.jobs)
     }
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    static func planned(_ world: PgUpgradeWorld, source: Source = .window) -> PlannedStep {
         let dir = directory(world)
+        if source == .snapshot {
+            return PlannedStep(
+                id: "dump", title: "Keep the dump taken from the online snapshot in \(dir) as the run's dump", kind: "pg.dump",
+                mutates: true, compensation: nil, notes: ["nothing is dumped in the window: the files and their SHA-256 are from before it; kept after the run"])
+        }
         let jobs = jobs(world)
         let container = "<container of \(world.service)>"
         let globals = dumpCommand(world, container: container, ["pg_dumpall", "--globals-only", "-U", world.database.superuser], environment: [:])
@@ -53,34 +67,34 @@ struct DumpClusterStep: StepAction {
         let dir = Self.directory(world)
         let fm = FileManager.default
         var manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [])
-        let online = try OnlinePreparation.load(world.runFolder)
-        var reused = false
-        if let online, online.verdict?.isCurrent == true, !online.dumpFiles.isEmpty {
-            // The per-database dumps taken from the online snapshot still show the whole database (the
-            // fingerprint step proved no transaction committed since): keep them, take only the globals.
+        let globals: DumpManifest.File
+        switch source {
+        case .snapshot:
+            // The per-database dumps and the globals taken from the online snapshot still show the whole
+            // cluster (`CheckSnapshotStep` found no commit since): they are the dump. The globals were read
+            // after the snapshot, so any change to roles was a transaction that check would have found.
+            guard let online = try OnlinePreparation.load(world.runFolder), let onlineGlobals = online.globals, !online.dumpFiles.isEmpty else {
+                throw UpshiftError("internal: the snapshot branch runs, but the online dump is missing from \(world.runFolder.path)")
+            }
             manifest.files = online.dumpFiles
-            reused = true
-        } else {
-            if online != nil, fm.fileExists(atPath: dir) {
+            globals = onlineGlobals
+        case .window:
+            if fm.fileExists(atPath: dir) {
                 context.progress("the online dump is outdated: removing it and dumping again")
                 try fm.removeItem(atPath: dir)
             }
             try Self.createDirectory(world)
             let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
             manifest.files = try await dumpDatabases(databases, into: dir, snapshots: [:], context: context)
+            globals = try await dumpGlobals(into: dir, context: context)
         }
-        // Roles and tablespaces: the online ones when the dump is reused (read after the snapshot, so any
-        // change to them was a transaction the check would have found), else taken now, the server isolated.
-        let onlineGlobals = reused ? online?.globals : nil
-        let globals: DumpManifest.File
-        if let onlineGlobals { globals = onlineGlobals } else { globals = try await dumpGlobals(into: dir, context: context) }
         manifest.files.insert(globals, at: 0)
         try manifest.write(to: dir + "/manifest.json")
         let total = manifest.files.reduce(Int64(0)) { $0 + $1.bytes }
         let count = manifest.files.count - 1
         return StepOutcome(
-            summary: reused
-                ? "reused the dump taken before the window (unchanged since its snapshot): \(count) databases, \(ByteFormat.string(total)) in \(dir); globals \(onlineGlobals == nil ? "taken now" : "from before the window too")"
+            summary: source == .snapshot
+                ? "reused the dump taken before the window (unchanged since its snapshot): \(count) databases, \(ByteFormat.string(total)) in \(dir); globals from before the window too"
                 : "\(count) databases, \(ByteFormat.string(total)) in \(dir)",
             data: .string(dir))
     }

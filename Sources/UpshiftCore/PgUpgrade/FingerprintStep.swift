@@ -1,7 +1,7 @@
 import Foundation
 import UpshiftPostgres
 
-/// Steps 5 and 11: per database and table, row count and content checksum, plus roles, extensions and
+/// Before and after the data moves in the window: per database and table, row count and content checksum, plus roles, extensions and
 /// locale, through libpq. The "before" fingerprint is kept in the run folder: the verification after the
 /// restore and every rollback compare against it.
 struct FingerprintStep: StepAction {
@@ -23,45 +23,17 @@ struct FingerprintStep: StepAction {
         case .after:
             return PlannedStep(
                 id: "verify", title: "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
-                kind: "pg.verify", mutates: false,
-                notes: StagedCluster.planNote(world, "compared before the window; here its system identifier proves the running cluster is that one"))
+                kind: "pg.verify", mutates: false)
         }
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let parameters = try await world.serverConnection()
-        var prefix = ""
-        if phase == .before, var online = try OnlinePreparation.load(world.runFolder) {
-            // The application is stopped and the server isolated: if nothing committed since the online
-            // snapshot, its fingerprint is this cluster's, and the scan can stay out of the window.
-            context.progress("checking whether anything changed since the online snapshot")
-            let earlier = try Self.load(OnlinePreparation.fingerprintPath(world.runFolder))
-            let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)
-            online.verdict = verdict
-            try online.write(world.runFolder)
-            if verdict.isCurrent {
-                try Self.save(earlier, to: Self.path(world.runFolder, .before))
-                return StepOutcome(summary: "unchanged since the online snapshot: \(verdict.reason); its fingerprint stands (\(Self.describe(earlier)))")
-            }
-            prefix = "changed since the online snapshot (\(verdict.reason)); fingerprinted again: "
-            if try await StagedCluster.discardOutdated(world, progress: context.progress) {
-                prefix = "changed since the online snapshot (\(verdict.reason)); the staged cluster was deleted; fingerprinted again: "
-            }
-        }
-        if phase == .after, let staged = try StagedCluster.usable(world) {
-            // Fingerprinted before the window and equal to the online snapshot, which the window found
-            // current; shut down cleanly, renamed into place, and the running cluster is that one.
-            try await staged.proveRunning(parameters, failure: "verification failed: the running cluster is not the one verified before the window")
-            try? FileManager.default.removeItem(atPath: Self.path(world.runFolder, .after))
-            try FileManager.default.copyItem(atPath: StagedServer.fingerprintPath(world), toPath: Self.path(world.runFolder, .after))
-            try await ApplicationLogin.check(world: world, server: parameters)
-            return StepOutcome(summary: "identical: verified before the window (\(staged.summary)); the running cluster is that one (system identifier \(staged.systemIdentifier))")
-        }
         let progress = context.progress
         let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum \(db).\(table)") }
         try Self.save(fingerprint, to: Self.path(world.runFolder, phase))
         guard phase == .after else {
-            return StepOutcome(summary: prefix + Self.describe(fingerprint))
+            return StepOutcome(summary: Self.describe(fingerprint))
         }
         let before = try Self.load(Self.path(world.runFolder, .before))
         let differences = before.diff(against: fingerprint)

@@ -17,11 +17,10 @@ struct InitNewClusterStep: StepAction {
         return PlannedStep(
             id: "init-new-cluster", title: "Initialise the PostgreSQL \(world.context.options.targetMajor) cluster at \(world.context.placement.newPGDATA) with the old cluster's settings",
             kind: "pg.init-new-cluster", commands: PlannedStep.render([upgrade.worker.startCommand, mkdir, chown, initdb], redactor: world.redactor), mutates: true, compensation: nil,
-            notes: ["moved aside with the rest of the new data when the run is undone"] + StagedCluster.planNote(world, StagedUpgrade.doneBefore))
+            notes: ["moved aside with the rest of the new data when the run is undone"])
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if try StagedCluster.usable(upgrade.world) != nil { return StepOutcome(summary: StagedUpgrade.doneBefore) }
         let settings = try upgrade.settings()
         let tool = upgrade.tool
         try await upgrade.run("mkdir", ["-p", "-m", "0700", upgrade.newPath], what: "creating \(upgrade.newRelative)", asRoot: true)

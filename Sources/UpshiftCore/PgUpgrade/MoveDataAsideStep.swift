@@ -9,8 +9,11 @@ struct MoveDataAsideStep: StepAction {
     /// The pg_upgrade method's container, started while the move runs (its ~0.3 s leaves the downtime).
     /// Awaited before the step ends either way, so an undo that removes the run's containers finds it.
     var warmUp: UpgradeWorker? = nil
+    /// The window's `prepared` branch: the cluster prepared before the window takes the old one's place, in
+    /// the same helper call.
+    var placesPrepared = false
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+    static func planned(_ world: PgUpgradeWorld, placesPrepared: Bool = false) throws -> PlannedStep {
         let placement = world.context.placement
         var commands: [Command] = []
         if case .moveAside(let mount, let name, let aside, let newName, _) = placement {
@@ -21,13 +24,11 @@ struct MoveDataAsideStep: StepAction {
             kind: "pg.move-data-aside", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
             compensation: try DataRestoreCompensator.spec(world: world),
             notes: ["never copied, never deleted; kept until `upshift prune`"]
-                + StagedCluster.planNote(world, "\(StagedCluster.relativePath(world)) is renamed to \(world.context.placement.newRelativePath) by the same helper"))
+                + (placesPrepared ? ["\(StagedCluster.relativePath(world)) is renamed to \(world.context.placement.newRelativePath) by the same helper"] : []))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        let staged = try StagedCluster.usable(world)
-        // The staged upgrade needs no container in the window.
-        let warmUp = staged == nil ? warmUp : nil
+        let staged = placesPrepared ? try StagedCluster.required(world) : nil
         let warming = Task { [warmUp] in
             // A failure here is not this step's: init-new-cluster starts the container again and reports it.
             if let warmUp { try? await warmUp.start() }

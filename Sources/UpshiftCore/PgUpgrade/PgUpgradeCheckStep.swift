@@ -10,12 +10,10 @@ struct PgUpgradeCheckStep: StepAction {
         let command = upgrade.command(upgrade.tool.binNew + "/pg_upgrade", ["--check"] + upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
         return PlannedStep(
             id: "pg-upgrade-check", title: "pg_upgrade --check --\(upgrade.mode.rawValue): are the clusters compatible?", kind: "pg.pg-upgrade-check",
-            commands: PlannedStep.render([command], redactor: upgrade.world.redactor), mutates: false,
-            notes: StagedCluster.planNote(upgrade.world, StagedUpgrade.doneBefore))
+            commands: PlannedStep.render([command], redactor: upgrade.world.redactor), mutates: false)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if try StagedCluster.usable(upgrade.world) != nil { return StepOutcome(summary: StagedUpgrade.doneBefore) }
         let settings = try upgrade.settings()
         let result = try await upgrade.run(
             upgrade.tool.binNew + "/pg_upgrade", ["--check"] + upgrade.pgUpgradeArguments(superuser: settings.bootstrapSuperuser),

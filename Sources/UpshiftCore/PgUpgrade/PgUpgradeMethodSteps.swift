@@ -17,15 +17,23 @@ public struct PgUpgradeMethodSteps: Sendable {
         self.environment = environment
     }
 
-    public func steps() throws -> [ExecutableStep] {
+    /// The window of the pg_upgrade method, for the branch it runs in (`WindowPath`).
+    func window(_ path: WindowPath) throws -> [ExecutableStep] {
         let upgrade = try PgUpgradeRun(world: world)
-        var steps = try PgUpgradePlanner.openingSteps(world) + [
-            ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world)),
-        ]
-        if world.context.options.mode.destroysOldCluster {
-            steps.append(ExecutableStep(DumpClusterStep.planned(world), action: DumpClusterStep(world: world)))
+        let source: DumpClusterStep.Source = path == .changed ? .window : .snapshot
+        let dump = world.context.options.mode.destroysOldCluster
+            ? [ExecutableStep(DumpClusterStep.planned(world, source: source), action: DumpClusterStep(world: world, source: source))] : []
+        if path == .prepared {
+            // Upgraded and verified before the window on a private copy: rename it into place and start it.
+            return dump + [
+                ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
+                ExecutableStep(try MoveDataAsideStep.planned(world, placesPrepared: true), action: MoveDataAsideStep(world: world, placesPrepared: true)),
+                ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
+                ExecutableStep(try StartUpgradedDatabaseStep.planned(upgrade, onPrepared: true), action: StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true)),
+                ExecutableStep(ProvePreparedClusterStep.planned(world), action: ProvePreparedClusterStep(world: world)),
+            ]
         }
-        steps += [
+        return [ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world))] + dump + [
             ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
             ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world, warmUp: upgrade.worker)),
             ExecutableStep(InitNewClusterStep.planned(upgrade), action: InitNewClusterStep(upgrade: upgrade)),
@@ -36,10 +44,7 @@ public struct PgUpgradeMethodSteps: Sendable {
             ExecutableStep(try StartUpgradedDatabaseStep.planned(upgrade), action: StartUpgradedDatabaseStep(upgrade: upgrade)),
             ExecutableStep(PostUpgradeStep.planned(upgrade), action: PostUpgradeStep(upgrade: upgrade)),
             ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
-        ] + (UpdateExtensionsStep.applies(world) ? [ExecutableStep(UpdateExtensionsStep.planned(world), action: UpdateExtensionsStep(world: world))] : []) + [
-            ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
         ]
-        return steps
     }
 }
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Turns a preflighted context into the executable plan of `pg-upgrade --method dump`, in the order of the
-/// procedure: snapshot, stop the app, isolate the db, fingerprint, dump, stop, move aside, switch image,
-/// start new, restore, analyze, verify, start the stack.
+/// Turns a preflighted context into the executable plan of `pg-upgrade`, in the order of the procedure:
+/// snapshot, [prepare before the window,] stop the app, isolate the db, [decide,] fingerprint, dump, stop,
+/// move aside, switch image, start new, restore, analyze, verify, start the stack.
 public struct PgUpgradePlanner: Sendable {
     public var world: PgUpgradeWorld
     public var environment: [String: String]
@@ -15,32 +15,75 @@ public struct PgUpgradePlanner: Sendable {
     public func steps() throws -> [ExecutableStep] {
         switch world.context.options.method {
         case .invoke: return try InvokeUpgradeSteps(world: world, environment: environment).steps()
-        case .pgUpgrade: return try PgUpgradeMethodSteps(world: world, environment: environment).steps()
-        case .dump: break
+        case .pgUpgrade: return try Self.steps(world, window: PgUpgradeMethodSteps(world: world, environment: environment).window)
+        case .dump: return try Self.steps(world, window: dumpWindow)
         }
-        return try Self.openingSteps(world) + [
-            ExecutableStep(DumpClusterStep.planned(world), action: DumpClusterStep(world: world)),
-            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
-            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),
-            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
-            ExecutableStep(try StartNewDatabaseStep.planned(world), action: StartNewDatabaseStep(world: world)),
-            ExecutableStep(RestoreDumpStep.planned(world), action: RestoreDumpStep(world: world)),
-            ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
-            ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
-        ] + (UpdateExtensionsStep.applies(world) ? [ExecutableStep(UpdateExtensionsStep.planned(world), action: UpdateExtensionsStep(world: world))] : []) + [
-            ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
-        ]
     }
 
-    /// The start every method shares: snapshot the files, [dump and fingerprint from a snapshot while the
-    /// application serves,] stop the application, isolate the database and fingerprint it (or prove the
-    /// online fingerprint still holds), so the window opens the same way whatever moves the data.
-    static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
+    /// The dump method's window, for the branch it runs in.
+    func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
+        let prepared = path == .prepared
+        var steps = [
+            ExecutableStep(DumpClusterStep.planned(world, source: path == .changed ? .window : .snapshot), action: DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot)),
+            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
+            ExecutableStep(try MoveDataAsideStep.planned(world, placesPrepared: prepared), action: MoveDataAsideStep(world: world, placesPrepared: prepared)),
+            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
+            ExecutableStep(try StartNewDatabaseStep.planned(world, onPrepared: prepared), action: StartNewDatabaseStep(world: world, onPrepared: prepared)),
+        ]
+        if prepared {
+            steps.append(ExecutableStep(ProvePreparedClusterStep.planned(world), action: ProvePreparedClusterStep(world: world)))
+        } else {
+            steps += [
+                ExecutableStep(RestoreDumpStep.planned(world), action: RestoreDumpStep(world: world)),
+                ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
+                ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+            ]
+        }
+        return steps
+    }
+
+    /// The plan of the dump and pg_upgrade methods: the opening, the window built by `window` for the branch
+    /// it runs in, then extensions and the stack.
+    ///
+    /// Without online preparation there is nothing to decide: the window does everything. With it, the
+    /// work before the window (the snapshot's dump and fingerprint, and where the new cluster fits in the
+    /// service's mount, the staged cluster) is followed, inside the window, by `CheckSnapshotStep`, the one
+    /// decision that picks the branch: `prepared`, `snapshot` or `changed` (`WindowPath`).
+    static func steps(_ world: PgUpgradeWorld, window: (WindowPath) throws -> [ExecutableStep]) throws -> [ExecutableStep] {
         var steps = [ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world))]
+        let stop = [
+            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
+            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
+        ]
+        let fingerprint = ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before))
         if PrepareOnlineStep.applies(world) {
             steps.append(ExecutableStep(try PrepareOnlineStep.planned(world), action: PrepareOnlineStep(world: world)))
+            let stages = StagedCluster.applies(world)
+            if stages {
+                steps += world.context.options.method == .pgUpgrade
+                    ? try StagedUpgrade(world: world).steps()
+                    : [ExecutableStep(try StageNewClusterStep.planned(world), action: StageNewClusterStep(world: world))]
+            }
+            var branches: [ExecutableBranch] = []
+            if stages { branches.append(ExecutableBranch(WindowPath.prepared.rawValue, when: WindowPath.prepared.when, steps: try window(.prepared))) }
+            branches.append(ExecutableBranch(WindowPath.snapshot.rawValue, when: WindowPath.snapshot.when, steps: try window(.snapshot)))
+            let discard = stages ? [ExecutableStep(DiscardStagedStep.planned(world), action: DiscardStagedStep(world: world))] : []
+            branches.append(ExecutableBranch(WindowPath.changed.rawValue, when: WindowPath.changed.when, steps: discard + [fingerprint] + (try window(.changed))))
+            steps += stop + [ExecutableStep(decision: CheckSnapshotStep.planned(world), action: CheckSnapshotStep(world: world, stages: stages), branches: branches)]
+        } else {
+            steps += stop + [fingerprint] + (try window(.changed))
         }
-        return steps + [
+        if UpdateExtensionsStep.applies(world) {
+            steps.append(ExecutableStep(UpdateExtensionsStep.planned(world), action: UpdateExtensionsStep(world: world)))
+        }
+        return steps + [ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world))]
+    }
+
+    /// The opening of a window with no online preparation: snapshot the files, stop the application,
+    /// isolate the database and fingerprint it (`--method invoke`).
+    static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
+        [
+            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
             ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
             ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
             ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
@@ -69,6 +112,8 @@ public struct PgUpgradePlanner: Sendable {
         case .invoke: break
         }
         summary += context.notes
-        return Plan(runID: context.runID, command: "pg-upgrade --to \(context.options.targetMajor)", projectDirectory: context.project.location.directory, summary: summary, steps: try steps().map(\.planned))
+        let plan = Plan(runID: context.runID, command: "pg-upgrade --to \(context.options.targetMajor)", projectDirectory: context.project.location.directory, summary: summary, steps: try steps().map(\.planned))
+        try plan.validate()
+        return plan
     }
 }

@@ -21,13 +21,10 @@ struct PostUpgradeStep: StepAction {
         return PlannedStep(
             id: "analyze", title: "Run update_extensions.sql if pg_upgrade wrote one, then \(vacuumArguments(upgrade).dropFirst(3).joined(separator: " "))",
             kind: "pg.analyze", commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false,
-            notes: StagedCluster.planNote(world, StagedUpgrade.doneBefore))
+)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if try StagedCluster.usable(upgrade.world) != nil {
-            return StepOutcome(summary: StagedUpgrade.doneBefore)
-        }
         return StepOutcome(summary: try await afterCare(context))
     }
 

@@ -1,14 +1,14 @@
 import Foundation
 import UpshiftPostgres
 
-/// Step 3b, before the window: while the application still serves, export one snapshot per database and
+/// Before the window: while the application still serves, export one snapshot per database and
 /// read the cluster from it — `pg_dump --snapshot` per database (when the method needs a dump) and the
 /// fingerprint — so that neither has to run inside the downtime.
 ///
 /// Nothing of the deployment changes here. Whether the result may stand in for a dump and fingerprint
-/// taken after the application stopped is decided inside the window by `OnlinePreparation.check`: only
-/// when no transaction the snapshot cannot see has committed (and no sequence moved). Otherwise the
-/// window dumps and fingerprints as if this step had not run.
+/// taken after the application stopped is decided inside the window by `CheckSnapshotStep`: only when no
+/// transaction the snapshot cannot see has committed (and no sequence moved). Otherwise the window dumps
+/// and fingerprints as if this step had not run.
 ///
 /// A failure here fails the run before any downtime: the application was never stopped, nothing changed.
 struct PrepareOnlineStep: StepAction {
@@ -27,30 +27,15 @@ struct PrepareOnlineStep: StepAction {
 
     static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
         let what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
-        var notes = [
+        let notes = [
             "vacuumdb --all --analyze-only first, so that autovacuum has no statistics to write while the snapshot is in use",
             "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); reads the old cluster only",
             "used inside the window only if no transaction committed after the snapshot; otherwise the window dumps and fingerprints again",
         ]
-        let stages = StagedCluster.applies(world)
-        let upgrades = world.context.options.method == .pgUpgrade
-        var commands: [String] = []
-        if stages && upgrades, let staged = try? StagedUpgrade(world: world) {
-            let copy = PrivateCopy(world: world, upgrade: staged.upgrade)
-            notes.append("when \(DataPlacement.describe(world.context.placement.mount)) has room for a copy of the cluster (and wal_level allows pg_basebackup): pg_basebackup copies the serving cluster to \(staged.upgrade.oldRelative), PostgreSQL \(world.context.oldMajor) recovers it and shuts it down, pg_upgrade --check and pg_upgrade --link turn it into \(staged.upgrade.newRelative), and the copy is deleted; your cluster is never touched")
-            notes.append("a one-off PostgreSQL \(world.context.options.targetMajor) server (docker compose run, no published port) runs update_extensions.sql and the analyze on it, compares its fingerprint with the snapshot's and shuts down; the window moves it into place instead of upgrading")
-            commands = PlannedStep.render([copy.backupCommand(container: "<\(world.service) container>"), StagedServer(world: world).runCommand], redactor: world.redactor)
-        } else if stages {
-            notes.append("the new cluster is built in \(StagedCluster.relativePath(world)) by a one-off PostgreSQL \(world.context.options.targetMajor) server (docker compose run, no published port), restored, analyzed, compared with the snapshot's fingerprint and shut down; the window moves it into place instead of restoring")
-            commands = PlannedStep.render([StagedServer(world: world).runCommand], redactor: world.redactor)
-        }
         return PlannedStep(
             id: "prepare-online",
-            title: "While the application still serves: \(what) from one snapshot per database"
-                + (stages ? (upgrades ? "; upgrade a copy of the cluster beside the old one with pg_upgrade and verify it" : "; restore the dump into a new cluster beside the old one and verify it") : ""),
-            kind: "pg.prepare-online", commands: commands, mutates: stages,
-            compensation: stages ? try StagedClusterCompensator.spec(world: world) : nil,
-            notes: notes)
+            title: "While the application still serves: \(what) from one snapshot per database",
+            kind: "pg.prepare-online", mutates: false, notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -111,37 +96,10 @@ struct PrepareOnlineStep: StepAction {
         let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, globals: globals, verdict: nil)
         try preparation.write(world.runFolder)
 
-        var staged = ""
-        if StagedCluster.applies(world) {
-            do {
-                if world.context.options.method == .pgUpgrade {
-                    switch try await StagedUpgrade(world: world).build(expected: fingerprint, server: parameters, databases: databases, context: context) {
-                    case .staged(let cluster):
-                        try cluster.write(world.runFolder)
-                        staged = "; a copy upgraded into \(cluster.relativePath) and verified"
-                    case .skipped(let reason):
-                        context.progress("not staging the upgrade: \(reason)")
-                        staged = "; no staged upgrade (\(reason)): the window upgrades in place"
-                    }
-                } else if let globals {
-                    let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + files)
-                    let cluster = try await StagedServer(world: world).build(manifest: manifest, in: dir, expected: fingerprint, context: context)
-                    try cluster.write(world.runFolder)
-                    staged = "; restored into \(cluster.relativePath) and verified"
-                }
-            } catch {
-                // The run ends here, before the window. The staged server and directory are this step's
-                // undo (`StagedClusterCompensator`, run for the failed step like for any other); the dump has
-                // none, so it goes now.
-                try? FileManager.default.removeItem(atPath: dir)
-                throw error
-            }
-        }
-
         let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
         let bytes = files.reduce(Int64(0)) { $0 + $1.bytes }
         let dumped = files.isEmpty ? "" : ", dumped \(ByteFormat.string(bytes)) to \(dir)"
-        return StepOutcome(summary: "snapshot \(first.visibility): \(databases.count) databases, \(rows) rows fingerprinted\(dumped)\(staged)")
+        return StepOutcome(summary: "snapshot \(first.visibility): \(databases.count) databases, \(rows) rows fingerprinted\(dumped)")
     }
 }
 

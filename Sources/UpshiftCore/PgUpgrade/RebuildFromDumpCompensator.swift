@@ -47,12 +47,6 @@ struct RebuildFromDumpCompensator: Compensating {
         let payload = try spec.payload.decode(RebuildFromDumpPayload.self)
         let marker = payload.runFolder + "/old-cluster-rebuilt.done"
         if FileManager.default.fileExists(atPath: marker) { return }
-        if try StagedCluster.usable(folderPath: payload.runFolder) != nil {
-            // pg_upgrade ran on upshift's private copy before the window: the old cluster was never touched,
-            // and the move-aside undo renames it back.
-            context.progress("the old cluster was never touched (the upgrade ran on a private copy before the window): nothing to rebuild")
-            return
-        }
         try await RunHelperContainers.removeLeftovers(runID: context.runID.rawValue, runner: runner, progress: context.progress)
         let tool = try await ComposeCLI.detect(runner: runner)
         var cli = payload.handle.cli(runner: runner, tool: tool)

@@ -16,7 +16,7 @@ struct RestoreDumpStep: StepAction {
             id: "restore", title: "Restore the dump into PostgreSQL \(world.context.options.targetMajor) (ON_ERROR_STOP)", kind: "pg.restore",
             commands: PlannedStep.render([psql], redactor: world.redactor) + ["< \(DumpClusterStep.directory(world))/{globals.sql,db-N.sql}"],
             mutates: true, compensation: nil,
-            notes: ["the restored cluster is moved aside with the new data directory if the run is undone"] + StagedCluster.planNote(world, "nothing to restore"))
+            notes: ["the restored cluster is moved aside with the new data directory if the run is undone"])
     }
 
     static func psqlArguments(_ world: PgUpgradeWorld) -> [String] {
@@ -24,9 +24,6 @@ struct RestoreDumpStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if let staged = try StagedCluster.usable(world) {
-            return StepOutcome(summary: "restored before the window into the staged cluster, now in place (\(staged.summary))")
-        }
         let dir = DumpClusterStep.directory(world)
         let manifest = try DumpManifest.read(dir + "/manifest.json")
         let restored = try await restoreVerified(manifest, in: dir, context: context)

@@ -12,7 +12,7 @@ import UpshiftPostgres
 /// analyze and the full fingerprint leave the downtime: move-data-aside renames the staged directory into
 /// place (O(1), same filesystem), start-new-db starts it, and verify proves it is the verified cluster (its
 /// system identifier) and that the application can log in. Otherwise the staged directory is deleted and the
-/// window restores as before.
+/// window restores as before. `CheckSnapshotStep` decides which.
 ///
 /// Only where the new cluster lives inside the service's own mount (PGDATA a sub-directory of it, like
 /// InvenTree's `pgdb`): that is the directory compose can hand the one-off server.
@@ -51,25 +51,17 @@ struct StagedCluster: Sendable, Hashable, Codable {
         return true
     }
 
-    /// The plan note of a window step that the staged cluster makes (nearly) free.
-    static func planNote(_ world: PgUpgradeWorld, _ what: String) -> [String] {
-        applies(world) ? ["when the cluster prepared before the window is used (nothing committed since the snapshot): \(what)"] : []
-    }
-
     static func relativePath(_ world: PgUpgradeWorld) -> String {
         world.context.placement.newRelativePath + ".staged-" + world.context.runID.rawValue
     }
 
     static func containerName(_ runID: String) -> String { "upshift-staged-\(runID)" }
 
-    /// The staged cluster the window uses: staged, and the online snapshot found current.
-    static func usable(_ world: PgUpgradeWorld) throws -> StagedCluster? { try usable(folderPath: world.runFolder.path) }
-
-    /// `usable`, for a compensation that only has the run folder's path.
-    static func usable(folderPath: String) throws -> StagedCluster? {
-        guard let staged = try load(folderPath: folderPath), let online = try OnlinePreparation.load(folderPath: folderPath),
-              online.verdict?.isCurrent == true
-        else { return nil }
+    /// The prepared cluster, for the steps of the window's `prepared` branch, which only runs when there is one.
+    static func required(_ world: PgUpgradeWorld) throws -> StagedCluster {
+        guard let staged = try load(world.runFolder) else {
+            throw UpshiftError("internal: the prepared branch runs, but \(path(world.runFolder)) is missing")
+        }
         return staged
     }
 
@@ -87,15 +79,6 @@ struct StagedCluster: Sendable, Hashable, Codable {
         try await Blocking.run { () throws -> String in
             try Connection(parameters).query("SELECT system_identifier::text AS id FROM pg_control_system()").single().requiredString("id")
         }
-    }
-
-    /// Inside the window, when the snapshot is outdated: the staged cluster shows an older state, so it is
-    /// deleted and the window restores or upgrades in place. Returns whether there was one.
-    static func discardOutdated(_ world: PgUpgradeWorld, progress: @Sendable (String) -> Void) async throws -> Bool {
-        guard try load(world.runFolder) != nil else { return false }
-        try await discard(world, progress: progress)
-        try FileManager.default.removeItem(atPath: path(world.runFolder))
-        return true
     }
 
     /// The directories staging may leave in the mount: the staged cluster, and for the pg_upgrade method

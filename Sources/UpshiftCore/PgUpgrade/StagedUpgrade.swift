@@ -2,32 +2,31 @@ import Foundation
 import UpshiftPostgres
 
 /// The pg_upgrade method's new cluster, upgraded and verified before the window, so that the downtime is
-/// the staged window of the dump method (stop, rename, start, prove identity) instead of initdb, check,
+/// the dump method's prepared window (stop, rename, start, prove identity) instead of initdb, check,
 /// pg_upgrade, analyze and a full fingerprint.
 ///
 /// pg_upgrade needs a cleanly shut down old cluster, which the serving deployment's is not. So, while the
-/// application still serves, after the online snapshot and fingerprint:
-/// 1. `pg_basebackup` (inside the db container, as the data owner, over the local socket) copies the old
-///    cluster to `<old>.copy-<run>` in the same mount (`PrivateCopy`);
-/// 2. the old major, in the upgrade container, recovers the copy (no listener, no archiving) and shuts it
-///    down cleanly;
-/// 3. the window's own pg_upgrade steps run on it: initdb of `<new>.staged-<run>` with the old settings,
-///    `pg_upgrade --check`, `pg_upgrade --link` (the copy is upshift's, so linking costs the user nothing,
-///    whatever `--mode` says), carry-config; then the copy is deleted;
-/// 4. a one-off server of the target image runs on the staged cluster: update_extensions.sql, analyze,
-///    fingerprint compared with the online one, system identifier, clean shutdown.
+/// application still serves, after the online snapshot and fingerprint, a sub-plan run by the same
+/// executor and journal (`steps`):
+/// 1. `decide-staging`: is there room for a copy, and can pg_basebackup copy every row? If not, the window
+///    upgrades in place, as without staging;
+/// 2. `stage-copy`: `pg_basebackup` (inside the db container, as the data owner, over the local socket)
+///    copies the old cluster to `<old>.copy-<run>` in the same mount (`PrivateCopy`), and the old major, in
+///    the upgrade container, recovers the copy (no listener, no archiving) and shuts it down cleanly;
+/// 3. the window's own pg_upgrade steps, pointed at the copy: initdb of `<new>.staged-<run>` with the old
+///    settings, `pg_upgrade --check`, `pg_upgrade --link` (the copy is upshift's, so linking costs the user
+///    nothing, whatever `--mode` says), carry-config;
+/// 4. `stage-verify`: the copy is deleted; a one-off server of the target image runs on the staged cluster:
+///    update_extensions.sql, analyze, fingerprint compared with the online one, system identifier, clean
+///    shutdown.
 ///
-/// The window uses it like the dump method's staged cluster: only if nothing committed since the snapshot,
-/// which also proves the copy (taken after the snapshot) shows the snapshot's state. The user's cluster is
-/// never touched, so there is no point of no return for `link` or `swap`. Where staging cannot work (not
-/// enough free space for the copy, `wal_level=minimal`, no replication login) it is skipped and the window
-/// upgrades in place, as without it.
+/// The window uses it like the dump method's staged cluster (`CheckSnapshotStep`): only if nothing committed
+/// since the snapshot, which also proves the copy (taken after the snapshot) shows the snapshot's state. The
+/// user's cluster is never touched, so there is no point of no return for `link` or `swap`.
 struct StagedUpgrade: Sendable {
     var world: PgUpgradeWorld
     /// The window's steps, pointed at the copy and the staged directory.
     var upgrade: PgUpgradeRun
-
-    static let doneBefore = "done before the window, on a private copy of the old cluster"
 
     init(world: PgUpgradeWorld) throws {
         var run = try PgUpgradeRun(world: world)
@@ -43,59 +42,133 @@ struct StagedUpgrade: Sendable {
         world.database.dataLocation.subpath + ".copy-" + world.context.runID.rawValue
     }
 
-    enum Outcome {
-        case staged(StagedCluster)
-        /// Why not; nothing of the staging is left.
-        case skipped(String)
+    /// The staging sub-plan: one decision whose `stage` branch upgrades the copy.
+    func steps() throws -> [ExecutableStep] {
+        let stage: [ExecutableStep] = [
+            ExecutableStep(try StageCopyStep.planned(self), action: StageCopyStep(staging: self)),
+            try Self.onCopy(InitNewClusterStep.planned(upgrade), InitNewClusterStep(upgrade: upgrade), world),
+            try Self.onCopy(PgUpgradeCheckStep.planned(upgrade), PgUpgradeCheckStep(upgrade: upgrade), world),
+            try Self.onCopy(TransferDataStep.planned(upgrade), TransferDataStep(upgrade: upgrade), world),
+            try Self.onCopy(CarryConfigurationStep.planned(upgrade), CarryConfigurationStep(upgrade: upgrade), world),
+            ExecutableStep(try StageVerifyStep.planned(self), action: StageVerifyStep(staging: self)),
+        ]
+        return [ExecutableStep(
+            decision: DecideStagingStep.planned(self), action: DecideStagingStep(staging: self),
+            branches: [
+                ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage),
+                ExecutableBranch("in-window", when: "it has not, or wal_level or an unlogged table rule the copy out", steps: []),
+            ])]
     }
 
-    /// - Parameters:
-    ///   - expected: the online fingerprint.
-    ///   - server: the serving old cluster, at its container address.
-    ///   - databases: its databases, as the online step listed them.
-    func build(expected: Fingerprint, server: ConnectionParameters, databases: [String], context: StepContext) async throws -> Outcome {
-        let copy = PrivateCopy(world: world, upgrade: upgrade)
+    /// A window step of the pg_upgrade method run on the private copy before the window: its own id, and the
+    /// staging's undo (the staged directories deleted), since everything it changes is upshift's.
+    static func onCopy(_ planned: PlannedStep, _ action: any StepAction, _ world: PgUpgradeWorld) throws -> ExecutableStep {
+        var planned = planned
+        planned.id = "stage-" + planned.id
+        planned.title = "Before the window, on the private copy: " + planned.title
+        planned.notes = ["the user's cluster is not touched"]
+        if planned.mutates { planned.compensation = try StagedClusterCompensator.spec(world: world) }
+        planned.pointOfNoReturn = false
+        return ExecutableStep(planned, action: action)
+    }
+}
+
+/// Whether the pg_upgrade method can stage: reads the serving cluster's settings and the mount's free space.
+struct DecideStagingStep: StepAction {
+    var staging: StagedUpgrade
+
+    static func planned(_ staging: StagedUpgrade) -> PlannedStep {
+        PlannedStep(
+            id: "decide-staging", title: "Choose whether to upgrade a private copy of the cluster before the window", kind: "pg.decide-staging", mutates: false,
+            notes: ["room for the copy (df, du in the upgrade container), wal_level and WAL senders, no unlogged table (libpq, read-only)"])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let world = staging.world
+        guard let server = world.context.onlineConnection() else {
+            throw UpshiftError("no address to reach \(world.service) before the window")
+        }
+        let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
+        let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
         if let obstacle = try await copy.obstacle(server: server, databases: databases) {
-            _ = await upgrade.worker.remove()
-            return .skipped(obstacle)
+            _ = await staging.upgrade.worker.remove()
+            return .decided("in-window", because: "no staged upgrade (\(obstacle)): the window upgrades in place")
         }
-        do {
-            try await copy.take(context)
-        } catch let error as UpshiftError {
-            try await StagedCluster.discard(world, progress: context.progress)
-            return .skipped("\(error.message)")
+        return .decided("stage", because: "a copy of the cluster fits beside it: upgrading the copy before the window")
+    }
+}
+
+/// Copies the serving cluster and brings the copy to a clean shutdown (`PrivateCopy`).
+struct StageCopyStep: StepAction {
+    var staging: StagedUpgrade
+
+    static func planned(_ staging: StagedUpgrade) throws -> PlannedStep {
+        let world = staging.world
+        let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
+        return PlannedStep(
+            id: "stage-copy", title: "Before the window: copy the serving cluster to \(staging.upgrade.oldRelative) (pg_basebackup) and recover it with PostgreSQL \(world.context.oldMajor)",
+            kind: "pg.stage-copy", commands: PlannedStep.render([copy.backupCommand(container: "<\(world.service) container>")], redactor: world.redactor),
+            mutates: true, compensation: try StagedClusterCompensator.spec(world: world),
+            notes: ["your cluster is never touched: the copy is upshift's, and is deleted once upgraded"])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let world = staging.world
+        guard let server = world.context.onlineConnection() else {
+            throw UpshiftError("no address to reach \(world.service) before the window")
         }
+        let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
+        try await copy.take(context)
         try await copy.recover(context)
         let settings = try await ClusterSettings.read(server)
         try settings.save(to: ClusterSettings.path(world.runFolder))
+        return StepOutcome(summary: "copied to \(staging.upgrade.oldRelative), recovered and shut down cleanly")
+    }
+}
 
-        context.progress("pg_upgrade of the copy into \(upgrade.newRelative)")
-        _ = try await InitNewClusterStep(upgrade: upgrade).run(context)
-        _ = try await PgUpgradeCheckStep(upgrade: upgrade).run(context)
-        _ = try await TransferDataStep(upgrade: upgrade).run(context)
-        _ = try await CarryConfigurationStep(upgrade: upgrade).run(context)
+/// The upgraded copy, checked before the window: the copy is deleted (its files live on, linked, in the
+/// staged cluster), a one-off server of the target image runs on the staged cluster for
+/// update_extensions.sql and analyze, and its fingerprint must equal the snapshot's. When it differs (a write
+/// after the snapshot), the staged directories are deleted and the window will upgrade in place.
+struct StageVerifyStep: StepAction {
+    var staging: StagedUpgrade
+
+    static func planned(_ staging: StagedUpgrade) throws -> PlannedStep {
+        let world = staging.world
+        return PlannedStep(
+            id: "stage-verify", title: "Before the window: start PostgreSQL \(world.context.options.targetMajor) on \(staging.upgrade.newRelative), update extensions, analyze, compare with the snapshot",
+            kind: "pg.stage-verify", commands: PlannedStep.render([StagedServer(world: world).runCommand], redactor: world.redactor),
+            mutates: true, compensation: try StagedClusterCompensator.spec(world: world),
+            notes: ["a one-off server (docker compose run, no published port), shut down cleanly after; the copy is deleted first"])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        let world = staging.world
+        let upgrade = staging.upgrade
         // Linked into the staged cluster, whose files survive; the copy itself must never start again.
         try await StagedCluster.discard(
             relativePaths: [upgrade.oldRelative], mount: upgrade.mount, image: world.database.imageText,
             runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
-
         let server = StagedServer(world: world)
         let target = try await server.start(context)
         let afterCare = try await PostUpgradeStep(upgrade: upgrade, target: target).afterCare(context)
         // Run here; the window, if it upgrades in place after all, collects its own.
         try? FileManager.default.removeItem(atPath: TransferDataStep.extensionsScript(world))
         let (fingerprint, identifier) = try await server.read(target, context: context)
+        let expected = try FingerprintStep.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let differences = expected.diff(against: fingerprint)
         guard differences.isEmpty else {
-            // The copy was taken after the snapshot: a write in between shows here. The window would find
-            // that write too and upgrade in place; say so now and free the space.
+            // The copy was taken after the snapshot: a write in between shows here. The window finds that
+            // write too and upgrades in place; free the space now.
             try await StagedCluster.discard(world, progress: context.progress)
-            return .skipped("the upgraded copy differs from the snapshot (\(differences.prefix(3).joined(separator: "; "))), most likely a write after it")
+            return StepOutcome(summary: "not used: the upgraded copy differs from the snapshot (\(differences.prefix(3).joined(separator: "; "))), most likely a write after it")
         }
         try FingerprintStep.save(fingerprint, to: StagedServer.fingerprintPath(world))
         try await server.stop()
-        return .staged(StagedCluster(
+        let cluster = StagedCluster(
             relativePath: upgrade.newRelative, systemIdentifier: identifier,
-            summary: "a private copy upgraded with pg_upgrade --link, \(afterCare), identical to the snapshot: \(FingerprintStep.describe(fingerprint))"))
+            summary: "a private copy upgraded with pg_upgrade --link, \(afterCare), identical to the snapshot: \(FingerprintStep.describe(fingerprint))")
+        try cluster.write(world.runFolder)
+        return StepOutcome(summary: "a copy upgraded into \(cluster.relativePath) and verified")
     }
 }

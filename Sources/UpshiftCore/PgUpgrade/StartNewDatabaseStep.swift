@@ -6,21 +6,24 @@ import UpshiftPostgres
 /// cluster is empty: upshift never restores over data.
 struct StartNewDatabaseStep: StepAction {
     var world: PgUpgradeWorld
+    /// The window's `prepared` branch: not empty, the cluster restored and verified before the window,
+    /// proven by its system identifier.
+    var onPrepared = false
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+    static func planned(_ world: PgUpgradeWorld, onPrepared: Bool = false) throws -> PlannedStep {
         let command = world.firstStartCompose.cli.command(["up", "-d", "--no-deps", world.service])
         let initialised = "the image's entrypoint initialises the empty directory (initdb as \(world.database.superuser), its pg_hba line, POSTGRES_DB, which the restore drops and recreates as it was)"
         return PlannedStep(
-            id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on an empty data directory (\(world.context.placement.newPGDATA))",
+            id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on \(onPrepared ? "the cluster restored before the window" : "an empty data directory") (\(world.context.placement.newPGDATA))",
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
                 handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"),
-            notes: [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? [])
-                + StagedCluster.planNote(world, "it starts on that cluster, proven by its system identifier"))
+            notes: onPrepared ? ["proven to be that cluster by its system identifier"] : [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? []))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if let staged = try StagedCluster.usable(world) {
+        if onPrepared {
+            let staged = try StagedCluster.required(world)
             // Not empty: the cluster restored and verified before the window. Proven to be that one.
             let (major, server) = try await startTargetServer(context, waiting: "to accept logins")
             try await staged.proveRunning(server)

@@ -6,28 +6,31 @@ import Foundation
 /// rebuilds the old cluster from the verified dump.
 struct StartUpgradedDatabaseStep: StepAction {
     var upgrade: PgUpgradeRun
+    /// The window's `prepared` branch: the cluster upgraded before the window, now in place, whose files the
+    /// old cluster does not share — no point of no return, and it is proven to be that cluster.
+    var onPrepared = false
 
-    static func planned(_ upgrade: PgUpgradeRun) throws -> PlannedStep {
+    static func planned(_ upgrade: PgUpgradeRun, onPrepared: Bool = false) throws -> PlannedStep {
         let world = upgrade.world
         let command = world.newServerCompose.cli.command(["up", "-d", "--no-deps", world.service])
         let compensation: CompensationSpec
         var notes: [String] = []
-        if upgrade.mode == .link {
+        if upgrade.mode == .link && !onPrepared {
             compensation = try RebuildFromDumpCompensator.spec(upgrade)
             notes.append("POINT OF NO RETURN for the old cluster (--link): once the new server starts, undo rebuilds the old cluster from the dump")
-            notes += StagedCluster.planNote(world, "no point of no return: the new server starts on the staged cluster, whose files the old one does not share")
         } else {
             compensation = try ComposeServicesCompensator.spec(handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)")
         }
         return PlannedStep(
-            id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on the upgraded cluster (\(world.context.placement.newPGDATA))",
+            id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on the \(onPrepared ? "cluster upgraded before the window" : "upgraded cluster") (\(world.context.placement.newPGDATA))",
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: compensation, notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = upgrade.world
-        if let staged = try StagedCluster.usable(world) {
+        if onPrepared {
+            let staged = try StagedCluster.required(world)
             let (major, server) = try await StartNewDatabaseStep(world: world).startTargetServer(context, waiting: "to accept logins")
             try await staged.proveRunning(server)
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster upgraded before the window (system identifier \(staged.systemIdentifier)); the old cluster was never touched")

@@ -18,7 +18,6 @@ struct TransferDataStep: StepAction {
         case .link: notes.append("the old cluster stays usable until the new one first starts (step start-new-db)")
         case .swap: notes.append("POINT OF NO RETURN for the old cluster: its files move into the new one; undo rebuilds it from the dump")
         }
-        notes += StagedCluster.planNote(upgrade.world, StagedUpgrade.doneBefore + "; the old cluster is never touched, so there is no point of no return")
         return PlannedStep(
             id: "pg-upgrade", title: "Run pg_upgrade --\(upgrade.mode.rawValue) (PostgreSQL \(upgrade.world.context.oldMajor) -> \(upgrade.world.context.options.targetMajor))",
             kind: "pg.pg-upgrade", commands: PlannedStep.render([command], redactor: upgrade.world.redactor), mutates: true,
@@ -34,7 +33,6 @@ struct TransferDataStep: StepAction {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        if try StagedCluster.usable(upgrade.world) != nil { return StepOutcome(summary: StagedUpgrade.doneBefore) }
         let settings = try upgrade.settings()
         if upgrade.mode == .swap {
             context.oldClusterUnusable("pg_upgrade --swap moves the PostgreSQL \(upgrade.world.context.oldMajor) files into the new cluster; an undo rebuilds the old cluster from \(DumpClusterStep.directory(upgrade.world))")

@@ -1,0 +1,72 @@
+import Foundation
+import UpshiftPostgres
+
+/// The window's one decision: with the application stopped and the server isolated, does the work done
+/// before the window still stand for the database? It picks the rest of the plan:
+/// - `prepared`: nothing committed since the online snapshot, and a new cluster was prepared and verified
+///   before the window (`StagedCluster`): the window renames it into place and proves it is that cluster;
+/// - `snapshot`: nothing committed, no prepared cluster: the online dump and fingerprint stand, and the
+///   window restores or upgrades from them;
+/// - `changed`: a transaction committed or a sequence moved: the prepared cluster (if any) is deleted and
+///   the window fingerprints, dumps and restores or upgrades as if nothing had been prepared.
+///
+/// Only this step reads what the preparation left in the run folder to choose; the steps of each branch do
+/// what their branch says (`WindowPath`).
+struct CheckSnapshotStep: StepAction {
+    var world: PgUpgradeWorld
+    /// Whether the plan has a `prepared` branch (this run stages a new cluster before the window).
+    var stages: Bool
+
+    static let id = "check-snapshot"
+
+    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+        PlannedStep(
+            id: id, title: "Check whether anything changed since the online snapshot, and choose how the window goes",
+            kind: "pg.check-snapshot", mutates: false,
+            notes: [
+                "reads the commit status of every transaction the snapshot cannot see, and every sequence (libpq, the server isolated)",
+                "nothing committed: the fingerprint taken before the window is the old cluster's",
+            ])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        guard var online = try OnlinePreparation.load(world.runFolder) else {
+            throw UpshiftError("internal: \(Self.id) without the online preparation in \(world.runFolder.path)")
+        }
+        let parameters = try await world.serverConnection()
+        context.progress("checking whether anything changed since the online snapshot")
+        let earlier = try FingerprintStep.load(OnlinePreparation.fingerprintPath(world.runFolder))
+        let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)
+        online.verdict = verdict
+        try online.write(world.runFolder)
+        guard verdict.isCurrent else {
+            return .decided(WindowPath.changed.rawValue, because: "changed since the online snapshot (\(verdict.reason)): the window does the work")
+        }
+        try FingerprintStep.save(earlier, to: FingerprintStep.path(world.runFolder, .before))
+        let stands = "unchanged since the online snapshot: \(verdict.reason); its fingerprint stands (\(FingerprintStep.describe(earlier)))"
+        if stages, let staged = try StagedCluster.load(world.runFolder) {
+            return .decided(WindowPath.prepared.rawValue, because: stands + "; the cluster prepared before the window is used (\(staged.relativePath))")
+        }
+        return .decided(WindowPath.snapshot.rawValue, because: stands + (stages ? "; no cluster was prepared before the window" : ""))
+    }
+}
+
+/// Which way the window goes, as `CheckSnapshotStep` decides; the planners build each branch's steps for
+/// one of these, so a step never has to find out which branch it is in.
+enum WindowPath: String, Sendable, CaseIterable {
+    /// No online preparation, or it is outdated: everything happens in the window.
+    case changed
+    /// The online dump and fingerprint stand; the window restores or upgrades from them.
+    case snapshot
+    /// The cluster prepared before the window takes the old one's place.
+    case prepared
+
+    /// The condition, for the plan reader.
+    var when: String {
+        switch self {
+        case .changed: return "a transaction committed or a sequence moved since the snapshot"
+        case .snapshot: return "nothing committed since the snapshot, and no cluster was prepared"
+        case .prepared: return "nothing committed since the snapshot, and the cluster prepared before the window is ready"
+        }
+    }
+}
