@@ -42,6 +42,8 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
         var plan: Plan
         var text: String
         var json: String
+        /// Commands the planner ran on its strict recording runner (planning must run none).
+        var commandsRun: [String]
     }
 
     func render() async throws -> Rendered {
@@ -51,23 +53,32 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
             deployments.append(made)
             return made
         }
+        var planningRunners: [any CommandRunning] = []
+        func planned(_ world: PgUpgradeWorld) throws -> Plan {
+            planningRunners.append(world.runner)
+            return try PgUpgradePlanner(world: world, environment: [:]).plan()
+        }
+        func planned(_ planner: RestorePlanner) throws -> Plan {
+            planningRunners.append(planner.runner)
+            return try planner.plan()
+        }
         let plan: Plan
         switch self {
         case .dumpBindOnline:
-            plan = try PgUpgradePlanner(world: try RecordedWorlds.pgUpgrade(try deployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true)), environment: [:]).plan()
+            plan = try planned(try RecordedWorlds.pgUpgrade(try deployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true)))
         case .dumpVolumeWindow:
-            plan = try PgUpgradePlanner(world: try RecordedWorlds.pgUpgrade(try deployment("named-volume"), RecordedWorlds.namedVolumeFacts()), environment: [:]).plan()
+            plan = try planned(try RecordedWorlds.pgUpgrade(try deployment("named-volume"), RecordedWorlds.namedVolumeFacts()))
         case .pgUpgradeLink:
             let options = PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link, jobs: 2)
-            plan = try PgUpgradePlanner(world: try RecordedWorlds.pgUpgrade(try deployment("inventree"), RecordedWorlds.inventreeFacts(options, online: true)), environment: [:]).plan()
+            plan = try planned(try RecordedWorlds.pgUpgrade(try deployment("inventree"), RecordedWorlds.inventreeFacts(options, online: true)))
         case .pgUpgradeCopy:
             var options = PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .copy, jobs: 2)
             options.prepareOnline = false
-            plan = try PgUpgradePlanner(world: try RecordedWorlds.pgUpgrade(try deployment("inventree"), RecordedWorlds.inventreeFacts(options, online: true)), environment: [:]).plan()
+            plan = try planned(try RecordedWorlds.pgUpgrade(try deployment("inventree"), RecordedWorlds.inventreeFacts(options, online: true)))
         case .invoke:
             var facts = RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .invoke), online: true)
             facts.packageIndex = PackageIndexProbe(host: "pypi.org", reachable: true)
-            plan = try PgUpgradePlanner(world: try RecordedWorlds.pgUpgrade(try deployment("inventree"), facts), environment: [:]).plan()
+            plan = try planned(try RecordedWorlds.pgUpgrade(try deployment("inventree"), facts))
         case .updateOnline, .updateOffline:
             let world = try await RecordedWorlds.update(try deployment("inventree"), to: "1.0.0", indexReachable: self == .updateOnline)
             plan = try AppUpdatePlanner(world: world).plan()
@@ -75,11 +86,11 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let source = RestoreContext.Source.inventree(
                 version: InvenTreeVersion(1, 0, 0), server: "inventree-server",
                 dbFile: "InvenTree-db-2026-11-30-020000.psql.bin.gz", mediaFile: "InvenTree-media-2026-11-30-020000.tar.gz")
-            plan = try RecordedWorlds.restore(try deployment("inventree"), source: source, running: ["inventree-cache", "inventree-db", "inventree-server", "inventree-worker"]).plan()
+            plan = try planned(try RecordedWorlds.restore(try deployment("inventree"), source: source, running: ["inventree-cache", "inventree-db", "inventree-server", "inventree-worker"]))
         case .restoreDump:
             let restoreDeployment = try deployment("named-volume")
             let source = RestoreContext.Source.dump(path: restoreDeployment.directory + "/backups/named-volume-postgres-20261130-020000-c3d4.dump", media: nil)
-            plan = try RecordedWorlds.restore(restoreDeployment, source: source, running: ["db", "web"]).plan()
+            plan = try planned(try RecordedWorlds.restore(restoreDeployment, source: source, running: ["db", "web"]))
         case .importRecords:
             plan = try RecordsImportPlanner(world: try RecordedWorlds.recordsImport(try deployment("inventree"), version: InvenTreeVersion(1, 0, 0)))
                 .plan(command: "import -f /srv/exports/records.json --clear")
@@ -89,7 +100,8 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 .plan(command: "transfer --to /srv/inventree-new --include-media")
         }
         func normalise(_ text: String) -> String { deployments.reduce(text) { $1.normalise($0) } }
-        return Rendered(plan: plan, text: normalise(plan.renderText()), json: normalise(String(decoding: try plan.jsonData(), as: UTF8.self)))
+        let commands = planningRunners.flatMap { ($0 as? RecordingRunner)?.commands.map { $0.rendered() } ?? ["not a recording runner"] }
+        return Rendered(plan: plan, text: normalise(plan.renderText()), json: normalise(String(decoding: try plan.jsonData(), as: UTF8.self)), commandsRun: commands)
     }
 }
 
@@ -104,7 +116,8 @@ struct GoldenPlanTests {
         for secret in GoldenPlan.fixtureSecrets {
             #expect(!rendered.text.contains(secret) && !rendered.json.contains(secret), "the plan shows a fixture password")
         }
-        #expect(!rendered.text.contains(FileManager.default.temporaryDirectory.path), "a temp path is left in the text")
+        #expect(!rendered.text.contains("upshift-golden-") && !rendered.json.contains("upshift-golden-"), "a temp path is left in the plan")
+        #expect(rendered.commandsRun.isEmpty, "planning ran commands")
         GoldenFile.check(rendered.text, variant.rawValue + ".txt")
         if variant.keepsJSON {
             GoldenFile.check(rendered.json, variant.rawValue + ".json")
