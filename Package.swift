@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "UpshiftTestSupport", dependencies: ["UpshiftCore", "UpshiftPostgres"], path: "Tests/UpshiftTestSupport"),
         .testTarget(name: "UpshiftCoreTests", dependencies: ["UpshiftCore", "UpshiftTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "UpshiftPostgresTests", dependencies: ["UpshiftPostgres", "UpshiftTestSupport"]),
+        .testTarget(
+            name: "UpshiftCommandsTests",
+            dependencies: ["UpshiftCommands", "UpshiftCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["UpshiftCore", "UpshiftPostgres", "UpshiftTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

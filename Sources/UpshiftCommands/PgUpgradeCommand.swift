@@ -19,7 +19,9 @@ extension Upshift {
                 invoke (InvenTree's own backup/restore tasks). link and swap take a verified dump first and rebuild the \
                 old cluster from it if the run is undone after the point of no return.
 
-                To keep the downtime short, the dump and the "before" fingerprint are taken from one snapshot while                 the application still serves; after it stops, they are used only if no transaction committed since                 (else the window dumps and fingerprints again). --no-online-prepare takes both inside the window.
+                To keep the downtime short, the dump and the "before" fingerprint are taken from one snapshot while \
+                the application still serves; after it stops, they are used only if no transaction committed since \
+                (else the window dumps and fingerprints again). --no-online-prepare takes both inside the window.
 
                 Example:
                   upshift -C /srv/inventree pg-upgrade --to 18 --dry-run
