@@ -84,7 +84,11 @@ public struct Plan: Sendable, Hashable, Codable {
             lines.append("\(label). \(step.title)  [\(step.kind), \(tag)]")
             let indent = String(repeating: " ", count: label.count + 2)
             for command in step.commands { lines.append("\(indent)$ \(command)") }
-            for note in step.notes { lines.append("\(indent)- \(note)") }
+            // A note may span lines (a diff): its continuation lines keep the note's indentation.
+            for note in step.notes {
+                let trimmed = note.hasSuffix("\n") ? String(note.dropLast()) : note
+                lines.append("\(indent)- " + trimmed.replacingOccurrences(of: "\n", with: "\n\(indent)  "))
+            }
             if let compensation = step.compensation { lines.append("\(indent)undo: \(compensation.description)") }
             else if step.mutates { lines.append("\(indent)undo: none needed (left in place)") }
             if step.pointOfNoReturn { lines.append("\(indent)point of no return: later failures do not undo this step") }
