@@ -23,6 +23,9 @@ extension Upshift {
 
         @OptionGroup var project: RecordsProjectOptions
 
+
+        @OptionGroup var change: ChangeOptions
+
         @Option(name: [.short, .customLong("filename")], help: "The JSON records file on the host.")
         var file: String
 
@@ -35,10 +38,6 @@ extension Upshift {
 
         @Option(name: .customLong("convert-from"), help: "Re-encode a non-UTF-8 file from this encoding (latin1, windows-1252, utf-16, …).")
         var convertFrom: String?
-
-        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).") var yes = false
-        @Flag(name: .customLong("dry-run"), help: "Run the checks, print the plan, change nothing.") var dryRun = false
-        @Flag(name: .customLong("no-rollback"), help: "Leave a failed run as it is for inspection.") var noRollback = false
 
         var options: ImportRecordsOptions {
             ImportRecordsOptions(clear: clear, excludePlugins: excludePlugins, ignoreNonexistent: ignoreNonexistent, skipMigrations: skipMigrations, strict: strict, verbose: verbose)
@@ -62,80 +61,46 @@ extension Upshift {
             let project = try await ComposeProject.load(options: self.project.composeOptions, runner: runner)
             let target = try InvenTreeEndpoint(project: project, runner: runner)
             let directory = target.directory
-            let runID = RunID.make()
             let command = "import -f \(hostPath)" + (clear ? " --clear" : "")
-            let lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun)
-            defer { lock?.release() }
-            let audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: [target.database.password])
-            try audit.started(["project": project.name])
-            let reporter = RunReporter(audit: audit.sink)
-            let context: RecordsImportContext
-            let data: Data
-            do {
-                (context, data) = try await RecordsImportPreflight(target: target, path: hostPath, convertFrom: encoding, options: options, runID: runID,
-                                                                   progress: { reporter.emit("preflight: \($0)") }).run()
-            } catch {
-                audit.refused(error)
-                throw Refusal.wrap(error)
+            let session = try RunSession(project: project, command: command, dryRun: change.dryRun, secrets: [target.database.password])
+            defer { session.close() }
+            let runID = session.runID
+            let reporter = session.reporter
+            let (context, data) = try await session.preflight {
+                try await RecordsImportPreflight(target: target, path: hostPath, convertFrom: encoding, options: options, runID: runID,
+                                                 progress: { reporter.emit("preflight: \($0)") }).run()
             }
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
-            audit.note("records.file", ["file": hostPath, "records": String(context.file.totalRecords), "counts": context.file.countsText,
-                                        "source_version": context.file.metadata?.sourceVersion ?? "", "target_version": "\(context.version)"])
+            session.audit.note("records.file", ["file": hostPath, "records": String(context.file.totalRecords), "counts": context.file.countsText,
+                                                "source_version": context.file.metadata?.sourceVersion ?? "", "target_version": "\(context.version)"])
 
-            if dryRun {
-                let world = RecordsImportWorld(context: context, runFolder: RunFolder(projectDirectory: directory, runID: runID), hostFile: hostPath)
-                print(target.redactor.redact(try RecordsImportPlanner(world: world).plan(command: command).renderText()))
-                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
-                return
-            }
-            let folder = try RunFolder.create(projectDirectory: directory, runID: runID)
+            let folder = try session.folder(create: !change.dryRun)
             var hostFile = hostPath
-            if encoding != nil {
+            if encoding != nil && !change.dryRun {
                 hostFile = folder.path + "/import-utf8.json"
                 guard FileManager.default.createFile(atPath: hostFile, contents: data, attributes: [.posixPermissions: 0o600]) else {
                     throw UpshiftError("cannot write \(hostFile)")
                 }
                 reporter.emit("re-encoded \(hostPath) from \(convertFrom!) to UTF-8: \(hostFile)")
             }
-            let world = RecordsImportWorld(context: context, runFolder: folder, hostFile: hostFile)
-            let planner = RecordsImportPlanner(world: world)
+            let planner = RecordsImportPlanner(world: RecordsImportWorld(context: context, runFolder: folder, hostFile: hostFile))
             let plan = try planner.plan(command: command)
-            try folder.writePlan(plan, redactor: target.redactor)
-            FileHandle.standardError.write(Data(target.redactor.redact(plan.renderText()).utf8))
-            do {
-                try Confirmation.ask("Import \(context.file.totalRecords) records into \(project.name)?", yes: yes)
-            } catch {
-                audit.refused(error)
-                throw Refusal.wrap(error)
-            }
-            let outcome = try await RecordsRun.execute(steps: try planner.steps(), plan: plan, folder: folder, redactor: target.redactor,
-                                                       rollback: !noRollback, runner: runner, reporter: reporter)
-            try RecordsRun.summarize(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor) {
+            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: target.redactor) }
+            let outcome = try await session.execute(
+                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: target.redactor,
+                question: "Import \(context.file.totalRecords) records into \(project.name)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
+            try RecordsRunSummary.print(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor) {
                 "Imported \(context.file.totalRecords) records of \(context.file.counts.count) models into \(project.name) (InvenTree \(context.version)); counts verified."
             }
-            audit.note("records.imported", ["records": String(context.file.totalRecords), "counts": context.file.countsText])
+            session.audit.note("records.imported", ["records": String(context.file.totalRecords), "counts": context.file.countsText])
         }
     }
 }
 
-/// Running a records plan and reporting its end: shared by import and transfer.
-enum RecordsRun {
-    static func execute(steps: [ExecutableStep], plan: Plan, folder: RunFolder, redactor: Redactor, rollback: Bool,
-                        runner: any CommandRunning, reporter: RunReporter) async throws -> RunOutcome {
-        let interrupted = InterruptFlag()
-        let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
-        defer { ChildProcessRegistry.shared.removeObserver(observer) }
-        let journal = try folder.createJournal()
-        defer { journal.close() }
-        let executor = Executor(
-            runID: folder.runID, command: plan.command, steps: steps, journal: journal,
-            registry: .upshift(runner: runner), runFolder: folder, redactor: redactor,
-            options: ExecutorOptions(rollbackOnFailure: rollback, isInterrupted: { interrupted.isSet }),
-            onEvent: reporter.handler)
-        return await executor.run()
-    }
-
-    static func summarize(outcome: RunOutcome, what: String, runID: RunID, directory: String, dumpPath: String, redactor: Redactor, success: () -> String) throws {
+/// The last words of an import or a transfer: what was verified and how to undo it, or what failed and
+/// what state the target is in.
+enum RecordsRunSummary {
+    static func print(outcome: RunOutcome, what: String, runID: RunID, directory: String, dumpPath: String, redactor: Redactor, success: () -> String) throws {
         let dir = ShellQuote.quote(directory)
         switch outcome.status {
         case .succeeded:

@@ -31,6 +31,9 @@ extension Upshift {
 
         @OptionGroup var global: GlobalOptions
 
+
+        @OptionGroup var change: ChangeOptions
+
         @Option(name: .customLong("to"), help: "Target PostgreSQL major (e.g. 18).")
         var targetMajor: Int
 
@@ -54,18 +57,6 @@ extension Upshift {
 
         @Option(name: .customLong("stop-timeout"), help: "Seconds to wait for a clean database shutdown.")
         var stopTimeout: Int = 120
-
-        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).")
-        var yes = false
-
-        @Flag(name: .customLong("dry-run"), help: "Print the plan, every command with secrets masked, and change nothing.")
-        var dryRun = false
-
-        @Flag(help: "With --dry-run: print the plan as JSON.")
-        var json = false
-
-        @Flag(name: .customLong("no-rollback"), help: "Leave a failed run as it is for inspection.")
-        var noRollback = false
 
         @Flag(name: .customLong("no-online-prepare"), help: "Dump and fingerprint only after the application has stopped, not from a snapshot while it still serves.")
         var noOnlinePrepare = false
@@ -92,12 +83,12 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             var options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,
-                rollbackOnFailure: !noRollback, stopTimeout: stopTimeout,
+                rollbackOnFailure: !change.noRollback, stopTimeout: stopTimeout,
                 mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
             if noOnlinePrepare { options.prepareOnline = false }
             options.targetImage = targetImage
             let session = try RunSession(
-                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: dryRun, secrets: [try? project.database().password])
+                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: change.dryRun, secrets: [try? project.database().password])
             defer { session.close() }
             let reporter = session.reporter
             reporter.emit("preflight: checking \(project.name) for PostgreSQL \(targetMajor)")
@@ -111,14 +102,14 @@ extension Upshift {
                 return context
             }
 
-            let folder = try session.folder(create: !dryRun)
+            let folder = try session.folder(create: !change.dryRun)
             let planner = PgUpgradePlanner(world: PgUpgradeWorld(context: context, runner: runner, runFolder: folder))
             let plan = try planner.plan()
-            if dryRun { return try session.printDryRun(plan, json: json, redactor: context.redactor) }
+            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
                 plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
-                question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: yes,
-                rollbackOnFailure: !noRollback)
+                question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: change.yes,
+                rollbackOnFailure: !change.noRollback)
             try RunSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)
         }
     }

@@ -16,6 +16,9 @@ extension Upshift {
 
         @OptionGroup var global: GlobalOptions
 
+
+        @OptionGroup var change: ChangeOptions
+
         @Option(name: .customLong("db-file"), help: "InvenTree: the database backup's file name in its backup directory; others: the dump path.")
         var dbFile: String
 
@@ -28,12 +31,6 @@ extension Upshift {
         @Option(name: .customLong("backup-dir"), help: "Where the safety dump goes (default: <project>/backups).")
         var backupDirectory: String?
 
-        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).")
-        var yes = false
-
-        @Flag(name: .customLong("dry-run"), help: "Print the plan and change nothing.")
-        var dryRun = false
-
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
@@ -41,7 +38,7 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let directory = project.location.directory
             let session = try RunSession(
-                project: project, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), dryRun: dryRun,
+                project: project, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), dryRun: change.dryRun,
                 secrets: [try? project.database().password])
             defer { session.close() }
             let runID = session.runID
@@ -51,19 +48,25 @@ extension Upshift {
             }
             let planner = RestorePlanner(context: context, runner: runner)
             let plan = try planner.plan()
-            if dryRun { return try session.printDryRun(plan, json: false, redactor: context.redactor) }
+            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
                 plan: plan, steps: try planner.steps(), folder: try session.folder(create: true), registry: .upshift(runner: runner),
-                redactor: context.redactor, question: "Replace the database of \(project.name) with \(dbFile)?", yes: yes)
+                redactor: context.redactor, question: "Replace the database of \(project.name) with \(dbFile)?", yes: change.yes,
+                rollbackOnFailure: !change.noRollback)
             let dir = ShellQuote.quote(directory)
             switch outcome.status {
             case .succeeded:
                 FileHandle.standardError.write(Data("\nrestored \(dbFile) into \(context.database.database) (run \(runID)); the previous contents are in \(context.safetyDumpPath)\n  undo: upshift -C \(dir) rollback --run \(runID)\n".utf8))
             case .failed, .interrupted:
                 var message = "restore failed at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
-                message += outcome.rollback == .incomplete
-                    ? "\nROLLBACK INCOMPLETE: \(outcome.report.failure.map { "\($0.step): \($0.error)" } ?? ""); retry with: upshift -C \(dir) rollback --run \(runID)"
-                    : "\nrolled back: the database holds what it held before (from \(context.safetyDumpPath)) and the services are back"
+                switch outcome.rollback {
+                case .incomplete:
+                    message += "\nROLLBACK INCOMPLETE: \(outcome.report.failure.map { "\($0.step): \($0.error)" } ?? ""); retry with: upshift -C \(dir) rollback --run \(runID)"
+                case .skipped:
+                    message += "\n--no-rollback: everything was left as it is; undo with: upshift -C \(dir) rollback --run \(runID)"
+                case .complete, .notNeeded:
+                    message += "\nrolled back: the database holds what it held before (from \(context.safetyDumpPath)) and the services are back"
+                }
                 throw UpshiftError(context.redactor.redact(message), exitCode: outcome.exitCode)
             }
         }

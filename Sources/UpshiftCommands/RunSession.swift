@@ -3,28 +3,49 @@ import UpshiftCore
 
 /// What every journaled command does around its own plan: refuse to start over a half-finished run, take
 /// the project lock, audit the start (and any refusal), print a dry run, keep the plan on disk, ask, catch
-/// Ctrl-C, journal and execute. One place, so pg-upgrade, update, restore and import behave alike.
+/// Ctrl-C, journal and execute. One place, so every command that changes something (pg-upgrade, update,
+/// restore, import, transfer) behaves alike.
 final class RunSession: Sendable {
     let directory: String
     let runID: RunID
     let audit: AuditBridge
     let reporter: RunReporter
-    private let lock: ProjectLock?
+    private let locks: [ProjectLock]
 
-    /// - Parameter secrets: values the audit log must mask (the database password).
-    init(project: ComposeProject, command: String, dryRun: Bool, secrets: [Secret?], runID: RunID = RunID.make()) throws {
+    /// - Parameters:
+    ///   - project: the project the run changes: its journal, audit log and lock.
+    ///   - secrets: values the audit log must mask (the database password).
+    ///   - auditFields: more facts for the audit's start record (a transfer's source).
+    ///   - readOnlyProjects: other project directories the run reads and must not see changed meanwhile:
+    ///     locked too (not for a dry run), before the project itself.
+    init(
+        project: ComposeProject, command: String, dryRun: Bool, secrets: [Secret?], auditFields: [String: String] = [:],
+        readOnlyProjects: [String] = [], runID: RunID = RunID.make()
+    ) throws {
         directory = project.location.directory
         self.runID = runID
-        lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun)
+        var locks: [ProjectLock] = []
+        do {
+            if !dryRun {
+                for other in readOnlyProjects {
+                    locks.append(try ProjectLock.acquire(projectDirectory: other, command: command + " (read)", runID: runID))
+                }
+            }
+            if let lock = try RunGuard.lock(projectDirectory: directory, command: command, runID: runID, dryRun: dryRun) { locks.append(lock) }
+        } catch {
+            locks.forEach { $0.release() }
+            throw error
+        }
+        self.locks = locks
         audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: secrets)
-        try audit.started(["project": project.name])
+        try audit.started(auditFields.merging(["project": project.name]) { $1 })
         reporter = RunReporter(audit: audit.sink)
     }
 
-    deinit { lock?.release() }
+    deinit { locks.forEach { $0.release() } }
 
-    /// Releases the project lock (also done on deinit; explicit so the lock's lifetime is visible).
-    func close() { lock?.release() }
+    /// Releases the project locks (also done on deinit; explicit so their lifetime is visible).
+    func close() { locks.forEach { $0.release() } }
 
     /// Runs a preflight; a refusal is audited before it reaches the user.
     func preflight<T>(_ body: () async throws -> T) async throws -> T {

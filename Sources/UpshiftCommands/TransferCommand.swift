@@ -22,13 +22,13 @@ extension Upshift {
 
         @OptionGroup var project: RecordsProjectOptions
 
+
+        @OptionGroup var change: ChangeOptions
+
         @Option(name: .customLong("to"), help: "The target installation's compose project directory.")
         var targetDirectory: String
 
         @Flag(name: .customLong("include-media"), help: "Copy and verify the media tree too.") var includeMedia = false
-        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).") var yes = false
-        @Flag(name: .customLong("dry-run"), help: "Run the checks, print the plan, change nothing.") var dryRun = false
-        @Flag(name: .customLong("no-rollback"), help: "Leave a failed run as it is for inspection.") var noRollback = false
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
@@ -39,54 +39,36 @@ extension Upshift {
             let targetProject = try await ComposeProject.load(options: ComposeOptions(projectDirectory: targetPath), runner: runner)
             let source = try InvenTreeEndpoint(project: sourceProject, runner: runner)
             let target = try InvenTreeEndpoint(project: targetProject, runner: runner)
-            let runID = RunID.make()
             let command = "transfer --to \(targetPath)" + (includeMedia ? " --include-media" : "")
-
-            let sourceLock = dryRun ? nil : try ProjectLock.acquire(projectDirectory: source.directory, command: command + " (source)", runID: runID)
-            defer { sourceLock?.release() }
-            let targetLock = try RunGuard.lock(projectDirectory: target.directory, command: command, runID: runID, dryRun: dryRun)
-            defer { targetLock?.release() }
-
+            // The run is the target's (its journal, audit and lock); the source is only read, and locked so
+            // that no run of its own changes it meanwhile.
+            let session = try RunSession(
+                project: targetProject, command: command, dryRun: change.dryRun, secrets: [source.database.password, target.database.password],
+                auditFields: ["source": source.directory], readOnlyProjects: [source.directory])
+            defer { session.close() }
+            let runID = session.runID
+            let reporter = session.reporter
             let redactor = source.redactor.merging(target.redactor)
-            let audit = try AuditBridge(projectDirectory: target.directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""),
-                                        secrets: [source.database.password, target.database.password])
-            try audit.started(["project": target.project.name, "source": source.directory])
-            let reporter = RunReporter(audit: audit.sink)
-            let context: TransferContext
-            do {
-                context = try await TransferPreflight(source: source, target: target, includeMedia: includeMedia, runID: runID,
-                                                      progress: { reporter.emit("preflight: \($0)") }).run()
-            } catch {
-                audit.refused(error)
-                throw Refusal.wrap(error)
+            let context = try await session.preflight {
+                try await TransferPreflight(source: source, target: target, includeMedia: includeMedia, runID: runID,
+                                            progress: { reporter.emit("preflight: \($0)") }).run()
             }
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
-            if dryRun {
-                let world = TransferWorld(context: context, runFolder: RunFolder(projectDirectory: target.directory, runID: runID))
-                print(redactor.redact(try TransferPlanner(world: world).plan(command: command).renderText()))
-                audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
-                return
-            }
-            let folder = try RunFolder.create(projectDirectory: target.directory, runID: runID)
+            let folder = try session.folder(create: !change.dryRun)
             let world = TransferWorld(context: context, runFolder: folder)
             let planner = TransferPlanner(world: world)
             let plan = try planner.plan(command: command)
-            try folder.writePlan(plan, redactor: redactor)
-            FileHandle.standardError.write(Data(redactor.redact(plan.renderText()).utf8))
-            do {
-                try Confirmation.ask("Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?", yes: yes)
-            } catch {
-                audit.refused(error)
-                throw Refusal.wrap(error)
-            }
-            let outcome = try await RecordsRun.execute(steps: try planner.steps(), plan: plan, folder: folder, redactor: redactor,
-                                                       rollback: !noRollback, runner: runner, reporter: reporter)
+            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: redactor) }
+            let outcome = try await session.execute(
+                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: redactor,
+                question: "Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?",
+                yes: change.yes, rollbackOnFailure: !change.noRollback)
             let file = try? RecordsFile.read(path: world.exportPath).file
             if let file {
-                audit.note("records.transferred", ["source": source.directory, "records": String(file.totalRecords), "counts": file.countsText,
+                session.audit.note("records.transferred", ["source": source.directory, "records": String(file.totalRecords), "counts": file.countsText,
                                                    "export_sha256": (try? SHA256.hexOfFile(atPath: world.exportPath)) ?? ""])
             }
-            try RecordsRun.summarize(outcome: outcome, what: "transfer", runID: runID, directory: target.directory,
+            try RecordsRunSummary.print(outcome: outcome, what: "transfer", runID: runID, directory: target.directory,
                                      dumpPath: target.dumpPath(runID: runID), redactor: redactor) {
                 var text = "Transferred \(file?.totalRecords ?? 0) records of \(file?.counts.count ?? 0) models from \(source.project.name) to \(target.project.name) (InvenTree \(context.version)); counts verified"
                 text += includeMedia ? ", media verified (SHA-256 per file)." : "."

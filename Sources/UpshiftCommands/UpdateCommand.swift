@@ -23,6 +23,9 @@ extension Upshift {
 
         @OptionGroup var global: GlobalOptions
 
+
+        @OptionGroup var change: ChangeOptions
+
         @Option(name: .customLong("to"), help: "The release to run (InvenTree: the new INVENTREE_TAG).")
         var version: String
 
@@ -35,26 +38,14 @@ extension Upshift {
         @Option(name: .customLong("backup-dir"), help: "Where upshift's dump goes (default: <project>/backups).")
         var backupDirectory: String?
 
-        @Flag(help: "Skip the confirmation prompt (required when stdin is not a terminal).")
-        var yes = false
-
-        @Flag(name: .customLong("dry-run"), help: "Print the plan, every command with secrets masked, and change nothing.")
-        var dryRun = false
-
-        @Flag(help: "With --dry-run: print the plan as JSON.")
-        var json = false
-
-        @Flag(name: .customLong("no-rollback"), help: "Leave a failed run as it is for inspection.")
-        var noRollback = false
-
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = LiveCommandRunner()
             try await EngineEndpoint.requireLocal("update", runner: runner)
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
-                                           rollbackOnFailure: !noRollback, backupDirectory: backupDirectory)
-            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: dryRun, secrets: [try? project.database().password])
+                                           rollbackOnFailure: !change.noRollback, backupDirectory: backupDirectory)
+            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: change.dryRun, secrets: [try? project.database().password])
             defer { session.close() }
             let reporter = session.reporter
             let audit = session.audit
@@ -65,14 +56,14 @@ extension Upshift {
             }
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
 
-            let folder = try session.folder(create: !dryRun)
+            let folder = try session.folder(create: !change.dryRun)
             let world = AppUpdateWorld(context: context, runner: runner, runFolder: folder)
             let planner = AppUpdatePlanner(world: world)
             let plan = try planner.plan()
-            if dryRun { return try session.printDryRun(plan, json: json, redactor: context.redactor) }
+            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
                 plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
-                question: "Update \(context.appService) to \(version)?", yes: yes, rollbackOnFailure: !noRollback)
+                question: "Update \(context.appService) to \(version)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
             if let record = try? InvenTreeBackupRecord.read(world.backupRecordPath) {
                 audit.note("backup.recorded", ["database_file": record.databaseFile ?? "", "media_file": record.mediaFile ?? "",
                                                "files": record.lines.joined(separator: "; "), "upshift_dump": context.dumpPath])

@@ -28,14 +28,14 @@ struct CommandParsingTests {
         #expect(command.targetMajor == 18 && command.method == "pg_upgrade" && command.mode == "link")
         #expect(command.upgradeImage == "me/up:15-to-18" && command.targetImage == "postgres:18-bookworm")
         #expect(command.backupDirectory == "/srv/dumps" && command.jobs == 4 && command.stopTimeout == 30)
-        #expect(command.yes && command.noRollback && command.noOnlinePrepare)
-        #expect(!command.dryRun && !command.json)
+        #expect(command.change.yes && command.change.noRollback && command.noOnlinePrepare)
+        #expect(!command.change.dryRun && !command.change.json)
     }
 
     @Test func pgUpgradeDefaults() throws {
         let command = try parse(["pg-upgrade", "--to", "17"], as: Upshift.PgUpgrade.self)
         #expect(command.method == "dump" && command.mode == nil && command.jobs == nil && command.stopTimeout == 120)
-        #expect(!command.yes && !command.noRollback && !command.noOnlinePrepare && !command.dryRun)
+        #expect(!command.change.yes && !command.change.noRollback && !command.noOnlinePrepare && !command.change.dryRun)
     }
 
     @Test func pgUpgradeRefusesWhatCannotRun() {
@@ -50,17 +50,25 @@ struct CommandParsingTests {
         #expect(!refused(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap"]))
     }
 
-    /// `--dry-run` (and `--json` where there is one) on every command that changes something.
+    /// `--dry-run`, `--json`, `--yes` and `--no-rollback` on every command that changes something, from one
+    /// option group (`ChangeOptions`), so they mean the same everywhere.
     @Test func dryRunIsAFlagOfEveryChangingCommand() throws {
-        #expect(try parse(["pg-upgrade", "--to", "18", "--dry-run", "--json"], as: Upshift.PgUpgrade.self).dryRun)
-        #expect(try parse(["pg-upgrade", "--to", "18", "--dry-run", "--json"], as: Upshift.PgUpgrade.self).json)
-        #expect(try parse(["update", "--to", "1.0.0", "--dry-run", "--json"], as: Upshift.Update.self).dryRun)
-        #expect(try parse(["update", "--to", "1.0.0", "--dry-run", "--json"], as: Upshift.Update.self).json)
-        #expect(try parse(["restore", "--db-file", "db.psql.bin.gz", "--dry-run"], as: Upshift.Restore.self).dryRun)
-        #expect(try parse(["import", "-f", "records.json", "--dry-run"], as: Upshift.Import.self).dryRun)
-        #expect(try parse(["transfer", "--to", "/srv/b", "--dry-run"], as: Upshift.Transfer.self).dryRun)
-        #expect(try !parse(["update", "--to", "1.0.0"], as: Upshift.Update.self).dryRun)
-        #expect(try !parse(["transfer", "--to", "/srv/b"], as: Upshift.Transfer.self).dryRun)
+        #expect(try parse(["pg-upgrade", "--to", "18", "--dry-run", "--json"], as: Upshift.PgUpgrade.self).change.dryRun)
+        #expect(try parse(["pg-upgrade", "--to", "18", "--dry-run", "--json"], as: Upshift.PgUpgrade.self).change.json)
+        #expect(try parse(["update", "--to", "1.0.0", "--dry-run", "--json"], as: Upshift.Update.self).change.dryRun)
+        #expect(try parse(["update", "--to", "1.0.0", "--dry-run", "--json"], as: Upshift.Update.self).change.json)
+        #expect(try parse(["restore", "--db-file", "db.psql.bin.gz", "--dry-run"], as: Upshift.Restore.self).change.dryRun)
+        #expect(try parse(["import", "-f", "records.change.json", "--dry-run"], as: Upshift.Import.self).change.dryRun)
+        #expect(try parse(["transfer", "--to", "/srv/b", "--dry-run"], as: Upshift.Transfer.self).change.dryRun)
+        #expect(try !parse(["update", "--to", "1.0.0"], as: Upshift.Update.self).change.dryRun)
+        #expect(try !parse(["transfer", "--to", "/srv/b"], as: Upshift.Transfer.self).change.dryRun)
+        let all = ["--dry-run", "--json", "--no-rollback", "--yes"]
+        for change in [
+            try parse(["restore", "--db-file", "d"] + all, as: Upshift.Restore.self).change, try parse(["import", "-f", "r.json"] + all, as: Upshift.Import.self).change,
+            try parse(["transfer", "--to", "/srv/b"] + all, as: Upshift.Transfer.self).change, try parse(["update", "--to", "1.0.0"] + all, as: Upshift.Update.self).change,
+        ] {
+            #expect(change.dryRun && change.json && change.noRollback && change.yes)
+        }
         // Read-only commands have none: a typo'd safety flag must not be ignored silently.
         #expect(refused(["status", "--dry-run"]))
         #expect(refused(["backup", "--dry-run"]))
@@ -85,24 +93,24 @@ struct CommandParsingTests {
         let rollback = try parse(["rollback", "--run", "20261201-090000-a1b2", "--yes"], as: Upshift.Rollback.self)
         #expect(rollback.runID == "20261201-090000-a1b2" && rollback.yes)
         let update = try parse(["update", "--to", "1.0.0", "--service", "app", "--allow-downgrade", "--backup-dir", "d", "--yes", "--no-rollback"], as: Upshift.Update.self)
-        #expect(update.version == "1.0.0" && update.service == "app" && update.allowDowngrade && update.backupDirectory == "d" && update.yes && update.noRollback)
+        #expect(update.version == "1.0.0" && update.service == "app" && update.allowDowngrade && update.backupDirectory == "d" && update.change.yes && update.change.noRollback)
         #expect(refused(["update"]), "--to is required")
         let restore = try parse(["restore", "--db-file", "db.dump", "--media-file", "m.tar", "--media", "./uploads", "--backup-dir", "b", "--yes"], as: Upshift.Restore.self)
-        #expect(restore.dbFile == "db.dump" && restore.mediaFile == "m.tar" && restore.mediaDirectory == "./uploads" && restore.backupDirectory == "b" && restore.yes)
+        #expect(restore.dbFile == "db.dump" && restore.mediaFile == "m.tar" && restore.mediaDirectory == "./uploads" && restore.backupDirectory == "b" && restore.change.yes)
         #expect(refused(["restore"]), "--db-file is required")
         let records = try parse(["import", "-f", "in.json", "--clear", "--convert-from", "latin1", "--strict", "--yes"], as: Upshift.Import.self)
-        #expect(records.file == "in.json" && records.clear && records.convertFrom == "latin1" && records.yes)
+        #expect(records.file == "in.json" && records.clear && records.convertFrom == "latin1" && records.change.yes)
         #expect(records.options == ImportRecordsOptions(clear: true, strict: true))
         #expect(refused(["import", "-f", "in.json", "--convert-from", "klingon"]))
         let transfer = try parse(["transfer", "--to", "/srv/b", "--include-media", "--yes", "--no-rollback", "-C", "/srv/a"], as: Upshift.Transfer.self)
-        #expect(transfer.targetDirectory == "/srv/b" && transfer.includeMedia && transfer.yes && transfer.noRollback && transfer.project.projectDirectory == "/srv/a")
+        #expect(transfer.targetDirectory == "/srv/b" && transfer.includeMedia && transfer.change.yes && transfer.change.noRollback && transfer.project.projectDirectory == "/srv/a")
     }
 
     /// `upshift -C DIR -f FILE pg-upgrade …`: compose's order works as well as ArgumentParser's.
     @Test func composeOptionsBeforeTheSubcommand() throws {
         let command = try parse(["-C", "/srv/inventree", "-f", "a.yml", "--file=b.yml", "-p", "inv", "pg-upgrade", "--to", "18", "--dry-run"], as: Upshift.PgUpgrade.self)
         #expect(command.global.projectDirectory == "/srv/inventree" && command.global.file == ["a.yml", "b.yml"] && command.global.projectName == "inv")
-        #expect(command.dryRun && command.targetMajor == 18)
+        #expect(command.change.dryRun && command.targetMajor == 18)
         #expect(Upshift.globalOptionsAfterSubcommand(["--help"]) == ["--help"])
         #expect(Upshift.globalOptionsAfterSubcommand(["-C"]) == ["-C"], "a value-less trailing option is left for the parser to refuse")
     }
