@@ -1,7 +1,7 @@
 import Foundation
 import UpshiftPostgres
 
-/// Step 10c: post-restore work so the application is not slow on its first queries: `ALTER EXTENSION …
+/// Post-restore work so the application is not slow on its first queries: `ALTER EXTENSION …
 /// UPDATE` where the new image ships a newer default version, then one `vacuumdb --all --analyze-only` pass
 /// with the run's jobs. Not `--analyze-in-stages`: its three passes make statistics usable early for an
 /// application that is already running, but here the application waits for this step, so the staged

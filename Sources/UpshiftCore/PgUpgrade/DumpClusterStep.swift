@@ -1,6 +1,6 @@
 import Foundation
 
-/// Step 6: the dump, taken while the old server still runs and before anything is stopped for good:
+/// The dump, taken while the old server still runs and before anything is stopped for good:
 /// `pg_dumpall --globals-only` for roles and tablespaces, then one plain `pg_dump` per database, each
 /// streamed to a file in the backup directory (never through memory), mode 0600, checked for pg_dump's
 /// completion trailer, with size and SHA-256 in a manifest beside them. In the window's `snapshot` and

@@ -47,7 +47,7 @@ public enum ImageSwitch {
     public static func serviceFile(source: ImageSource) -> String? { source.file.isEmpty ? nil : source.file }
 }
 
-/// Step 9: change the image tag (and pin PGDATA when needed), re-read the project with `docker compose
+/// Change the image tag (and pin PGDATA when needed), re-read the project with `docker compose
 /// config`, and put the files back at once when the result is not exactly the intended one.
 struct SwitchImageStep: StepAction {
     var world: PgUpgradeWorld

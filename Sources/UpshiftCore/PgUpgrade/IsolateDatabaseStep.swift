@@ -1,7 +1,7 @@
 import Foundation
 import UpshiftPostgres
 
-/// Step 4b: the old server, reachable by upshift and by nobody else (`WindowIsolation`).
+/// The old server, reachable by upshift and by nobody else (`WindowIsolation`).
 ///
 /// When upshift reaches containers at their addresses and the container publishes no port, the running
 /// container only changes networks (no restart, warm cache). Otherwise it is recreated with the window's

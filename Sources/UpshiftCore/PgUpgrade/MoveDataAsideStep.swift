@@ -1,6 +1,6 @@
 import Foundation
 
-/// Step 8: put the old cluster out of the new server's way without copying or deleting anything — a rename
+/// Put the old cluster out of the new server's way without copying or deleting anything — a rename
 /// inside the same mount (O(1), same filesystem), done by a helper container of the old image so it works
 /// for named volumes, bind mounts and remote engines alike. When PGDATA is the root of a named volume the
 /// old cluster stays where it is and the new one goes into a sub-directory (`DataPlacement.pinSubdirectory`).

@@ -1,7 +1,7 @@
 import Foundation
 import UpshiftPostgres
 
-/// Step 10b: restore the dump into the new cluster with `ON_ERROR_STOP`: globals first (minus the
+/// Restore the dump into the new cluster with `ON_ERROR_STOP`: globals first (minus the
 /// superuser the entrypoint already created), then each database from its own file, streamed from disk.
 /// The database the entrypoint pre-created (`POSTGRES_DB`) is dropped first so it is recreated exactly as
 /// it was (owner, encoding, locale).

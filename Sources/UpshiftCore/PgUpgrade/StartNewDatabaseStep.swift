@@ -1,7 +1,7 @@
 import Foundation
 import UpshiftPostgres
 
-/// Step 10a: start the new major on its fresh data directory (the image's entrypoint initialises it) and
+/// Start the new major on its fresh data directory (the image's entrypoint initialises it) and
 /// wait until it accepts a password login. Refuses to go on unless the server is the target major and the
 /// cluster is empty: upshift never restores over data.
 struct StartNewDatabaseStep: StepAction {

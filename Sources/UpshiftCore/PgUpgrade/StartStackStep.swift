@@ -1,6 +1,6 @@
 import Foundation
 
-/// Step 12: drop the isolation override (recreating the database from the user's files) and start every
+/// Drop the isolation override (recreating the database from the user's files) and start every
 /// service that was running before, then check each one runs.
 struct StartStackStep: StepAction {
     var world: PgUpgradeWorld

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Step 4a: stop every service except the database, so nothing writes during the dump and restore.
+/// Stop every service except the database, so nothing writes during the dump and restore.
 /// Undone by starting exactly the services that were running.
 struct StopApplicationStep: StepAction {
     var world: PgUpgradeWorld

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Step 7: stop the old server with a long timeout and confirm from `pg_control` that it shut down cleanly.
+/// Stop the old server with a long timeout and confirm from `pg_control` that it shut down cleanly.
 /// A server killed mid-checkpoint is not lost, but its data directory must not be moved as if it were
 /// consistent: the run stops here instead.
 struct StopDatabaseStep: StepAction {

@@ -175,7 +175,7 @@ public struct LiveCommandRunner: CommandRunning {
         // Both readers are done with their descriptors: close them now. Left to deallocation they stay open
         // as long as Foundation keeps the Process (and its pipes) alive after the exit, which in a
         // long-lived process (the end-to-end suite runs thousands of commands) piled up past fd 1024,
-        // where select(2) in Foundation corrupts memory (CI crash of 00:58, signal 11 in Process.run).
+        // where select(2) in Foundation corrupts memory (a signal 11 inside Process.run).
         try? stdoutPipe?.fileHandleForReading.close()
         try? stderrPipe.fileHandleForReading.close()
         withExtendedLifetime((stdinPipe, stdoutPipe, stderrPipe, process)) {}
