@@ -110,14 +110,7 @@ extension Upshift {
                 plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: change.yes,
                 rollbackOnFailure: !change.noRollback)
-            try RunSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)
+            try PgUpgradeSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)
         }
     }
-}
-
-/// Set once upshift receives SIGINT/SIGTERM; the executor polls it between steps.
-final class InterruptFlag: Sendable {
-    private let state = Mutex(false)
-    func set() { state.withLock { $0 = true } }
-    var isSet: Bool { state.withLock { $0 } }
 }

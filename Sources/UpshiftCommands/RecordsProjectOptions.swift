@@ -1,0 +1,25 @@
+import ArgumentParser
+import UpshiftCore
+
+/// The compose-project options of export/import/transfer. They match the global options except that
+/// `-f` is the records file here (as in InvenTree's own tasks), so the compose file is `--compose-file`.
+struct RecordsProjectOptions: ParsableArguments, Sendable {
+    @Option(name: [.customShort("C"), .customLong("project-directory")], help: "Compose project directory (default: found like docker compose does).")
+    var projectDirectory: String?
+
+    @Option(name: .customLong("compose-file"), help: "Compose file; repeat for overrides (default: COMPOSE_FILE or discovery).")
+    var composeFile: [String] = []
+
+    @Option(name: [.short, .customLong("project-name")], help: "Compose project name.")
+    var projectName: String?
+
+    @Option(name: .customLong("env-file"), help: "Env file for interpolation instead of .env; repeatable.")
+    var envFile: [String] = []
+
+    @Option(name: .customLong("db-service"), help: "The PostgreSQL service, when the image alone does not say.")
+    var dbService: String?
+
+    var composeOptions: ComposeOptions {
+        ComposeOptions(projectDirectory: projectDirectory, files: composeFile, projectName: projectName, envFiles: envFile, dbService: dbService)
+    }
+}
