@@ -84,7 +84,7 @@ extension Upshift {
 
             if dryRun {
                 let world = RecordsImportWorld(context: context, runFolder: RunFolder(projectDirectory: directory, runID: runID), hostFile: hostPath)
-                print(target.redactor.redact(try RecordsImportPlanner(world: world).plan(command: command).renderText()))
+                print(target.redactor.redact(try RecordsImportPlanner(world: world).plan(command: command).plan.renderText()))
                 audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
                 return
             }
@@ -100,15 +100,15 @@ extension Upshift {
             let world = RecordsImportWorld(context: context, runFolder: folder, hostFile: hostFile)
             let planner = RecordsImportPlanner(world: world)
             let plan = try planner.plan(command: command)
-            try folder.writePlan(plan, redactor: target.redactor)
-            FileHandle.standardError.write(Data(target.redactor.redact(plan.renderText()).utf8))
+            try folder.writePlan(plan.plan, redactor: target.redactor)
+            FileHandle.standardError.write(Data(target.redactor.redact(plan.plan.renderText()).utf8))
             do {
                 try Confirmation.ask("Import \(context.file.totalRecords) records into \(project.name)?", yes: yes)
             } catch {
                 audit.refused(error)
                 throw Refusal.wrap(error)
             }
-            let outcome = try await RecordsRun.execute(steps: try planner.steps(), plan: plan, folder: folder, redactor: target.redactor,
+            let outcome = try await RecordsRun.execute(plan: plan, folder: folder, redactor: target.redactor,
                                                        rollback: !noRollback, runner: runner, reporter: reporter)
             try RecordsRun.summarize(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor) {
                 "Imported \(context.file.totalRecords) records of \(context.file.counts.count) models into \(project.name) (InvenTree \(context.version)); counts verified."
@@ -120,7 +120,7 @@ extension Upshift {
 
 /// Running a records plan and reporting its end: shared by import and transfer.
 enum RecordsRun {
-    static func execute(steps: [ExecutableStep], plan: Plan, folder: RunFolder, redactor: Redactor, rollback: Bool,
+    static func execute(plan: ExecutablePlan, folder: RunFolder, redactor: Redactor, rollback: Bool,
                         runner: any CommandRunning, reporter: RunReporter) async throws -> RunOutcome {
         let interrupted = InterruptFlag()
         let observer = ChildProcessRegistry.shared.addObserver { _ in interrupted.set() }
@@ -128,7 +128,7 @@ enum RecordsRun {
         let journal = try folder.createJournal()
         defer { journal.close() }
         let executor = Executor(
-            runID: folder.runID, command: plan.command, steps: steps, journal: journal,
+            plan: plan, journal: journal,
             registry: .upshift(runner: runner), runFolder: folder, redactor: redactor,
             options: ExecutorOptions(rollbackOnFailure: rollback, isInterrupted: { interrupted.isSet }),
             onEvent: reporter.handler)

@@ -114,9 +114,9 @@ extension Upshift {
             let folder = try session.folder(create: !dryRun)
             let planner = PgUpgradePlanner(world: PgUpgradeWorld(context: context, runner: runner, runFolder: folder))
             let plan = try planner.plan()
-            if dryRun { return try session.printDryRun(plan, json: json, redactor: context.redactor) }
+            if dryRun { return try session.printDryRun(plan.plan, json: json, redactor: context.redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
+                plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: yes,
                 rollbackOnFailure: !noRollback)
             try RunSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)

@@ -51,9 +51,9 @@ extension Upshift {
             }
             let planner = RestorePlanner(context: context, runner: runner)
             let plan = try planner.plan()
-            if dryRun { return try session.printDryRun(plan, json: false, redactor: context.redactor) }
+            if dryRun { return try session.printDryRun(plan.plan, json: false, redactor: context.redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: try session.folder(create: true), registry: .upshift(runner: runner),
+                plan: plan, folder: try session.folder(create: true), registry: .upshift(runner: runner),
                 redactor: context.redactor, question: "Replace the database of \(project.name) with \(dbFile)?", yes: yes)
             let dir = ShellQuote.quote(directory)
             switch outcome.status {

@@ -63,7 +63,7 @@ extension Upshift {
             for warning in context.warnings { reporter.emit("WARNING: \(warning)") }
             if dryRun {
                 let world = TransferWorld(context: context, runFolder: RunFolder(projectDirectory: target.directory, runID: runID))
-                print(redactor.redact(try TransferPlanner(world: world).plan(command: command).renderText()))
+                print(redactor.redact(try TransferPlanner(world: world).plan(command: command).plan.renderText()))
                 audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
                 return
             }
@@ -71,15 +71,15 @@ extension Upshift {
             let world = TransferWorld(context: context, runFolder: folder)
             let planner = TransferPlanner(world: world)
             let plan = try planner.plan(command: command)
-            try folder.writePlan(plan, redactor: redactor)
-            FileHandle.standardError.write(Data(redactor.redact(plan.renderText()).utf8))
+            try folder.writePlan(plan.plan, redactor: redactor)
+            FileHandle.standardError.write(Data(redactor.redact(plan.plan.renderText()).utf8))
             do {
                 try Confirmation.ask("Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?", yes: yes)
             } catch {
                 audit.refused(error)
                 throw Refusal.wrap(error)
             }
-            let outcome = try await RecordsRun.execute(steps: try planner.steps(), plan: plan, folder: folder, redactor: redactor,
+            let outcome = try await RecordsRun.execute(plan: plan, folder: folder, redactor: redactor,
                                                        rollback: !noRollback, runner: runner, reporter: reporter)
             let file = try? RecordsFile.read(path: world.exportPath).file
             if let file {
