@@ -85,9 +85,9 @@ extension Upshift {
             }
             let planner = RecordsImportPlanner(world: RecordsImportWorld(context: context, runFolder: folder, hostFile: hostFile))
             let plan = try planner.plan(command: command)
-            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: target.redactor) }
+            if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: target.redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: target.redactor,
+                plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: target.redactor,
                 question: "Import \(context.file.totalRecords) records into \(project.name)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
             try RecordsRunSummary.print(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor) {
                 "Imported \(context.file.totalRecords) records of \(context.file.counts.count) models into \(project.name) (InvenTree \(context.version)); counts verified."

@@ -105,9 +105,9 @@ extension Upshift {
             let folder = try session.folder(create: !change.dryRun)
             let planner = PgUpgradePlanner(world: PgUpgradeWorld(context: context, runner: runner, runFolder: folder))
             let plan = try planner.plan()
-            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: context.redactor) }
+            if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
+                plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: change.yes,
                 rollbackOnFailure: !change.noRollback)
             try PgUpgradeSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)

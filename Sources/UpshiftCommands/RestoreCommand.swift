@@ -48,9 +48,9 @@ extension Upshift {
             }
             let planner = RestorePlanner(context: context, runner: runner)
             let plan = try planner.plan()
-            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: context.redactor) }
+            if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: try session.folder(create: true), registry: .upshift(runner: runner),
+                plan: plan, folder: try session.folder(create: true), registry: .upshift(runner: runner),
                 redactor: context.redactor, question: "Replace the database of \(project.name) with \(dbFile)?", yes: change.yes,
                 rollbackOnFailure: !change.noRollback)
             let dir = ShellQuote.quote(directory)

@@ -68,11 +68,12 @@ final class RunSession: Sendable {
         audit.note(AuditEvent.runFinished, ["outcome": "dry-run"])
     }
 
-    /// Writes the plan, shows it, asks `question` (unless `yes`), and executes the steps with the journal.
+    /// Writes the plan, shows it, asks `question` (unless `yes`), and executes that same plan with the journal.
     func execute(
-        plan: Plan, steps: [ExecutableStep], folder: RunFolder, registry: CompensationRegistry, redactor: Redactor,
+        plan executable: ExecutablePlan, folder: RunFolder, registry: CompensationRegistry, redactor: Redactor,
         question: String, yes: Bool, rollbackOnFailure: Bool = true
     ) async throws -> RunOutcome {
+        let plan = executable.plan
         try folder.writePlan(plan, redactor: redactor)
         FileHandle.standardError.write(Data(redactor.redact(plan.renderText()).utf8))
         do {
@@ -87,7 +88,7 @@ final class RunSession: Sendable {
         let journal = try folder.createJournal()
         defer { journal.close() }
         let executor = Executor(
-            runID: runID, command: plan.command, steps: steps, journal: journal, registry: registry, runFolder: folder,
+            plan: executable, journal: journal, registry: registry, runFolder: folder,
             redactor: redactor, options: ExecutorOptions(rollbackOnFailure: rollbackOnFailure, isInterrupted: { interrupted.isSet }),
             onEvent: reporter.handler)
         return await executor.run()

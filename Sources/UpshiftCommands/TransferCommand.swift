@@ -58,9 +58,9 @@ extension Upshift {
             let world = TransferWorld(context: context, runFolder: folder)
             let planner = TransferPlanner(world: world)
             let plan = try planner.plan(command: command)
-            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: redactor) }
+            if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: redactor,
+                plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: redactor,
                 question: "Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?",
                 yes: change.yes, rollbackOnFailure: !change.noRollback)
             let file = try? RecordsFile.read(path: world.exportPath).file

@@ -60,9 +60,9 @@ extension Upshift {
             let world = AppUpdateWorld(context: context, runner: runner, runFolder: folder)
             let planner = AppUpdatePlanner(world: world)
             let plan = try planner.plan()
-            if change.dryRun { return try session.printDryRun(plan, json: change.json, redactor: context.redactor) }
+            if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
-                plan: plan, steps: try planner.steps(), folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
+                plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Update \(context.appService) to \(version)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
             if let record = try? InvenTreeBackupRecord.read(world.backupRecordPath) {
                 audit.note("backup.recorded", ["database_file": record.databaseFile ?? "", "media_file": record.mediaFile ?? "",

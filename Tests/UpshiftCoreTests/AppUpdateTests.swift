@@ -66,7 +66,7 @@ struct AppUpdateTests {
     @Test func planOrderAndUndo() async throws {
         let (context, runner) = try await preflight(to: "1.0.0")
         let folder = RunFolder(projectDirectory: NSTemporaryDirectory() + "upshift-update-plan-\(UUID().uuidString)", runID: context.runID)
-        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan()
+        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan().plan
         #expect(plan.steps.map(\.id) == ["snapshot", "stop-app", "isolate-db", "fingerprint", "backup", "set-tag", "pull", "migrate", "start-stack", "verify"])
         #expect(plan.step(id: "migrate")?.compensation?.kind == RestoreDumpCompensator.kind)
         #expect(plan.step(id: "isolate-db")?.compensation?.kind == RestoreDatabaseServiceCompensator.kind)
@@ -86,7 +86,7 @@ struct AppUpdateTests {
         let (context, runner) = try await preflight(to: "1.0.0", client: 13)
         #expect(context.skipInvokeBackup?.contains("ships pg_dump 13, older than the PostgreSQL 15 server") == true, "\(String(describing: context.skipInvokeBackup))")
         let folder = RunFolder(projectDirectory: NSTemporaryDirectory() + "upshift-update-plan-\(UUID().uuidString)", runID: context.runID)
-        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan()
+        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan().plan
         let backup = try #require(plan.step(id: "backup"))
         #expect(!backup.commands.contains { $0.contains("invoke backup") })
         #expect(backup.notes.contains { $0.contains("invoke backup left out") })
@@ -99,7 +99,7 @@ struct AppUpdateTests {
         let (context, runner) = try await preflight(to: "1.3.0", index: offline)
         #expect(context.updateTasks == [["migrate"], ["static"], ["int.clean-settings"]])
         let folder = RunFolder(projectDirectory: NSTemporaryDirectory() + "upshift-update-plan-\(UUID().uuidString)", runID: context.runID)
-        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan()
+        let plan = try AppUpdatePlanner(world: AppUpdateWorld(context: context, runner: runner, runFolder: folder, environment: [:])).plan().plan
         let migrate = try #require(plan.step(id: "migrate"))
         #expect(migrate.commands.map { $0.components(separatedBy: " inventree-server ").last ?? "" } == ["invoke migrate", "invoke static", "invoke int.clean-settings"])
         #expect(plan.summary.contains { $0.contains("package index pypi.org unreachable (Temporary failure in name resolution)") })

@@ -25,13 +25,12 @@ struct DecisionTests {
 
     static func run(_ steps: [ExecutableStep], log: PlanEventLog, folder: String) async throws -> (RunOutcome, EventRecorder, [JournalRecord], RunFolder) {
         let runFolder = try RunFolder.create(projectDirectory: folder, runID: PlanFixtures.runID)
-        let plan = Plan(runID: PlanFixtures.runID, command: "test", projectDirectory: folder, steps: steps.map(\.planned))
-        try plan.validate()
-        try runFolder.writePlan(plan, redactor: Redactor())
+        let plan = try ExecutablePlan(runID: PlanFixtures.runID, command: "test", projectDirectory: folder, steps: steps)
+        try runFolder.writePlan(plan.plan, redactor: Redactor())
         let journal = try runFolder.createJournal()
         let recorder = EventRecorder()
         let executor = Executor(
-            runID: PlanFixtures.runID, command: "test", steps: steps, journal: journal, registry: PlanFixtures.registry(log: log),
+            plan: plan, journal: journal, registry: PlanFixtures.registry(log: log),
             runFolder: runFolder, onEvent: recorder.handler)
         let outcome = await executor.run()
         return (outcome, recorder, try JournalReader.read(path: runFolder.journalPath).records, runFolder)

@@ -10,8 +10,9 @@ struct ExecutorTests {
     ) throws -> (Executor, RunFolder) {
         let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
         let journal = try folder.createJournal()
+        let plan = try ExecutablePlan(runID: PlanFixtures.runID, command: "pg-upgrade --to 18", projectDirectory: dir, steps: steps)
         let executor = Executor(
-            runID: PlanFixtures.runID, command: "pg-upgrade --to 18", steps: steps, journal: journal, registry: registry,
+            plan: plan, journal: journal, registry: registry,
             runFolder: folder, redactor: redactor, options: options, onEvent: events.handler)
         return (executor, folder)
     }

@@ -56,11 +56,11 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
         var planningRunners: [any CommandRunning] = []
         func planned(_ world: PgUpgradeWorld) throws -> Plan {
             planningRunners.append(world.runner)
-            return try PgUpgradePlanner(world: world, environment: [:]).plan()
+            return try PgUpgradePlanner(world: world, environment: [:]).plan().plan
         }
         func planned(_ planner: RestorePlanner) throws -> Plan {
             planningRunners.append(planner.runner)
-            return try planner.plan()
+            return try planner.plan().plan
         }
         let plan: Plan
         switch self {
@@ -81,7 +81,7 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
             plan = try planned(try RecordedWorlds.pgUpgrade(try deployment("inventree"), facts))
         case .updateOnline, .updateOffline:
             let world = try await RecordedWorlds.update(try deployment("inventree"), to: "1.0.0", indexReachable: self == .updateOnline)
-            plan = try AppUpdatePlanner(world: world).plan()
+            plan = try AppUpdatePlanner(world: world).plan().plan
         case .restoreInvenTree:
             let source = RestoreContext.Source.inventree(
                 version: InvenTreeVersion(1, 0, 0), server: "inventree-server",
@@ -93,11 +93,11 @@ enum GoldenPlan: String, CaseIterable, Sendable, CustomTestStringConvertible {
             plan = try planned(try RecordedWorlds.restore(restoreDeployment, source: source, running: ["db", "web"]))
         case .importRecords:
             plan = try RecordsImportPlanner(world: try RecordedWorlds.recordsImport(try deployment("inventree"), version: InvenTreeVersion(1, 0, 0)))
-                .plan(command: "import -f /srv/exports/records.json --clear")
+                .plan(command: "import -f /srv/exports/records.json --clear").plan
         case .transferMedia:
             let target = try deployment("inventree", as: "inventree-new")
             plan = try TransferPlanner(world: try RecordedWorlds.transfer(source: try deployment("inventree"), target: target, includeMedia: true))
-                .plan(command: "transfer --to /srv/inventree-new --include-media")
+                .plan(command: "transfer --to /srv/inventree-new --include-media").plan
         }
         func normalise(_ text: String) -> String { deployments.reduce(text) { $1.normalise($0) } }
         let commands = planningRunners.flatMap { ($0 as? RecordingRunner)?.commands.map { $0.rendered() } ?? ["not a recording runner"] }

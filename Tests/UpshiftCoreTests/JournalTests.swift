@@ -90,7 +90,7 @@ struct JournalTests {
             try world.makeWorld()
             let folder = try RunFolder.create(projectDirectory: dir, runID: PlanFixtures.runID)
             try folder.snapshot(files: [world.compose])
-            let executor = Executor(runID: PlanFixtures.runID, steps: try world.steps(), journal: try folder.createJournal(), registry: MiniUpgrade.registry(), runFolder: folder)
+            let executor = Executor(plan: try ExecutablePlan(runID: PlanFixtures.runID, command: "", projectDirectory: dir, steps: try world.steps()), journal: try folder.createJournal(), registry: MiniUpgrade.registry(), runFolder: folder)
             #expect(await executor.run() == .succeeded)
             let bytes = [UInt8](FileManager.default.contents(atPath: folder.journalPath)!)
             let boundaries = [0] + bytes.indices.filter { bytes[$0] == UInt8(ascii: "\n") }.map { $0 + 1 }

@@ -80,6 +80,19 @@ struct PlanTests {
         #expect(throws: UpshiftError.self) { try plan.validate() }
     }
 
+    /// A planner's result is validated on construction: an invalid executable plan cannot exist, and the
+    /// printed plan is exactly the entries of the steps the executor runs.
+    @Test func executablePlansAreValidatedAndDescribeTheirSteps() throws {
+        let log = PlanEventLog()
+        let steps = [PlanFixtures.fakeStep("a", log: log), PlanFixtures.fakeStep("b", log: log, mutates: false)]
+        let plan = try ExecutablePlan(runID: PlanFixtures.runID, command: "test", projectDirectory: "/p", summary: ["fact"], steps: steps)
+        #expect(plan.plan.steps == steps.map(\.planned))
+        #expect(plan.plan.summary == ["fact"])
+        #expect(throws: UpshiftError.self) {
+            try ExecutablePlan(runID: PlanFixtures.runID, command: "test", projectDirectory: "/p", steps: steps + [PlanFixtures.fakeStep("a", log: log)])
+        }
+    }
+
     @Test(arguments: ["20261128-134501-ab12", "19991231-235959-0000"])
     func runIDsAcceptTheirShape(_ text: String) {
         #expect(RunID(text)?.rawValue == text)

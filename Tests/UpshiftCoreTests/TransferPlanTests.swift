@@ -29,7 +29,7 @@ struct TransferPlanTests {
         let context = RecordsImportContext(runID: Self.runID, target: target, version: version, sourcePath: "/x/records.json", file: file(plugin: plugin),
                                            options: options, runningAppServices: ["inventree-server", "inventree-worker"], userData: [:], warnings: [])
         let world = RecordsImportWorld(context: context, runFolder: RunFolder(projectDirectory: "/tmp/dst", runID: Self.runID), hostFile: "/x/records.json")
-        return try RecordsImportPlanner(world: world).plan(command: "import -f /x/records.json --clear")
+        return try RecordsImportPlanner(world: world).plan(command: "import -f /x/records.json --clear").plan
     }
 
     /// Upstream's compose file names every container: two such installations cannot both be up. Refused
@@ -84,7 +84,7 @@ struct TransferPlanTests {
         let context = TransferContext(runID: Self.runID, source: try endpoint(name: "src"), target: try endpoint(name: "dst"), version: InvenTreeVersion(1, 0, 0),
                                       includeMedia: media, exportOptions: ExportRecordsOptions(), targetRunningAppServices: ["inventree-server"],
                                       targetUserData: [:], plugins: ["inventree-barcodeplus"], warnings: [])
-        return try TransferPlanner(world: TransferWorld(context: context, runFolder: RunFolder(projectDirectory: "/tmp/dst", runID: Self.runID))).plan(command: "transfer --to /tmp/dst")
+        return try TransferPlanner(world: TransferWorld(context: context, runFolder: RunFolder(projectDirectory: "/tmp/dst", runID: Self.runID))).plan(command: "transfer --to /tmp/dst").plan
     }
 
     @Test func transferPlanOrderAndUndo() throws {

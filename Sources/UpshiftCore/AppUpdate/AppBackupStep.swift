@@ -3,10 +3,10 @@ import Foundation
 /// The backup before the update: InvenTree's own `invoke backup` (database and media, the exact new file
 /// names recorded by listing the backup directory before and after), plus upshift's `pg_dump -Fc` of the
 /// database, which is what a rollback restores (InvenTree's dumps leave out `django_session` rows).
-struct AppBackupStep: StepAction {
+struct AppBackupStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         var commands: [Command] = []
         if let flags = world.context.invokeBackupFlags {
             commands.append(world.tasks.invokeCommand(flags.backupArguments))

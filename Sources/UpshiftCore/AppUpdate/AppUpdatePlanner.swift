@@ -8,22 +8,8 @@ public struct AppUpdatePlanner: Sendable {
 
     public init(world: AppUpdateWorld) { self.world = world }
 
-    public func steps() throws -> [ExecutableStep] {
-        [
-            ExecutableStep(UpdateSnapshotStep.planned(world), action: UpdateSnapshotStep(world: world)),
-            ExecutableStep(try UpdateStopApplicationStep.planned(world), action: UpdateStopApplicationStep(world: world)),
-            ExecutableStep(try UpdateIsolateDatabaseStep.planned(world), action: UpdateIsolateDatabaseStep(world: world)),
-            ExecutableStep(UpdateFingerprintStep.planned(world), action: UpdateFingerprintStep(world: world)),
-            ExecutableStep(AppBackupStep.planned(world), action: AppBackupStep(world: world)),
-            ExecutableStep(try SetTagStep.planned(world), action: SetTagStep(world: world)),
-            ExecutableStep(PullStep.planned(world), action: PullStep(world: world)),
-            ExecutableStep(try MigrateStep.planned(world), action: MigrateStep(world: world)),
-            ExecutableStep(try StartApplicationStep.planned(world), action: StartApplicationStep(world: world)),
-            ExecutableStep(VerifyVersionStep.planned(world), action: VerifyVersionStep(world: world)),
-        ]
-    }
-
-    public func plan() throws -> Plan {
+    /// The plan, built once and validated; `--dry-run` prints its `plan`, and a run executes it.
+    public func plan() throws -> ExecutablePlan {
         let context = world.context
         var summary = [
             "project \(context.project.name) in \(context.project.location.directory)",
@@ -39,7 +25,19 @@ public struct AppUpdatePlanner: Sendable {
         }
         if let reason = context.skipInvokeBackup { summary.append("invoke backup left out: \(reason); upshift's verified dump is the backup") }
         summary += context.warnings.map { "WARNING: \($0)" }
-        return Plan(runID: context.runID, command: "update --to \(context.options.targetVersion)", projectDirectory: context.project.location.directory,
-                    summary: summary, steps: try steps().map(\.planned))
+        let steps = try [
+            UpdateSnapshotStep(world: world).executable,
+            UpdateStopApplicationStep(world: world).executable,
+            UpdateIsolateDatabaseStep(world: world).executable,
+            UpdateFingerprintStep(world: world).executable,
+            AppBackupStep(world: world).executable,
+            SetTagStep(world: world).executable,
+            PullStep(world: world).executable,
+            MigrateStep(world: world).executable,
+            StartApplicationStep(world: world).executable,
+            VerifyVersionStep(world: world).executable,
+        ]
+        return try ExecutablePlan(runID: context.runID, command: "update --to \(context.options.targetVersion)", projectDirectory: context.project.location.directory,
+                                  summary: summary, steps: steps)
     }
 }

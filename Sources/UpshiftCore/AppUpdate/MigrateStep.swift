@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Undo cannot be "swap the tag back": the schema has changed. The compensation restores the database
 /// from upshift's dump, and the isolate-db compensation then proves it equals the "before" fingerprint.
-struct MigrateStep: StepAction {
+struct MigrateStep: PlanStep {
     var world: AppUpdateWorld
 
     static func restorePayload(_ world: AppUpdateWorld) -> RestoreDumpPayload {
@@ -16,7 +16,7 @@ struct MigrateStep: StepAction {
             dumpPath: world.context.dumpPath, overridePath: world.overridePath, readyTimeout: world.context.options.readyTimeout)
     }
 
-    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let context = world.context
         let commands: [Command]
         let title: String
@@ -31,7 +31,7 @@ struct MigrateStep: StepAction {
         }
         return PlannedStep(
             id: "migrate", title: title, kind: "app.migrate", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
-            compensation: try RestoreDumpCompensator.spec(restorePayload(world)), notes: notes)
+            compensation: try RestoreDumpCompensator.spec(Self.restorePayload(world)), notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {

@@ -3,7 +3,7 @@ import Foundation
 /// Sets the application's tag: `INVENTREE_TAG` in `.env` (InvenTree), or the service's `image:` line, by
 /// the minimal textual edit of `ImageTagEditor`; then compose is asked to confirm the result and the
 /// files are put back at once when it is not exactly the target image.
-struct SetTagStep: StepAction {
+struct SetTagStep: PlanStep {
     var world: AppUpdateWorld
 
     /// The prepared edit, or the editor's specific refusal as a usage error.
@@ -16,8 +16,8 @@ struct SetTagStep: StepAction {
         }
     }
 
-    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
-        let edit = try prepare(source: world.context.imageSource, tag: world.context.options.targetVersion, environment: world.environment)
+    func planned() throws -> PlannedStep {
+        let edit = try Self.prepare(source: world.context.imageSource, tag: world.context.options.targetVersion, environment: world.environment)
         return PlannedStep(
             id: "set-tag", title: "Set \(world.context.appServices.joined(separator: ", ")) to \(world.context.targetImage)", kind: "app.set-tag",
             mutates: true, compensation: try RestoreSnapshotCompensator.spec(files: world.snapshotFiles), notes: [edit.diff(label: edit.file)])
@@ -50,10 +50,10 @@ struct SetTagStep: StepAction {
 }
 
 /// `docker compose pull` of the application services (their new image).
-struct PullStep: StepAction {
+struct PullStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         let command = world.compose.cli.command(["pull"] + world.context.appServices)
         return PlannedStep(id: "pull", title: "Pull \(world.context.targetImage)", kind: "app.pull",
                            commands: PlannedStep.render([command], redactor: world.redactor), mutates: false)

@@ -2,10 +2,10 @@ import Foundation
 
 /// Drops the isolation override (recreating the database from the user's files) and starts the
 /// application on its new version, then watches until every service stays up.
-struct StartApplicationStep: StepAction {
+struct StartApplicationStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let services = [world.dbService] + world.context.servicesToStart
         let command = world.compose.cli.command(["up", "-d", "--no-deps"] + services)
         return PlannedStep(
@@ -49,10 +49,10 @@ struct StartApplicationStep: StepAction {
 
 /// The application answers with the new version: InvenTree `invoke version`; otherwise the running
 /// container's image is the target.
-struct VerifyVersionStep: StepAction {
+struct VerifyVersionStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         var commands: [String] = []
         if world.context.isInvenTree {
             let tasks = InvenTreeTasks(compose: world.compose, server: world.context.appService, noDeps: true)

@@ -2,10 +2,10 @@ import Foundation
 import UpshiftPostgres
 
 /// Byte-exact copies of the compose files and `.env` before anything changes (the tag edit's undo).
-struct UpdateSnapshotStep: StepAction {
+struct UpdateSnapshotStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(id: "snapshot", title: "Snapshot compose files and .env", kind: "app.snapshot", mutates: false,
                     notes: ["into \(world.runFolder.snapshotDirectory)"])
     }
@@ -17,10 +17,10 @@ struct UpdateSnapshotStep: StepAction {
 }
 
 /// Stops every running service except the database, so nothing writes during backup and migration.
-struct UpdateStopApplicationStep: StepAction {
+struct UpdateStopApplicationStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let apps = world.context.runningApplicationServices
         let command = world.compose.cli.command(["stop", "-t", String(world.context.options.stopTimeout)] + apps)
         return PlannedStep(
@@ -38,10 +38,10 @@ struct UpdateStopApplicationStep: StepAction {
 
 /// Publishes the database on 127.0.0.1 for upshift only (restart policy off), so it can be fingerprinted
 /// through libpq. Undone by re-verifying the old fingerprint and recreating it from the user's files.
-struct UpdateIsolateDatabaseStep: StepAction {
+struct UpdateIsolateDatabaseStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.dbService])
         let payload = RestoreDatabaseServicePayload(
             handle: world.context.handle, service: world.dbService, runFolder: world.runFolder.path,
@@ -65,10 +65,10 @@ struct UpdateIsolateDatabaseStep: StepAction {
 }
 
 /// The "before" fingerprint (rows and checksum of every table) that rollback verification compares with.
-struct UpdateFingerprintStep: StepAction {
+struct UpdateFingerprintStep: PlanStep {
     var world: AppUpdateWorld
 
-    static func planned(_ world: AppUpdateWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(id: "fingerprint", title: "Fingerprint the database (rows and checksum per table)", kind: "app.fingerprint", mutates: false,
                     notes: ["libpq to 127.0.0.1:\(world.context.hostPort); a rollback must reproduce it exactly"])
     }

@@ -6,14 +6,14 @@ import UpshiftPostgres
 /// with the run's jobs. Not `--analyze-in-stages`: its three passes make statistics usable early for an
 /// application that is already running, but here the application waits for this step, so the staged
 /// passes only lengthen the downtime (a restored cluster has no statistics at all; one full pass is needed).
-struct AnalyzeStep: StepAction {
+struct AnalyzeStep: PlanStep {
     var world: PgUpgradeWorld
     var target: ServerTarget = .service
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
-        let vacuum = world.isolatedCompose.execCommand(world.service, vacuumArguments(world))
+    func planned() -> PlannedStep {
+        let vacuum = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(world))
         return PlannedStep(
-            id: "analyze", title: "Update extensions and analyze (\(vacuumArguments(world).dropFirst(3).joined(separator: " ")))", kind: "pg.analyze",
+            id: "analyze", title: "Update extensions and analyze (\(Self.vacuumArguments(world).dropFirst(3).joined(separator: " ")))", kind: "pg.analyze",
             commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false,
 )
     }

@@ -8,13 +8,13 @@ import Foundation
 /// Three execs in the upgrade container, as the data owner: one `tar` reads the six files of both clusters,
 /// one `postgres --describe-config` lists the new major's parameters, one `tar` writes the four files of
 /// the new cluster. Only the new cluster changes. The last user of the container, so it removes it.
-struct CarryConfigurationStep: StepAction {
+struct CarryConfigurationStep: PlanStep {
     var upgrade: PgUpgradeRun
 
     static let verbatim = ["pg_hba.conf", "pg_ident.conf"]
     static let merged = ["postgresql.conf", "postgresql.auto.conf"]
 
-    static func planned(_ upgrade: PgUpgradeRun) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "carry-config", title: "Carry pg_hba.conf, pg_ident.conf and custom settings into the new cluster", kind: "pg.carry-config",
             mutates: true, compensation: nil,

@@ -12,16 +12,16 @@ import UpshiftPostgres
 ///
 /// Only this step reads what the preparation left in the run folder to choose; the steps of each branch do
 /// what their branch says (`WindowPath`).
-struct CheckSnapshotStep: StepAction {
+struct CheckSnapshotStep: PlanStep {
     var world: PgUpgradeWorld
     /// Whether the plan has a `prepared` branch (this run stages a new cluster before the window).
     var stages: Bool
 
     static let id = "check-snapshot"
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
-            id: id, title: "Check whether anything changed since the online snapshot, and choose how the window goes",
+            id: Self.id, title: "Check whether anything changed since the online snapshot, and choose how the window goes",
             kind: "pg.check-snapshot", mutates: false,
             notes: [
                 "reads the commit status of every transaction the snapshot cannot see, and every sequence (libpq, the server isolated)",

@@ -3,10 +3,10 @@ import Foundation
 /// First step of the window's `changed` branch when the run staged: the cluster prepared before the window
 /// shows an older state, so it (and the pg_upgrade method's private copy) is deleted before the window
 /// does the work in place. Deletes only directories this run named (`StagedCluster.discard`).
-struct DiscardStagedStep: StepAction {
+struct DiscardStagedStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "discard-staged", title: "Delete the cluster prepared before the window (it shows an older state)",
             kind: "pg.discard-staged", mutates: true, compensation: nil,

@@ -11,7 +11,7 @@ import Foundation
 /// namespace: PostgreSQL's own advice (a newer pg_dump reads an older server), and the restore then runs
 /// a psql at least as new as the pg_dump that wrote the file. An older psql rejects what a newer pg_dump
 /// writes — 15.18's `\restrict` lines stop 16.2's psql under ON_ERROR_STOP.
-struct DumpClusterStep: StepAction {
+struct DumpClusterStep: PlanStep {
     var world: PgUpgradeWorld
     var source: Source = .window
 
@@ -38,19 +38,19 @@ struct DumpClusterStep: StepAction {
         world.context.options.method == .pgUpgrade ? 1 : max(1, world.context.jobs)
     }
 
-    static func planned(_ world: PgUpgradeWorld, source: Source = .window) -> PlannedStep {
-        let dir = directory(world)
+    func planned() -> PlannedStep {
+        let dir = Self.directory(world)
         if source == .snapshot {
             return PlannedStep(
                 id: "dump", title: "Keep the dump taken from the online snapshot in \(dir) as the run's dump", kind: "pg.dump",
                 mutates: true, compensation: nil, notes: ["nothing is dumped in the window: the files and their SHA-256 are from before it; kept after the run"])
         }
-        let jobs = jobs(world)
+        let jobs = Self.jobs(world)
         let container = "<container of \(world.service)>"
-        let globals = dumpCommand(world, container: container, ["pg_dumpall", "--globals-only", "-U", world.database.superuser], environment: [:])
+        let globals = Self.dumpCommand(world, container: container, ["pg_dumpall", "--globals-only", "-U", world.database.superuser], environment: [:])
         let perDatabase = jobs > 1
-            ? dumpCommand(world, container: container, ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/db-N.dir", "-d", "<database>"], environment: [:], dumpDirectory: dir)
-            : dumpCommand(world, container: container, ["pg_dump", "-U", world.database.superuser, "--create", "-d", "<database>"], environment: [:])
+            ? Self.dumpCommand(world, container: container, ["pg_dump", "-U", world.database.superuser, "-Fd", "-j", String(jobs), "-Z", "0", "-f", Self.dumpMount + "/db-N.dir", "-d", "<database>"], environment: [:], dumpDirectory: dir)
+            : Self.dumpCommand(world, container: container, ["pg_dump", "-U", world.database.superuser, "--create", "-d", "<database>"], environment: [:])
         let title = jobs > 1
             ? "Dump the PostgreSQL \(world.context.oldMajor) cluster to \(dir) (globals + pg_dump -Fd -j \(jobs) per database)"
             : "Dump the PostgreSQL \(world.context.oldMajor) cluster to \(dir)"

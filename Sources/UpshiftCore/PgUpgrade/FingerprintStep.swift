@@ -4,7 +4,7 @@ import UpshiftPostgres
 /// Before and after the data moves in the window: per database and table, row count and content checksum, plus roles, extensions and
 /// locale, through libpq. The "before" fingerprint is kept in the run folder: the verification after the
 /// restore and every rollback compare against it.
-struct FingerprintStep: StepAction {
+struct FingerprintStep: PlanStep {
     enum Phase: String { case before, after }
     var world: PgUpgradeWorld
     var phase: Phase
@@ -12,7 +12,7 @@ struct FingerprintStep: StepAction {
     static func path(_ folder: RunFolder, _ phase: Phase) -> String { path(folder.path, phase) }
     static func path(_ folderPath: String, _ phase: Phase) -> String { folderPath + "/fingerprint-\(phase.rawValue).json" }
 
-    static func planned(_ world: PgUpgradeWorld, phase: Phase) -> PlannedStep {
+    func planned() -> PlannedStep {
         switch phase {
         case .before:
             return PlannedStep(

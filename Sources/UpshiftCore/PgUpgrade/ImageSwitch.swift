@@ -49,7 +49,7 @@ public enum ImageSwitch {
 
 /// Change the image tag (and pin PGDATA when needed), re-read the project with `docker compose
 /// config`, and put the files back at once when the result is not exactly the intended one.
-struct SwitchImageStep: StepAction {
+struct SwitchImageStep: PlanStep {
     var world: PgUpgradeWorld
     var environment: [String: String]
 
@@ -57,7 +57,7 @@ struct SwitchImageStep: StepAction {
         world.context.project.location.files + world.context.project.location.envFiles
     }
 
-    static func planned(_ world: PgUpgradeWorld, environment: [String: String]) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let edit = try ImageSwitch.plan(source: world.context.imageSource, target: world.context.targetImage, current: world.database.image, environment: environment, alongside: world.context.sidecars.map(\.source))
         var notes = [edit.diff(label: edit.file)] + (try SidecarImages.notes(world, after: edit, environment: environment))
         if let pgdataEdit = world.context.pgdataEdit {
@@ -69,7 +69,7 @@ struct SwitchImageStep: StepAction {
         return PlannedStep(
             id: "switch-image", title: "Switch \(world.service) to \(world.context.targetImage)", kind: "pg.switch-image",
             commands: [], mutates: true,
-            compensation: try RestoreSnapshotCompensator.spec(files: files(world)), notes: notes)
+            compensation: try RestoreSnapshotCompensator.spec(files: Self.files(world)), notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {

@@ -6,10 +6,10 @@ import Foundation
 /// mount root often belongs to root. `--no-sync`, because pg_upgrade syncs the whole new cluster when it
 /// finishes, and a cluster that fails before that is discarded. Undone by the move-aside compensation (the new directory is moved
 /// aside as `.failed-<run>`).
-struct InitNewClusterStep: StepAction {
+struct InitNewClusterStep: PlanStep {
     var upgrade: PgUpgradeRun
 
-    static func planned(_ upgrade: PgUpgradeRun) -> PlannedStep {
+    func planned() -> PlannedStep {
         let world = upgrade.world
         let mkdir = upgrade.command("mkdir", ["-p", "-m", "0700", upgrade.newPath], asRoot: true)
         let chown = upgrade.command("chown", ["\(upgrade.tool.uid):\(upgrade.tool.gid)", upgrade.newPath], asRoot: true)

@@ -19,16 +19,16 @@ public struct InvokeUpgradeSteps: Sendable {
     public func steps() throws -> [ExecutableStep] {
         let invoke = try InvokeWorld(world)
         return try PgUpgradePlanner.openingSteps(world) + [
-            ExecutableStep(InvokeBackupStep.planned(invoke), action: InvokeBackupStep(invoke: invoke)),
-            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
-            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world)),
-            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
-            ExecutableStep(try StartNewDatabaseStep.planned(world), action: StartNewDatabaseStep(world: world)),
-            ExecutableStep(InvokeSchemaStep.planned(invoke), action: InvokeSchemaStep(invoke: invoke)),
-            ExecutableStep(try InvokeRestoreStep.planned(invoke), action: InvokeRestoreStep(invoke: invoke)),
-            ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
-            ExecutableStep(InvokeVerifyStep.planned(world), action: InvokeVerifyStep(world: world)),
-            ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world)),
+            InvokeBackupStep(invoke: invoke).executable,
+            StopDatabaseStep(world: world).executable,
+            MoveDataAsideStep(world: world).executable,
+            SwitchImageStep(world: world, environment: environment).executable,
+            StartNewDatabaseStep(world: world).executable,
+            InvokeSchemaStep(invoke: invoke).executable,
+            InvokeRestoreStep(invoke: invoke).executable,
+            AnalyzeStep(world: world).executable,
+            InvokeVerifyStep(world: world).executable,
+            StartStackStep(world: world).executable,
         ]
     }
 }
@@ -66,10 +66,10 @@ struct InvokeWorld: Sendable {
 /// `invoke backup` of the old cluster (through the app image's client), names recorded by listing the
 /// backup directory before and after; also records which plugins are active, so the new schema can get
 /// their tables before the restore.
-struct InvokeBackupStep: StepAction {
+struct InvokeBackupStep: PlanStep {
     var invoke: InvokeWorld
 
-    static func planned(_ invoke: InvokeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "invoke-backup", title: "invoke backup of the PostgreSQL \(invoke.world.context.oldMajor) database (file names recorded)", kind: "inventree.backup",
             commands: PlannedStep.render([invoke.tasks.invokeCommand(invoke.planFlags.backupArguments)], redactor: invoke.world.redactor),
@@ -93,10 +93,10 @@ struct InvokeBackupStep: StepAction {
 /// exist for active plugins, so the plugins that were active are activated and `invoke migrate` runs again
 /// (the order `import-records` uses): InvenTree <= 1.0 restores without `--if-exists`, and a table in the
 /// dump that the target lacks aborts the whole restore (InvenTree #8918).
-struct InvokeSchemaStep: StepAction {
+struct InvokeSchemaStep: PlanStep {
     var invoke: InvokeWorld
 
-    static func planned(_ invoke: InvokeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         let tasks = invoke.updateTasks(invoke.planFlags)
         var notes = ["--skip-backup: a plain update would back up this empty database, and a bare restore would pick that file",
                      "plugins active in the old database are activated and `invoke migrate` runs again for their tables"]
@@ -128,10 +128,10 @@ struct InvokeSchemaStep: StepAction {
 /// `invoke restore --db-file <recorded>` without media (the media directory never moved), server and
 /// worker still stopped. Refuses first when the target lacks a table of the old database and this
 /// InvenTree restores without `--if-exists`.
-struct InvokeRestoreStep: StepAction {
+struct InvokeRestoreStep: PlanStep {
     var invoke: InvokeWorld
 
-    static func planned(_ invoke: InvokeWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let args = try invoke.planFlags.restoreArguments(dbFile: "<recorded database file>", mediaFile: nil)
         return PlannedStep(
             id: "invoke-restore", title: "invoke restore --db-file <the recorded file>, database only", kind: "inventree.restore",
@@ -166,10 +166,10 @@ struct InvokeRestoreStep: StepAction {
 
 /// Verification as in the dump method — every table's rows and checksum against the old cluster — except
 /// the data of `django_session`, which InvenTree's backups deliberately leave out (users log in again).
-struct InvokeVerifyStep: StepAction {
+struct InvokeVerifyStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(id: "verify", title: "Verify: fingerprint the new cluster against the old one (django_session data excepted); log in as the application",
                     kind: "pg.verify", mutates: false)
     }

@@ -10,10 +10,10 @@ import UpshiftPostgres
 /// sessions left from before are ended and the isolation is proved from outside before the fingerprint.
 /// Undone by recreating the container from the user's files (after verifying the old fingerprint, when one
 /// was taken), which puts it back on its networks and ports.
-struct IsolateDatabaseStep: StepAction {
+struct IsolateDatabaseStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let isolation = world.context.isolation
         let note = isolation?.planNote ?? "other clients kept out: the container moves to a private network"
         if isolation?.approach == .swapNetworks {

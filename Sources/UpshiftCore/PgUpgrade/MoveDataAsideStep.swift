@@ -4,7 +4,7 @@ import Foundation
 /// inside the same mount (O(1), same filesystem), done by a helper container of the old image so it works
 /// for named volumes, bind mounts and remote engines alike. When PGDATA is the root of a named volume the
 /// old cluster stays where it is and the new one goes into a sub-directory (`DataPlacement.pinSubdirectory`).
-struct MoveDataAsideStep: StepAction {
+struct MoveDataAsideStep: PlanStep {
     var world: PgUpgradeWorld
     /// The pg_upgrade method's container, started while the move runs (its ~0.3 s leaves the downtime).
     /// Awaited before the step ends either way, so an undo that removes the run's containers finds it.
@@ -13,7 +13,7 @@ struct MoveDataAsideStep: StepAction {
     /// the same helper call.
     var placesPrepared = false
 
-    static func planned(_ world: PgUpgradeWorld, placesPrepared: Bool = false) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let placement = world.context.placement
         var commands: [Command] = []
         if case .moveAside(let mount, let name, let aside, let newName, _) = placement {

@@ -3,10 +3,10 @@ import Foundation
 /// `pg_upgrade --check` with the chosen mode, so mode-specific problems (clone on a filesystem without
 /// reflinks, link across filesystems, missing libraries, reg* columns) stop the run before any file of the
 /// old cluster is touched. Both clusters are stopped; the old one was confirmed shut down cleanly.
-struct PgUpgradeCheckStep: StepAction {
+struct PgUpgradeCheckStep: PlanStep {
     var upgrade: PgUpgradeRun
 
-    static func planned(_ upgrade: PgUpgradeRun) -> PlannedStep {
+    func planned() -> PlannedStep {
         let command = upgrade.command(upgrade.tool.binNew + "/pg_upgrade", ["--check"] + upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
         return PlannedStep(
             id: "pg-upgrade-check", title: "pg_upgrade --check --\(upgrade.mode.rawValue): are the clusters compatible?", kind: "pg.pg-upgrade-check",

@@ -21,29 +21,28 @@ public struct PgUpgradeMethodSteps: Sendable {
     func window(_ path: WindowPath) throws -> [ExecutableStep] {
         let upgrade = try PgUpgradeRun(world: world)
         let source: DumpClusterStep.Source = path == .changed ? .window : .snapshot
-        let dump = world.context.options.mode.destroysOldCluster
-            ? [ExecutableStep(DumpClusterStep.planned(world, source: source), action: DumpClusterStep(world: world, source: source))] : []
+        let dump = world.context.options.mode.destroysOldCluster ? [try DumpClusterStep(world: world, source: source).executable] : []
         if path == .prepared {
             // Upgraded and verified before the window on a private copy: rename it into place and start it.
-            return dump + [
-                ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
-                ExecutableStep(try MoveDataAsideStep.planned(world, placesPrepared: true), action: MoveDataAsideStep(world: world, placesPrepared: true)),
-                ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
-                ExecutableStep(try StartUpgradedDatabaseStep.planned(upgrade, onPrepared: true), action: StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true)),
-                ExecutableStep(ProvePreparedClusterStep.planned(world), action: ProvePreparedClusterStep(world: world)),
+            return try dump + [
+                StopDatabaseStep(world: world).executable,
+                MoveDataAsideStep(world: world, placesPrepared: true).executable,
+                SwitchImageStep(world: world, environment: environment).executable,
+                StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true).executable,
+                ProvePreparedClusterStep(world: world).executable,
             ]
         }
-        return [ExecutableStep(ReadClusterSettingsStep.planned(world), action: ReadClusterSettingsStep(world: world))] + dump + [
-            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
-            ExecutableStep(try MoveDataAsideStep.planned(world), action: MoveDataAsideStep(world: world, warmUp: upgrade.worker)),
-            ExecutableStep(InitNewClusterStep.planned(upgrade), action: InitNewClusterStep(upgrade: upgrade)),
-            ExecutableStep(PgUpgradeCheckStep.planned(upgrade), action: PgUpgradeCheckStep(upgrade: upgrade)),
-            ExecutableStep(try TransferDataStep.planned(upgrade), action: TransferDataStep(upgrade: upgrade)),
-            ExecutableStep(CarryConfigurationStep.planned(upgrade), action: CarryConfigurationStep(upgrade: upgrade)),
-            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
-            ExecutableStep(try StartUpgradedDatabaseStep.planned(upgrade), action: StartUpgradedDatabaseStep(upgrade: upgrade)),
-            ExecutableStep(PostUpgradeStep.planned(upgrade), action: PostUpgradeStep(upgrade: upgrade)),
-            ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+        return try [ReadClusterSettingsStep(world: world).executable] + dump + [
+            StopDatabaseStep(world: world).executable,
+            MoveDataAsideStep(world: world, warmUp: upgrade.worker).executable,
+            InitNewClusterStep(upgrade: upgrade).executable,
+            PgUpgradeCheckStep(upgrade: upgrade).executable,
+            TransferDataStep(upgrade: upgrade).executable,
+            CarryConfigurationStep(upgrade: upgrade).executable,
+            SwitchImageStep(world: world, environment: environment).executable,
+            StartUpgradedDatabaseStep(upgrade: upgrade).executable,
+            PostUpgradeStep(upgrade: upgrade).executable,
+            FingerprintStep(world: world, phase: .after).executable,
         ]
     }
 }

@@ -12,7 +12,8 @@ public struct PgUpgradePlanner: Sendable {
         self.environment = environment
     }
 
-    public func steps() throws -> [ExecutableStep] {
+    /// The steps of the configured method, decisions holding their branches.
+    func steps() throws -> [ExecutableStep] {
         switch world.context.options.method {
         case .invoke: return try InvokeUpgradeSteps(world: world, environment: environment).steps()
         case .pgUpgrade: return try Self.steps(world, window: PgUpgradeMethodSteps(world: world, environment: environment).window)
@@ -23,20 +24,20 @@ public struct PgUpgradePlanner: Sendable {
     /// The dump method's window, for the branch it runs in.
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
         let prepared = path == .prepared
-        var steps = [
-            ExecutableStep(DumpClusterStep.planned(world, source: path == .changed ? .window : .snapshot), action: DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot)),
-            ExecutableStep(StopDatabaseStep.planned(world), action: StopDatabaseStep(world: world)),
-            ExecutableStep(try MoveDataAsideStep.planned(world, placesPrepared: prepared), action: MoveDataAsideStep(world: world, placesPrepared: prepared)),
-            ExecutableStep(try SwitchImageStep.planned(world, environment: environment), action: SwitchImageStep(world: world, environment: environment)),
-            ExecutableStep(try StartNewDatabaseStep.planned(world, onPrepared: prepared), action: StartNewDatabaseStep(world: world, onPrepared: prepared)),
+        var steps = try [
+            DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable,
+            StopDatabaseStep(world: world).executable,
+            MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
+            SwitchImageStep(world: world, environment: environment).executable,
+            StartNewDatabaseStep(world: world, onPrepared: prepared).executable,
         ]
         if prepared {
-            steps.append(ExecutableStep(ProvePreparedClusterStep.planned(world), action: ProvePreparedClusterStep(world: world)))
+            steps.append(try ProvePreparedClusterStep(world: world).executable)
         } else {
-            steps += [
-                ExecutableStep(RestoreDumpStep.planned(world), action: RestoreDumpStep(world: world)),
-                ExecutableStep(AnalyzeStep.planned(world), action: AnalyzeStep(world: world)),
-                ExecutableStep(FingerprintStep.planned(world, phase: .after), action: FingerprintStep(world: world, phase: .after)),
+            steps += try [
+                RestoreDumpStep(world: world).executable,
+                AnalyzeStep(world: world).executable,
+                FingerprintStep(world: world, phase: .after).executable,
             ]
         }
         return steps
@@ -50,47 +51,48 @@ public struct PgUpgradePlanner: Sendable {
     /// service's mount, the staged cluster) is followed, inside the window, by `CheckSnapshotStep`, the one
     /// decision that picks the branch: `prepared`, `snapshot` or `changed` (`WindowPath`).
     static func steps(_ world: PgUpgradeWorld, window: (WindowPath) throws -> [ExecutableStep]) throws -> [ExecutableStep] {
-        var steps = [ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world))]
-        let stop = [
-            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
-            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
+        var steps = [try SnapshotStep(world: world).executable]
+        let stop = try [
+            StopApplicationStep(world: world).executable,
+            IsolateDatabaseStep(world: world).executable,
         ]
-        let fingerprint = ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before))
+        let fingerprint = try FingerprintStep(world: world, phase: .before).executable
         if PrepareOnlineStep.applies(world) {
-            steps.append(ExecutableStep(try PrepareOnlineStep.planned(world), action: PrepareOnlineStep(world: world)))
+            steps.append(try PrepareOnlineStep(world: world).executable)
             let stages = StagedCluster.applies(world)
             if stages {
                 steps += world.context.options.method == .pgUpgrade
                     ? try StagedUpgrade(world: world).steps()
-                    : [ExecutableStep(try StageNewClusterStep.planned(world), action: StageNewClusterStep(world: world))]
+                    : [try StageNewClusterStep(world: world).executable]
             }
             var branches: [ExecutableBranch] = []
             if stages { branches.append(ExecutableBranch(WindowPath.prepared.rawValue, when: WindowPath.prepared.when, steps: try window(.prepared))) }
             branches.append(ExecutableBranch(WindowPath.snapshot.rawValue, when: WindowPath.snapshot.when, steps: try window(.snapshot)))
-            let discard = stages ? [ExecutableStep(DiscardStagedStep.planned(world), action: DiscardStagedStep(world: world))] : []
+            let discard = stages ? [try DiscardStagedStep(world: world).executable] : []
             branches.append(ExecutableBranch(WindowPath.changed.rawValue, when: WindowPath.changed.when, steps: discard + [fingerprint] + (try window(.changed))))
-            steps += stop + [ExecutableStep(decision: CheckSnapshotStep.planned(world), action: CheckSnapshotStep(world: world, stages: stages), branches: branches)]
+            steps += stop + [try CheckSnapshotStep(world: world, stages: stages).deciding(branches)]
         } else {
             steps += stop + [fingerprint] + (try window(.changed))
         }
         if UpdateExtensionsStep.applies(world) {
-            steps.append(ExecutableStep(UpdateExtensionsStep.planned(world), action: UpdateExtensionsStep(world: world)))
+            steps.append(try UpdateExtensionsStep(world: world).executable)
         }
-        return steps + [ExecutableStep(try StartStackStep.planned(world), action: StartStackStep(world: world))]
+        return steps + [try StartStackStep(world: world).executable]
     }
 
     /// The opening of a window with no online preparation: snapshot the files, stop the application,
     /// isolate the database and fingerprint it (`--method invoke`).
     static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
-        [
-            ExecutableStep(SnapshotStep.planned(world), action: SnapshotStep(world: world)),
-            ExecutableStep(try StopApplicationStep.planned(world), action: StopApplicationStep(world: world)),
-            ExecutableStep(try IsolateDatabaseStep.planned(world), action: IsolateDatabaseStep(world: world)),
-            ExecutableStep(FingerprintStep.planned(world, phase: .before), action: FingerprintStep(world: world, phase: .before)),
+        try [
+            SnapshotStep(world: world).executable,
+            StopApplicationStep(world: world).executable,
+            IsolateDatabaseStep(world: world).executable,
+            FingerprintStep(world: world, phase: .before).executable,
         ]
     }
 
-    public func plan() throws -> Plan {
+    /// The plan, built once and validated; `--dry-run` prints its `plan`, and a run executes it.
+    public func plan() throws -> ExecutablePlan {
         let context = world.context
         var summary = [
             "project \(context.project.name) in \(context.project.location.directory)",
@@ -112,8 +114,8 @@ public struct PgUpgradePlanner: Sendable {
         case .invoke: break
         }
         summary += context.notes
-        let plan = Plan(runID: context.runID, command: "pg-upgrade --to \(context.options.targetMajor)", projectDirectory: context.project.location.directory, summary: summary, steps: try steps().map(\.planned))
-        try plan.validate()
-        return plan
+        return try ExecutablePlan(
+            runID: context.runID, command: "pg-upgrade --to \(context.options.targetMajor)", projectDirectory: context.project.location.directory,
+            summary: summary, steps: try steps())
     }
 }

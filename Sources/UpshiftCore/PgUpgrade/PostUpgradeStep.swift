@@ -4,7 +4,7 @@ import Foundation
 /// statistics — on 18, which carries most optimizer statistics over, only the missing ones
 /// (`--missing-stats-only`); before 18 everything, in stages so the first queries are usable quickly.
 /// The script was collected from the new data directory by the pg-upgrade step (`TransferDataStep`).
-struct PostUpgradeStep: StepAction {
+struct PostUpgradeStep: PlanStep {
     var upgrade: PgUpgradeRun
     /// The service's server (the window) or the staged one-off server (`StagedUpgrade`, before it).
     var target: ServerTarget = .service
@@ -15,11 +15,11 @@ struct PostUpgradeStep: StepAction {
         return args + ["--jobs", String(upgrade.world.context.jobs)]
     }
 
-    static func planned(_ upgrade: PgUpgradeRun) -> PlannedStep {
+    func planned() -> PlannedStep {
         let world = upgrade.world
-        let vacuum = world.isolatedCompose.execCommand(world.service, vacuumArguments(upgrade))
+        let vacuum = world.isolatedCompose.execCommand(world.service, Self.vacuumArguments(upgrade))
         return PlannedStep(
-            id: "analyze", title: "Run update_extensions.sql if pg_upgrade wrote one, then \(vacuumArguments(upgrade).dropFirst(3).joined(separator: " "))",
+            id: "analyze", title: "Run update_extensions.sql if pg_upgrade wrote one, then \(Self.vacuumArguments(upgrade).dropFirst(3).joined(separator: " "))",
             kind: "pg.analyze", commands: PlannedStep.render([vacuum], redactor: world.redactor), mutates: false,
 )
     }

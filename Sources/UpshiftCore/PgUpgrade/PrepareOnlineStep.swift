@@ -11,7 +11,7 @@ import UpshiftPostgres
 /// and fingerprints as if this step had not run.
 ///
 /// A failure here fails the run before any downtime: the application was never stopped, nothing changed.
-struct PrepareOnlineStep: StepAction {
+struct PrepareOnlineStep: PlanStep {
     var world: PgUpgradeWorld
 
     /// Whether this run prepares online: preflight reached the server, the option allows it, and the
@@ -25,8 +25,8 @@ struct PrepareOnlineStep: StepAction {
         world.context.options.method == .dump || (world.context.options.method == .pgUpgrade && world.context.options.mode.destroysOldCluster)
     }
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
-        let what = dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
+    func planned() throws -> PlannedStep {
+        let what = Self.dumps(world) ? "dump every database (pg_dump --snapshot) and fingerprint it" : "fingerprint every database"
         let notes = [
             "vacuumdb --all --analyze-only first, so that autovacuum has no statistics to write while the snapshot is in use",
             "libpq to \(world.context.onlineAddress ?? "?"):5432 (the container's address) as \(world.database.superuser); reads the old cluster only",

@@ -3,10 +3,10 @@ import Foundation
 /// The `prepared` branch's verification: the cluster was fingerprinted before the window and found equal
 /// to the online snapshot, which the window found current; here its system identifier proves the running
 /// cluster is that one, and the application's user logs in over TCP. No scan inside the window.
-struct ProvePreparedClusterStep: StepAction {
+struct ProvePreparedClusterStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "verify", title: "Verify: the running cluster is the one verified before the window (system identifier); log in over TCP with the application's password",
             kind: "pg.verify", mutates: false,

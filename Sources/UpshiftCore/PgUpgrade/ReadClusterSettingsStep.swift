@@ -2,10 +2,10 @@ import Foundation
 
 /// Reads the old cluster's initdb-time settings while it still runs (checksums, encoding, locale, install
 /// user), so the new cluster is initialised to match — pg_upgrade refuses any mismatch.
-struct ReadClusterSettingsStep: StepAction {
+struct ReadClusterSettingsStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "read-settings", title: "Read the old cluster's checksums, encoding, locale and install user", kind: "pg.read-settings",
             mutates: false, notes: ["saved as cluster-settings.json in the run folder"])

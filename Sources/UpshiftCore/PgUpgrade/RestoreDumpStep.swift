@@ -5,13 +5,13 @@ import UpshiftPostgres
 /// superuser the entrypoint already created), then each database from its own file, streamed from disk.
 /// The database the entrypoint pre-created (`POSTGRES_DB`) is dropped first so it is recreated exactly as
 /// it was (owner, encoding, locale).
-struct RestoreDumpStep: StepAction {
+struct RestoreDumpStep: PlanStep {
     var world: PgUpgradeWorld
     /// Where the dump goes: the service's new server (the window) or the staged server (before it).
     var target: ServerTarget = .service
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
-        let psql = world.isolatedCompose.execCommand(world.service, psqlArguments(world), environment: ["PGPASSWORD": "******"])
+    func planned() -> PlannedStep {
+        let psql = world.isolatedCompose.execCommand(world.service, Self.psqlArguments(world), environment: ["PGPASSWORD": "******"])
         return PlannedStep(
             id: "restore", title: "Restore the dump into PostgreSQL \(world.context.options.targetMajor) (ON_ERROR_STOP)", kind: "pg.restore",
             commands: PlannedStep.render([psql], redactor: world.redactor) + ["< \(DumpClusterStep.directory(world))/{globals.sql,db-N.sql}"],

@@ -2,10 +2,10 @@ import Foundation
 
 /// Byte-exact copies of the compose files and env files, the resolved config and the image
 /// digests, in the run folder, before anything changes. The switch-image compensation restores from here.
-struct SnapshotStep: StepAction {
+struct SnapshotStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "snapshot", title: "Snapshot compose files, .env, resolved config and image digests", kind: "pg.snapshot",
             commands: [], mutates: false,

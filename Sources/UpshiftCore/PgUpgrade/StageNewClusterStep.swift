@@ -3,10 +3,10 @@ import Foundation
 /// The dump method's staging, before the window: the online dump restored into a new cluster beside the
 /// old one by a one-off server of the target image, analyzed, and compared with the online fingerprint
 /// (`StagedServer.build`). The window's `prepared` branch renames it into place.
-struct StageNewClusterStep: StepAction {
+struct StageNewClusterStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         PlannedStep(
             id: "stage-new-cluster",
             title: "Before the window: restore the online dump into a new cluster at \(StagedCluster.relativePath(world)) and verify it",

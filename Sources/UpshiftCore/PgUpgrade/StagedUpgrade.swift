@@ -44,40 +44,38 @@ struct StagedUpgrade: Sendable {
 
     /// The staging sub-plan: one decision whose `stage` branch upgrades the copy.
     func steps() throws -> [ExecutableStep] {
-        let stage: [ExecutableStep] = [
-            ExecutableStep(try StageCopyStep.planned(self), action: StageCopyStep(staging: self)),
-            try Self.onCopy(InitNewClusterStep.planned(upgrade), InitNewClusterStep(upgrade: upgrade), world),
-            try Self.onCopy(PgUpgradeCheckStep.planned(upgrade), PgUpgradeCheckStep(upgrade: upgrade), world),
-            try Self.onCopy(TransferDataStep.planned(upgrade), TransferDataStep(upgrade: upgrade), world),
-            try Self.onCopy(CarryConfigurationStep.planned(upgrade), CarryConfigurationStep(upgrade: upgrade), world),
-            ExecutableStep(try StageVerifyStep.planned(self), action: StageVerifyStep(staging: self)),
+        let stage = try [
+            StageCopyStep(staging: self).executable,
+            Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
+            Self.onCopy(PgUpgradeCheckStep(upgrade: upgrade), world),
+            Self.onCopy(TransferDataStep(upgrade: upgrade), world),
+            Self.onCopy(CarryConfigurationStep(upgrade: upgrade), world),
+            StageVerifyStep(staging: self).executable,
         ]
-        return [ExecutableStep(
-            decision: DecideStagingStep.planned(self), action: DecideStagingStep(staging: self),
-            branches: [
-                ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage),
-                ExecutableBranch("in-window", when: "it has not, or wal_level or an unlogged table rule the copy out", steps: []),
-            ])]
+        return [try DecideStagingStep(staging: self).deciding([
+            ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage),
+            ExecutableBranch("in-window", when: "it has not, or wal_level or an unlogged table rule the copy out", steps: []),
+        ])]
     }
 
     /// A window step of the pg_upgrade method run on the private copy before the window: its own id, and the
     /// staging's undo (the staged directories deleted), since everything it changes is upshift's.
-    static func onCopy(_ planned: PlannedStep, _ action: any StepAction, _ world: PgUpgradeWorld) throws -> ExecutableStep {
-        var planned = planned
-        planned.id = "stage-" + planned.id
-        planned.title = "Before the window, on the private copy: " + planned.title
-        planned.notes = ["the user's cluster is not touched"]
-        if planned.mutates { planned.compensation = try StagedClusterCompensator.spec(world: world) }
-        planned.pointOfNoReturn = false
-        return ExecutableStep(planned, action: action)
+    static func onCopy(_ step: some PlanStep, _ world: PgUpgradeWorld) throws -> ExecutableStep {
+        var step = try step.executable
+        step.planned.id = "stage-" + step.planned.id
+        step.planned.title = "Before the window, on the private copy: " + step.planned.title
+        step.planned.notes = ["the user's cluster is not touched"]
+        if step.planned.mutates { step.planned.compensation = try StagedClusterCompensator.spec(world: world) }
+        step.planned.pointOfNoReturn = false
+        return step
     }
 }
 
 /// Whether the pg_upgrade method can stage: reads the serving cluster's settings and the mount's free space.
-struct DecideStagingStep: StepAction {
+struct DecideStagingStep: PlanStep {
     var staging: StagedUpgrade
 
-    static func planned(_ staging: StagedUpgrade) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "decide-staging", title: "Choose whether to upgrade a private copy of the cluster before the window", kind: "pg.decide-staging", mutates: false,
             notes: ["room for the copy (df, du in the upgrade container), wal_level and WAL senders, no unlogged table (libpq, read-only)"])
@@ -99,10 +97,10 @@ struct DecideStagingStep: StepAction {
 }
 
 /// Copies the serving cluster and brings the copy to a clean shutdown (`PrivateCopy`).
-struct StageCopyStep: StepAction {
+struct StageCopyStep: PlanStep {
     var staging: StagedUpgrade
 
-    static func planned(_ staging: StagedUpgrade) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let world = staging.world
         let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
         return PlannedStep(
@@ -130,10 +128,10 @@ struct StageCopyStep: StepAction {
 /// staged cluster), a one-off server of the target image runs on the staged cluster for
 /// update_extensions.sql and analyze, and its fingerprint must equal the snapshot's. When it differs (a write
 /// after the snapshot), the staged directories are deleted and the window will upgrade in place.
-struct StageVerifyStep: StepAction {
+struct StageVerifyStep: PlanStep {
     var staging: StagedUpgrade
 
-    static func planned(_ staging: StagedUpgrade) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let world = staging.world
         return PlannedStep(
             id: "stage-verify", title: "Before the window: start PostgreSQL \(world.context.options.targetMajor) on \(staging.upgrade.newRelative), update extensions, analyze, compare with the snapshot",

@@ -4,13 +4,13 @@ import UpshiftPostgres
 /// Start the new major on its fresh data directory (the image's entrypoint initialises it) and
 /// wait until it accepts a password login. Refuses to go on unless the server is the target major and the
 /// cluster is empty: upshift never restores over data.
-struct StartNewDatabaseStep: StepAction {
+struct StartNewDatabaseStep: PlanStep {
     var world: PgUpgradeWorld
     /// The window's `prepared` branch: not empty, the cluster restored and verified before the window,
     /// proven by its system identifier.
     var onPrepared = false
 
-    static func planned(_ world: PgUpgradeWorld, onPrepared: Bool = false) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let command = world.firstStartCompose.cli.command(["up", "-d", "--no-deps", world.service])
         let initialised = "the image's entrypoint initialises the empty directory (initdb as \(world.database.superuser), its pg_hba line, POSTGRES_DB, which the restore drops and recreates as it was)"
         return PlannedStep(

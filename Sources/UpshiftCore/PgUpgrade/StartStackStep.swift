@@ -2,10 +2,10 @@ import Foundation
 
 /// Drop the isolation override (recreating the database from the user's files) and start every
 /// service that was running before, then check each one runs.
-struct StartStackStep: StepAction {
+struct StartStackStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let services = [world.service] + world.context.applicationServices
         var commands: [Command]
         if world.reachesContainersDirectly {

@@ -4,13 +4,13 @@ import Foundation
 /// for a password login. In `link` mode this is the moment the old cluster becomes unusable — the new
 /// server rewrites files both share — so it is written to the audit log first and the undo from here on
 /// rebuilds the old cluster from the verified dump.
-struct StartUpgradedDatabaseStep: StepAction {
+struct StartUpgradedDatabaseStep: PlanStep {
     var upgrade: PgUpgradeRun
     /// The window's `prepared` branch: the cluster upgraded before the window, now in place, whose files the
     /// old cluster does not share — no point of no return, and it is proven to be that cluster.
     var onPrepared = false
 
-    static func planned(_ upgrade: PgUpgradeRun, onPrepared: Bool = false) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let world = upgrade.world
         let command = world.newServerCompose.cli.command(["up", "-d", "--no-deps", world.service])
         let compensation: CompensationSpec

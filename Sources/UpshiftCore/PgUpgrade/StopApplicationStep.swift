@@ -2,10 +2,10 @@ import Foundation
 
 /// Stop every service except the database, so nothing writes during the dump and restore.
 /// Undone by starting exactly the services that were running.
-struct StopApplicationStep: StepAction {
+struct StopApplicationStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let apps = world.context.applicationServices
         let command = world.compose.cli.command(["stop", "-t", String(world.context.options.stopTimeout)] + apps)
         return PlannedStep(

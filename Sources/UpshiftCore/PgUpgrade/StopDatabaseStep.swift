@@ -3,10 +3,10 @@ import Foundation
 /// Stop the old server with a long timeout and confirm from `pg_control` that it shut down cleanly.
 /// A server killed mid-checkpoint is not lost, but its data directory must not be moved as if it were
 /// consistent: the run stops here instead.
-struct StopDatabaseStep: StepAction {
+struct StopDatabaseStep: PlanStep {
     var world: PgUpgradeWorld
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         let stop = world.isolatedCompose.cli.command(["stop", "-t", String(world.context.options.stopTimeout), world.service])
         let control = world.oldData.helperCommand(world.database.dataLocation, tool: "pg_controldata", [Self.containerPGDATA(world)], readOnly: true)
         return PlannedStep(

@@ -7,10 +7,10 @@ import Foundation
 /// `pg_control.old`, which `LinkUndoCompensator` renames back as long as the new cluster never started;
 /// `swap` moves the old files away as soon as it starts, so from here the old cluster is rebuilt from the
 /// verified dump — announced in the audit log before pg_upgrade runs.
-struct TransferDataStep: StepAction {
+struct TransferDataStep: PlanStep {
     var upgrade: PgUpgradeRun
 
-    static func planned(_ upgrade: PgUpgradeRun) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let command = upgrade.command(upgrade.tool.binNew + "/pg_upgrade", upgrade.pgUpgradeArguments(superuser: "<install user>"), workdir: upgrade.newPath)
         var notes: [String] = []
         switch upgrade.mode {
@@ -21,7 +21,7 @@ struct TransferDataStep: StepAction {
         return PlannedStep(
             id: "pg-upgrade", title: "Run pg_upgrade --\(upgrade.mode.rawValue) (PostgreSQL \(upgrade.world.context.oldMajor) -> \(upgrade.world.context.options.targetMajor))",
             kind: "pg.pg-upgrade", commands: PlannedStep.render([command], redactor: upgrade.world.redactor), mutates: true,
-            compensation: try compensation(upgrade), notes: notes)
+            compensation: try Self.compensation(upgrade), notes: notes)
     }
 
     static func compensation(_ upgrade: PgUpgradeRun) throws -> CompensationSpec? {

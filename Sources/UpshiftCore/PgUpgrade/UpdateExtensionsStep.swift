@@ -7,12 +7,12 @@ import UpshiftPostgres
 ///
 /// An extension without an update path stays at its version and is reported so; it does not fail the run, whose
 /// data is already proven equal. Changes only the new cluster, which an undo discards.
-struct UpdateExtensionsStep: StepAction {
+struct UpdateExtensionsStep: PlanStep {
     var world: PgUpgradeWorld
 
     static func applies(_ world: PgUpgradeWorld) -> Bool { !world.context.extensions.isEmpty }
 
-    static func planned(_ world: PgUpgradeWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(
             id: "update-extensions", title: "Update extensions to the versions of \(world.context.targetImage) and report them",
             kind: "pg.update-extensions", commands: ["ALTER EXTENSION … UPDATE in each database where the installed version is not the default"],

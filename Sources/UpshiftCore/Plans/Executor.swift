@@ -20,9 +20,8 @@ public struct ExecutorOptions: Sendable {
 /// outcome). The journal is fsynced at each record, so a kill -9 at any point leaves `upshift rollback`
 /// enough to restore the pre-run state. The executor itself never throws: every ending is a `RunOutcome`.
 public struct Executor: Sendable {
-    public var runID: RunID
-    public var command: String
-    public var steps: [ExecutableStep]
+    /// The plan to run, built and validated once by its planner: the executor runs exactly what was shown.
+    public var plan: ExecutablePlan
     public var journal: RunJournal
     public var registry: CompensationRegistry
     public var runFolder: RunFolder?
@@ -32,9 +31,7 @@ public struct Executor: Sendable {
     public var clock: @Sendable () -> ContinuousClock.Instant
 
     public init(
-        runID: RunID,
-        command: String = "",
-        steps: [ExecutableStep],
+        plan: ExecutablePlan,
         journal: RunJournal,
         registry: CompensationRegistry,
         runFolder: RunFolder? = nil,
@@ -42,9 +39,7 @@ public struct Executor: Sendable {
         options: ExecutorOptions = ExecutorOptions(),
         onEvent: @escaping ExecutionEventHandler = { _ in }
     ) {
-        self.runID = runID
-        self.command = command
-        self.steps = steps
+        self.plan = plan
         self.journal = journal
         self.registry = registry
         self.runFolder = runFolder
@@ -54,8 +49,8 @@ public struct Executor: Sendable {
         self.clock = { ContinuousClock.now }
     }
 
-    /// The plan these steps describe.
-    public var plannedSteps: [PlannedStep] { steps.map(\.planned) }
+    /// The run the journal records, from the plan.
+    public var runID: RunID { plan.plan.runID }
 
     /// A mutating step that has recorded its intent, with what is known about how far it got.
     private struct Applied {
@@ -70,9 +65,9 @@ public struct Executor: Sendable {
 
     public func run() async -> RunOutcome {
         var applied: [Applied] = []
-        onEvent(.runStarted(runID: runID, stepCount: steps.count))
+        onEvent(.runStarted(runID: runID, stepCount: plan.steps.count))
         do {
-            try journal.append(JournalRecord(type: .runStarted, run: runID, command: redactor.redact(command)))
+            try journal.append(JournalRecord(type: .runStarted, run: runID, command: redactor.redact(plan.plan.command)))
         } catch {
             let outcome = RunOutcome(status: .failed, rollback: .notNeeded, error: "cannot write the run journal: \(redacted(error))")
             onEvent(.runFinished(outcome))
@@ -82,7 +77,7 @@ public struct Executor: Sendable {
         let eventHandler = onEvent
         // A queue, because a decision replaces what follows it by the branch it chose plus the rest.
         var executed: [PlannedStep] = []
-        var remaining = steps[...]
+        var remaining = plan.steps[...]
         while let step = remaining.popFirst() {
             let planned = step.planned
             let index = executed.count
@@ -159,9 +154,9 @@ public struct Executor: Sendable {
     /// the run folder shows the plan being followed, not the tree of every possibility.
     private func replan(executed: [PlannedStep], rest: [PlannedStep]) throws {
         guard let runFolder, let data = FileManager.default.contents(atPath: runFolder.planPath) else { return }
-        var plan = try Plan.decode(data)
-        plan.steps = executed + rest
-        try runFolder.writePlan(plan, redactor: redactor)
+        var written = try Plan.decode(data)
+        written.steps = executed + rest
+        try runFolder.writePlan(written, redactor: redactor)
     }
 
     private func finish(status: RunOutcome.Status, failedStep: String?, error: String?, applied: [Applied]) async -> RunOutcome {

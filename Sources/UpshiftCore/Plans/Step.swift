@@ -44,7 +44,8 @@ public struct CompensationSpec: Sendable, Hashable, Codable {
 }
 
 /// The printable, Codable description of one step of a plan: what `--dry-run` shows and what `plan.json`
-/// keeps. The executable part lives in a `StepAction`, paired with this description in `ExecutableStep`.
+/// keeps. A step type (`PlanStep`) computes it from the same inputs its `run` uses; `ExecutableStep` pairs
+/// the two for the executor.
 public struct PlannedStep: Sendable, Hashable, Codable, Identifiable {
     /// Unique within the plan, stable across runs of the same planner (`stop-app`, `move-data-aside`).
     public var id: String

@@ -47,7 +47,8 @@ public struct StepContext: Sendable {
 }
 
 /// The executable half of a step. It captures its own dependencies (runner, compose driver, paths) when
-/// the planner builds it; the Codable half is the `PlannedStep` it is paired with.
+/// the planner builds it; the Codable half is the `PlannedStep` it is paired with. Steps of the real plans
+/// are `PlanStep`s, which give both halves from one type.
 ///
 /// There is deliberately no `compensate` here: undo goes through the `CompensationRegistry`, keyed by the
 /// `CompensationSpec.kind` recorded in the journal, so that an in-process rollback and a `rollback` command
@@ -56,14 +57,15 @@ public protocol StepAction: Sendable {
     func run(_ context: StepContext) async throws -> StepOutcome
 }
 
-/// A step built from a closure; handy for planners and tests.
+/// A step built from a closure, for tests; the plans' steps are `PlanStep` types.
 public struct ClosureStepAction: StepAction {
     let body: @Sendable (StepContext) async throws -> StepOutcome
     public init(_ body: @escaping @Sendable (StepContext) async throws -> StepOutcome) { self.body = body }
     public func run(_ context: StepContext) async throws -> StepOutcome { try await body(context) }
 }
 
-/// A planned step with the code that performs it.
+/// A planned step with the code that performs it, as the executor runs it. Planners make these from a
+/// `PlanStep` (`step.executable`, `step.deciding(branches)`), so the entry always comes from its action's type.
 public struct ExecutableStep: Sendable {
     public var planned: PlannedStep
     public var action: any StepAction

@@ -7,17 +7,8 @@ public struct RecordsImportPlanner: Sendable {
 
     public init(world: RecordsImportWorld) { self.world = world }
 
-    public func steps() throws -> [ExecutableStep] {
-        [
-            ExecutableStep(TargetBackupStep.planned(world), action: TargetBackupStep(world: world)),
-            ExecutableStep(try StopTargetApplicationStep.planned(world), action: StopTargetApplicationStep(world: world)),
-            ExecutableStep(try ImportRecordsStep.planned(world), action: ImportRecordsStep(world: world)),
-            ExecutableStep(VerifyRecordCountsStep.planned(world), action: VerifyRecordCountsStep(world: world)),
-            ExecutableStep(try StartTargetApplicationStep.planned(world), action: StartTargetApplicationStep(world: world)),
-        ]
-    }
-
-    public func plan(command: String) throws -> Plan {
+    /// The plan, built once and validated; `--dry-run` prints its `plan`, and a run executes it.
+    public func plan(command: String) throws -> ExecutablePlan {
         let ctx = world.context
         var summary = [
             "target \(ctx.target.project.name) in \(ctx.target.directory): InvenTree \(ctx.version)",
@@ -25,7 +16,13 @@ public struct RecordsImportPlanner: Sendable {
             "upshift dump of the target: \(ctx.dumpPath)",
         ]
         summary += ctx.warnings.map { "WARNING: \($0)" }
-        return Plan(runID: ctx.runID, command: command, projectDirectory: ctx.target.directory, summary: summary, steps: try steps().map(\.planned))
+        let steps = try [
+            TargetBackupStep(world: world).executable,
+            StopTargetApplicationStep(world: world).executable,
+            ImportRecordsStep(world: world).executable,
+            VerifyRecordCountsStep(world: world).executable,
+            StartTargetApplicationStep(world: world).executable,
+        ]
+        return try ExecutablePlan(runID: ctx.runID, command: command, projectDirectory: ctx.target.directory, summary: summary, steps: steps)
     }
 }
-

@@ -26,10 +26,10 @@ public struct RecordsImportWorld: Sendable {
 
 /// upshift's own `pg_dump -Fc` of the target database (the update engineer's `DatabaseDump`): what a failed
 /// import is rolled back to. Kept after the run, 0600, with a SHA-256 sidecar.
-struct TargetBackupStep: StepAction {
+struct TargetBackupStep: PlanStep {
     var world: RecordsImportWorld
 
-    static func planned(_ world: RecordsImportWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(id: "backup-target", title: "Back up the target database: pg_dump -Fc", kind: "records.backup",
                     commands: PlannedStep.render([world.target.dump.dumpCommand()], redactor: world.redactor) + ["> \(world.context.dumpPath)"],
                     mutates: false, notes: ["kept after the run (0600, SHA-256 sidecar); a failed import is restored from it"])
@@ -42,10 +42,10 @@ struct TargetBackupStep: StepAction {
 }
 
 /// Stops the target's server and worker so nothing writes while records are replaced.
-struct StopTargetApplicationStep: StepAction {
+struct StopTargetApplicationStep: PlanStep {
     var world: RecordsImportWorld
 
-    static func planned(_ world: RecordsImportWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let services = world.context.runningAppServices
         return PlannedStep(
             id: "stop-app", title: services.isEmpty ? "No application service of the target is running" : "Stop the target's application: \(services.joined(separator: ", "))",
@@ -62,10 +62,10 @@ struct StopTargetApplicationStep: StepAction {
 
 /// `invoke migrate` on the target: the schema must exist at the right version before records load
 /// (reference §7.1; `update` would also pip-install, which needs the network).
-struct MigrateTargetStep: StepAction {
+struct MigrateTargetStep: PlanStep {
     var world: RecordsImportWorld
 
-    static func planned(_ world: RecordsImportWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         PlannedStep(id: "migrate-target", title: "Initialise the target's schema: invoke migrate", kind: "records.migrate",
                     commands: PlannedStep.render([world.target.tasks.invokeCommand(["migrate"])], redactor: world.redactor),
                     mutates: true, compensation: try world.restoreSpec())
@@ -81,16 +81,16 @@ struct MigrateTargetStep: StepAction {
 /// Copies the file into the target's data volume and runs `invoke import-records` with long flags; up to
 /// InvenTree 1.2, plugin rows are imported in a second pass after `invoke migrate` (see
 /// `RecordsImportContext.stagesPluginsItself`). The copied files are removed afterwards.
-struct ImportRecordsStep: StepAction {
+struct ImportRecordsStep: PlanStep {
     var world: RecordsImportWorld
 
     static func arguments(_ world: RecordsImportWorld) throws -> [String] {
         try world.context.flags.importArguments(filename: world.context.containerPath, options: world.context.options)
     }
 
-    static func planned(_ world: RecordsImportWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let ctx = world.context
-        var commands = [world.target.tasks.runCommand(["-c", "cat > \(ctx.containerPath)"], entrypoint: "sh"), world.target.tasks.invokeCommand(try arguments(world))]
+        var commands = [world.target.tasks.runCommand(["-c", "cat > \(ctx.containerPath)"], entrypoint: "sh"), world.target.tasks.invokeCommand(try Self.arguments(world))]
         var notes = ["\(ctx.file.totalRecords) records of \(ctx.file.counts.count) models from \(ctx.sourcePath)"]
         if ctx.stagesPluginsItself {
             var second = ctx.options
@@ -150,10 +150,10 @@ struct ImportRecordsStep: StepAction {
 }
 
 /// Per-model record counts: the export file's against `count(*)` of each model's table in the target.
-struct VerifyRecordCountsStep: StepAction {
+struct VerifyRecordCountsStep: PlanStep {
     var world: RecordsImportWorld
 
-    static func planned(_ world: RecordsImportWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(id: "verify-records", title: "Verify per-model record counts (file vs target database)", kind: "records.verify", mutates: false,
                     notes: ["\(world.context.expectedCounts.count) models, \(world.context.expectedCounts.values.reduce(0, +)) records expected"])
     }
@@ -180,10 +180,10 @@ struct VerifyRecordCountsStep: StepAction {
 }
 
 /// Starts the target's application services that were running before.
-struct StartTargetApplicationStep: StepAction {
+struct StartTargetApplicationStep: PlanStep {
     var world: RecordsImportWorld
 
-    static func planned(_ world: RecordsImportWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let services = world.context.runningAppServices
         return PlannedStep(
             id: "start-app", title: services.isEmpty ? "Nothing to start" : "Start the target's application: \(services.joined(separator: ", "))",

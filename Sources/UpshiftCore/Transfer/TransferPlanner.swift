@@ -9,28 +9,8 @@ public struct TransferPlanner: Sendable {
 
     public init(world: TransferWorld) { self.world = world }
 
-    public func steps() throws -> [ExecutableStep] {
-        let importWorld = world.planningImportWorld
-        let world = self.world
-        var steps = [
-            ExecutableStep(try TransferExportStep.planned(world), action: TransferExportStep(world: world)),
-            ExecutableStep(TargetBackupStep.planned(importWorld), action: TargetBackupStep(world: importWorld)),
-            ExecutableStep(try StopTargetApplicationStep.planned(importWorld), action: StopTargetApplicationStep(world: importWorld)),
-            ExecutableStep(try MigrateTargetStep.planned(importWorld), action: MigrateTargetStep(world: importWorld)),
-            ExecutableStep(try ImportRecordsStep.planned(importWorld), action: DeferredImportStep(world: world, make: { ImportRecordsStep(world: $0) })),
-        ]
-        if world.context.includeMedia {
-            steps.append(ExecutableStep(try TransferMediaStep.planned(world), action: TransferMediaStep(world: world)))
-        }
-        steps.append(ExecutableStep(VerifyRecordCountsStep.planned(importWorld), action: DeferredImportStep(world: world, make: { VerifyRecordCountsStep(world: $0) })))
-        if world.context.includeMedia {
-            steps.append(ExecutableStep(VerifyMediaStep.planned(world), action: VerifyMediaStep(world: world)))
-        }
-        steps.append(ExecutableStep(try StartTargetApplicationStep.planned(importWorld), action: StartTargetApplicationStep(world: importWorld)))
-        return steps
-    }
-
-    public func plan(command: String) throws -> Plan {
+    /// The plan, built once and validated; `--dry-run` prints its `plan`, and a run executes it.
+    public func plan(command: String) throws -> ExecutablePlan {
         let ctx = world.context
         var summary = [
             "source \(ctx.source.project.name) in \(ctx.source.directory) (only read)",
@@ -40,10 +20,24 @@ public struct TransferPlanner: Sendable {
             "upshift dump of the target: \(ctx.target.dumpPath(runID: ctx.runID))",
         ]
         summary += ctx.warnings.map { "WARNING: \($0)" }
-        var planned = try steps().map(\.planned)
-        if let index = planned.firstIndex(where: { $0.id == "import" }) {
-            planned[index].notes = ["all records of the export, with --clear; plugin rows in a second pass after migrate when InvenTree < 1.3 and the file has any"]
-        }
-        return Plan(runID: ctx.runID, command: command, projectDirectory: ctx.target.directory, summary: summary, steps: planned)
+        return try ExecutablePlan(runID: ctx.runID, command: command, projectDirectory: ctx.target.directory, summary: summary, steps: try steps())
+    }
+
+    func steps() throws -> [ExecutableStep] {
+        let importWorld = world.planningImportWorld
+        let world = self.world
+        let importNotes = ["all records of the export, with --clear; plugin rows in a second pass after migrate when InvenTree < 1.3 and the file has any"]
+        var steps = try [
+            TransferExportStep(world: world).executable,
+            TargetBackupStep(world: importWorld).executable,
+            StopTargetApplicationStep(world: importWorld).executable,
+            MigrateTargetStep(world: importWorld).executable,
+            DeferredImportStep(world: world, notes: importNotes, make: { ImportRecordsStep(world: $0) }).executable,
+        ]
+        if world.context.includeMedia { steps.append(try TransferMediaStep(world: world).executable) }
+        steps.append(try DeferredImportStep(world: world, make: { VerifyRecordCountsStep(world: $0) }).executable)
+        if world.context.includeMedia { steps.append(try VerifyMediaStep(world: world).executable) }
+        steps.append(try StartTargetApplicationStep(world: importWorld).executable)
+        return steps
     }
 }

@@ -30,18 +30,17 @@ public struct TransferWorld: Sendable {
 }
 
 /// Export on the source into the target's run folder. Reads the source only.
-struct TransferExportStep: StepAction {
+struct TransferExportStep: PlanStep {
     var world: TransferWorld
 
     var export: RecordsExport {
         RecordsExport(endpoint: world.context.source, version: world.context.version, options: world.context.exportOptions, runID: world.context.runID)
     }
 
-    static func planned(_ world: TransferWorld) throws -> PlannedStep {
-        let step = TransferExportStep(world: world)
-        return PlannedStep(id: "export", title: "Export records on the source \(world.context.source.project.name): invoke export-records", kind: "records.export",
-                           commands: PlannedStep.render([try step.export.command()], redactor: world.context.source.redactor) + ["-> \(world.exportPath)"],
-                           mutates: false, notes: ["the source's database is only read; the file passes through its backup dir and is removed there"])
+    func planned() throws -> PlannedStep {
+        PlannedStep(id: "export", title: "Export records on the source \(world.context.source.project.name): invoke export-records", kind: "records.export",
+                    commands: PlannedStep.render([try export.command()], redactor: world.context.source.redactor) + ["-> \(world.exportPath)"],
+                    mutates: false, notes: ["the source's database is only read; the file passes through its backup dir and is removed there"])
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -52,10 +51,19 @@ struct TransferExportStep: StepAction {
     }
 }
 
-/// Runs an import step with the import world built from the real export file.
-struct DeferredImportStep: StepAction {
+/// An import step run with the import world built from the real export file, which only exists once the
+/// export step ran; planned with the import world known at plan time (`TransferWorld.planningImportWorld`).
+struct DeferredImportStep: PlanStep {
     var world: TransferWorld
-    var make: @Sendable (RecordsImportWorld) -> any StepAction
+    /// Replaces the import step's notes in the plan, which at plan time cannot describe the file.
+    var notes: [String]? = nil
+    var make: @Sendable (RecordsImportWorld) -> any PlanStep
+
+    func planned() throws -> PlannedStep {
+        var planned = try make(world.planningImportWorld).planned()
+        if let notes { planned.notes = notes }
+        return planned
+    }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         try await make(try world.importWorld()).run(context)
@@ -64,10 +72,10 @@ struct DeferredImportStep: StepAction {
 
 /// Copies the media tree source -> target through helper containers and a host tar file: links that leave
 /// the tree are refused first; the target's media are archived beforehand (the undo).
-struct TransferMediaStep: StepAction {
+struct TransferMediaStep: PlanStep {
     var world: TransferWorld
 
-    static func planned(_ world: TransferWorld) throws -> PlannedStep {
+    func planned() throws -> PlannedStep {
         let payload = RestoreMediaPayload(handle: world.context.target.handle, server: world.context.target.server, snapshotPath: world.mediaSnapshotPath)
         return PlannedStep(
             id: "copy-media", title: "Copy the media tree (same paths, owners, modes) source -> target", kind: "records.copy-media",
@@ -107,10 +115,10 @@ struct TransferMediaStep: StepAction {
 }
 
 /// Per-file SHA-256 lists (and mode/owner per entry) of both media trees must agree for every source file.
-struct VerifyMediaStep: StepAction {
+struct VerifyMediaStep: PlanStep {
     var world: TransferWorld
 
-    static func planned(_ world: TransferWorld) -> PlannedStep {
+    func planned() -> PlannedStep {
         PlannedStep(id: "verify-media", title: "Verify media: per-file SHA-256, mode and owner on both sides", kind: "records.verify-media",
                     commands: ["find . -type f -exec sha256sum {} +  (in both media trees)", "find . -mindepth 1 -exec stat -c '%a %u:%g %n' {} +"], mutates: false)
     }
