@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -17,7 +18,10 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "UpshiftPostgres", dependencies: ["CLibPQ"]),
-        .target(name: "UpshiftCore", dependencies: ["UpshiftPostgres"]),
+        .target(
+            name: "UpshiftCore",
+            dependencies: ["UpshiftPostgres", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "UpshiftCommands",
             dependencies: [
@@ -27,6 +31,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "upshift", dependencies: ["UpshiftCommands"]),
+        // benchmarks/sha256: dump-hash rate before and after swift-crypto (not shipped, not a product).
+        .executableTarget(name: "Sha256Bench", dependencies: ["UpshiftCore"], path: "benchmarks/Sha256Bench"),
         .target(name: "UpshiftTestSupport", dependencies: ["UpshiftCore", "UpshiftPostgres"], path: "Tests/UpshiftTestSupport"),
         .testTarget(name: "UpshiftCoreTests", dependencies: ["UpshiftCore", "UpshiftTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "UpshiftPostgresTests", dependencies: ["UpshiftPostgres", "UpshiftTestSupport"]),

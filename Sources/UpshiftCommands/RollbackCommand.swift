@@ -36,7 +36,8 @@ extension Upshift {
                 }
                 folder = try RunFolder.open(projectDirectory: directory, runID: id)
             } else {
-                guard let latest = RunFolder.latest(projectDirectory: directory) else {
+                // A prune run has nothing to undo: the latest run is the newest other one.
+                guard let latest = PruneRecord.latestUndoableRun(projectDirectory: directory) else {
                     throw UpshiftError.usage("nothing to roll back: no run recorded in \(directory)/.upshift/runs")
                 }
                 folder = latest
@@ -52,6 +53,7 @@ extension Upshift {
             let undo = UpshiftCore.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(protecting: [password]), onEvent: reporter.handler)
             let pending = try undo.pending()
             do {
+                try undo.refuseIfPruned()
                 try undo.checkFiles()
             } catch let error as UpshiftError {
                 audit.refused(error)

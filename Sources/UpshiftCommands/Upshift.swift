@@ -23,7 +23,7 @@ public struct Upshift: AsyncParsableCommand {
             the output is not a terminal.
             """,
         version: UpshiftVersion.current,
-        subcommands: [Status.self, Doctor.self, PgUpgrade.self, Rollback.self, Log.self, Update.self, Backup.self, Restore.self, Export.self, Import.self, Transfer.self]
+        subcommands: [Status.self, Doctor.self, PgUpgrade.self, Rollback.self, Prune.self, Log.self, Update.self, Backup.self, Restore.self, Export.self, Import.self, Transfer.self]
     )
     public init() {}
 

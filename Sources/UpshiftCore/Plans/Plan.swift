@@ -90,6 +90,7 @@ public struct Plan: Sendable, Hashable, Codable {
                 lines.append("\(indent)- " + trimmed.replacingOccurrences(of: "\n", with: "\n\(indent)  "))
             }
             if let compensation = step.compensation { lines.append("\(indent)undo: \(compensation.description)") }
+            else if step.mutates && step.pointOfNoReturn { lines.append("\(indent)undo: none possible (cannot be undone)") }
             else if step.mutates { lines.append("\(indent)undo: none needed (left in place)") }
             if step.pointOfNoReturn { lines.append("\(indent)point of no return: later failures do not undo this step") }
             for (offset, branch) in (step.branches ?? []).enumerated() {
