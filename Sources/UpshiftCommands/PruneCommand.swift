@@ -72,7 +72,7 @@ extension Upshift {
                 guard !chosen.remove.isEmpty else { throw UpshiftError("nothing to prune", exitCode: .ok) }
                 return (planner, chosen.remove)
             }
-            if dryRun { return try session.printDryRun(planner.plan(chosen), json: json, redactor: redactor) }
+            if dryRun { return try session.printDryRun(try planner.plan(chosen).plan, json: json, redactor: redactor) }
             let confirmed: [KeptItem]
             do {
                 confirmed = try confirm(chosen)
@@ -86,7 +86,7 @@ extension Upshift {
                 return
             }
             let outcome = try await session.execute(
-                plan: planner.plan(confirmed), steps: planner.steps(confirmed), folder: try session.folder(create: true),
+                plan: try planner.plan(confirmed), folder: try session.folder(create: true),
                 registry: .upshift(runner: runner), redactor: redactor, question: "Delete these \(confirmed.count) item(s) for good?", yes: true)
             let freed = confirmed.reduce(Int64(0)) { $0 + ($1.sizeBytes ?? 0) }
             guard outcome.status == .succeeded else {

@@ -82,7 +82,7 @@ struct PruneTests {
             let asBindRoot = DataLocation(kind: .bind, pgdata: "/var/lib/postgresql/data", mountTarget: "/var/lib/postgresql/data", hostPath: "/srv/inv/data/pgdb.pg15-\(Self.upgradeRun)")
             #expect(Self.inventory(dir, runner: Self.runner(), live: asBindRoot).refusal(for: cluster) != nil)
             // The step checks again right before deleting.
-            let step = RemoveKeptItemStep(item: { var item = cluster; item.refusal = nil; return item }(), inventory: inventory)
+            let step = RemoveKeptItemStep(item: { var item = cluster; item.refusal = nil; return item }(), inventory: inventory, redactor: Redactor())
             await #expect(throws: UpshiftError.self) { _ = try await step.run(StepContext(runID: Self.pruneRun)) }
         }
     }
@@ -116,7 +116,7 @@ struct PruneTests {
             try Self.writeUpgradeRun(dir)
             let inventory = Self.inventory(dir, runner: Self.runner())
             let planner = PrunePlanner(inventory: inventory, items: try await inventory.collect(), runID: Self.pruneRun, command: "prune --all")
-            let plan = planner.plan(try planner.select(.all).remove)
+            let plan = try planner.plan(try planner.select(.all).remove).plan
             try plan.validate()
             let text = plan.renderText()
             #expect(text.contains("deleted for good: a prune cannot be undone"))

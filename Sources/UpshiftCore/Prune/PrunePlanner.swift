@@ -52,20 +52,16 @@ public struct PrunePlanner: Sendable {
         return (chosen.filter(\.isRemovable), chosen.compactMap { item in item.refusal.map { (item, $0) } })
     }
 
-    /// The plan for removing `remove` (already confirmed by the user).
-    public func plan(_ remove: [KeptItem]) -> Plan {
+    /// The plan for removing `remove` (already confirmed by the user): one step per item.
+    public func plan(_ remove: [KeptItem]) throws -> ExecutablePlan {
         let total = remove.reduce(Int64(0)) { $0 + ($1.sizeBytes ?? 0) }
         var summary = ["\(remove.count) item(s), \(ByteFormat.string(total)); deleted for good: a prune cannot be undone"]
         let needed = Set(remove.filter(\.neededForRollback).map(\.runID))
         for run in needed.sorted() {
             summary.append("run \(run) can no longer be rolled back afterwards (its old cluster or dump is removed)")
         }
-        return Plan(
+        return try ExecutablePlan(
             runID: runID, command: command, projectDirectory: inventory.projectDirectory, summary: summary,
-            steps: remove.map { RemoveKeptItemStep.planned($0, inventory: inventory, redactor: redactor) })
-    }
-
-    public func steps(_ remove: [KeptItem]) -> [ExecutableStep] {
-        remove.map { ExecutableStep(RemoveKeptItemStep.planned($0, inventory: inventory, redactor: redactor), action: RemoveKeptItemStep(item: $0, inventory: inventory)) }
+            steps: remove.map { try RemoveKeptItemStep(item: $0, inventory: inventory, redactor: redactor).executable })
     }
 }

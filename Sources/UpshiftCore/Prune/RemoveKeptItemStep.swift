@@ -8,9 +8,10 @@ import Foundation
 /// data directory the project uses. Data directories go through a helper container of the db image
 /// (`rm -rf` as root inside the mount: the files belong to the server's uid, and this works for named
 /// volumes and bind mounts alike); dumps are the invoking user's files and are removed on the host.
-struct RemoveKeptItemStep: StepAction {
+struct RemoveKeptItemStep: PlanStep {
     var item: KeptItem
     var inventory: PruneInventory
+    var redactor: Redactor
 
     /// The helper's program: refuses a missing path, the mount root and anything that is not a directory
     /// entry below it, deletes, proves it is gone. A constant; the path is `$1`. Exit 3: missing; 6: `rm`
@@ -34,7 +35,7 @@ struct RemoveKeptItemStep: StepAction {
         }
     }
 
-    static func planned(_ item: KeptItem, inventory: PruneInventory, redactor: Redactor) -> PlannedStep {
+    func planned() -> PlannedStep {
         let size = item.sizeBytes.map { ", \(ByteFormat.string($0))" } ?? ""
         var notes = ["created by run \(item.runID)" + (item.runCommand.map { " (\($0))" } ?? ""), "deleted for good: this cannot be undone"]
         if item.neededForRollback {
@@ -42,7 +43,7 @@ struct RemoveKeptItemStep: StepAction {
         }
         return PlannedStep(
             id: item.stepID, title: "Remove the \(item.kind.label) of run \(item.runID): \(item.location)\(size)", kind: item.stepKind,
-            commands: PlannedStep.render(commands(item, inventory: inventory), redactor: redactor), mutates: true, compensation: nil,
+            commands: PlannedStep.render(Self.commands(item, inventory: inventory), redactor: redactor), mutates: true, compensation: nil,
             pointOfNoReturn: true, notes: notes)
     }
 
