@@ -95,5 +95,6 @@ extension CompensationRegistry {
         CompensationRegistry.pgUpgrade(runner: runner)
             .registering(RestoreDumpCompensator.kind, RestoreDumpCompensator(runner: runner))
             .registering(RestoreMediaCompensator.kind, RestoreMediaCompensator(runner: runner))
+            .registering(HelperContainersCompensator.kind, HelperContainersCompensator(runner: runner))
     }
 }

@@ -35,7 +35,7 @@ struct PrepareOnlineStep: PlanStep {
         return PlannedStep(
             id: "prepare-online",
             title: "While the application still serves: \(what) from one snapshot per database",
-            kind: "pg.prepare-online", mutates: false, notes: notes)
+            kind: "pg.prepare-online", mutates: true, compensation: HelperContainersCompensator.spec(runID: world.context.runID), notes: notes)
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {

@@ -24,3 +24,19 @@ public enum RunHelperContainers {
         return ids.count
     }
 }
+
+/// Undoes work done by the run's helper containers before the window (the online `pg_dump`s): they outlive
+/// a killed upshift, so the undo stops and removes them. Their files are left for `upshift prune`: the
+/// run's dump directory is also the window's.
+struct HelperContainersCompensator: Compensating {
+    static let kind: StepKind = "run.helper-containers"
+    var runner: any CommandRunning
+
+    static func spec(runID: RunID) -> CompensationSpec {
+        CompensationSpec(kind: kind, description: "stop and remove this run's helper containers (a pg_dump that outlived upshift)")
+    }
+
+    func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
+        try await RunHelperContainers.removeLeftovers(runID: context.runID.rawValue, runner: runner, progress: context.progress)
+    }
+}
