@@ -30,7 +30,7 @@ extension RunFolder {
             .map { line -> String in
                 guard line.hasPrefix("+") || line.hasPrefix("-"), !line.hasPrefix("+++"), !line.hasPrefix("---") else { return String(line) }
                 // An env file's lines are mostly secrets: say which lines, not what they hold.
-                return isEnvFile ? String(line.prefix(1)) + "(line of \((entry.path as NSString).lastPathComponent), not shown)" : String(line.prefix(1)) + ImageTagEdit.maskingSecretValue(String(line.dropFirst()))
+                return isEnvFile ? String(line.prefix(1)) + "(line of \((entry.path as NSString).lastPathComponent), not shown)" : String(line.prefix(1)) + ResolvedConfigMask.maskingSecretValue(String(line.dropFirst()))
             }
             .joined(separator: "\n")
         throw UpshiftError(

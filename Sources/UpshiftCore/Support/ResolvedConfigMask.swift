@@ -45,3 +45,16 @@ public enum ResolvedConfigMask {
         }
     }
 }
+
+extension ResolvedConfigMask {
+    /// A context line that sets a secret-named variable (`POSTGRES_PASSWORD: x`, `- DB_PASS=x`) with its value
+    /// masked: the lines around an image line are often the service's environment.
+    static func maskingSecretValue(_ line: String) -> String {
+        let body = line.drop(while: { $0 == " " || $0 == "-" })
+        guard let separator = body.firstIndex(where: { $0 == ":" || $0 == "=" }) else { return line }
+        let key = body[..<separator].trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
+        guard ResolvedConfigMask.isSecretName(key), body[body.index(after: separator)...].contains(where: { !$0.isWhitespace }) else { return line }
+        let prefix = line[..<body.startIndex] + body[...separator]
+        return String(prefix) + (body[separator] == ":" ? " " : "") + Redactor.mask
+    }
+}
