@@ -48,7 +48,7 @@ struct MigrateStep: StepAction {
             return StepOutcome(summary: "\(InvokeFlags.describe(ctx.updateTasks)) completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
         }
         try await world.isolatedCompose.up([ctx.appService])
-        try await StartApplicationStep.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)
+        try await ComposeOperations.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)
         return StepOutcome(summary: "\(ctx.appService) running on \(ctx.targetImage)")
     }
 }

@@ -83,7 +83,7 @@ public struct RestorePlanner: Sendable {
             ExecutableStep(start, action: ClosureStepAction { _ in
                 guard !c.runningApplicationServices.isEmpty else { return StepOutcome(summary: "nothing to start") }
                 try await compose.up(c.runningApplicationServices)
-                try await StartApplicationStep.waitStable(compose, services: c.runningApplicationServices, timeout: c.readyTimeout)
+                try await ComposeOperations.waitStable(compose, services: c.runningApplicationServices, timeout: c.readyTimeout)
                 return StepOutcome(summary: "running: \(c.runningApplicationServices.joined(separator: ", "))")
             }),
         ]
