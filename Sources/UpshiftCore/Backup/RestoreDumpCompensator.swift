@@ -87,13 +87,3 @@ extension RestoreDumpCompensator {
         try stop.check(redactor: context.redactor)
     }
 }
-
-extension CompensationRegistry {
-    /// Every compensator upshift's planners journal: pg-upgrade's, plus the app-level ones (database
-    /// restore from a dump). `upshift rollback` uses this, so it can undo any kind of run.
-    public static func upshift(runner: any CommandRunning) -> CompensationRegistry {
-        CompensationRegistry.pgUpgrade(runner: runner)
-            .registering(RestoreDumpCompensator.kind, RestoreDumpCompensator(runner: runner))
-            .registering(RestoreMediaCompensator.kind, RestoreMediaCompensator(runner: runner))
-    }
-}
