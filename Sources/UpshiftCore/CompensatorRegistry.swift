@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 extension CompensationRegistry {
     /// Every compensator upshift's planners journal, assembled in this one place (the composition root):

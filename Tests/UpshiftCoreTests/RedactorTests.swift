@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftSupport
 
 struct RedactorTests {
     @Test func masksEverySecretLongestFirst() {

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Runs the new version's migrations: InvenTree `invoke update --skip-backup` with the new image (the
 /// backup was just taken, and a plain `update` would only add another one); a generic application is

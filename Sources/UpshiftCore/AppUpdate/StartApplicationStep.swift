@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Drops the isolation override (recreating the database from the user's files) and starts the
 /// application on its new version, then watches until every service stays up.

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Payload of `RestoreDumpCompensator`. Plain data, no secrets: the password is read again from the
 /// project's compose files when the compensation runs.

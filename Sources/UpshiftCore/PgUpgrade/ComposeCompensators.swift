@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Payload of `RestoreDatabaseServiceCompensator`.
 struct RestoreDatabaseServicePayload: Sendable, Hashable, Codable {

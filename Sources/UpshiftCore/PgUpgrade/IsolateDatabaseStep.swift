@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Step 4b: the old server, reachable by upshift and by nobody else (`WindowIsolation`).
 ///

@@ -1,5 +1,9 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Every check that must pass before `pg-upgrade` changes anything. Each failure is one specific message
 /// that says what was found and what to do; nothing has been touched when it is thrown.

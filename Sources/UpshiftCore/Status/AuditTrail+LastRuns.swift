@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 extension AuditTrail {
     /// The last `limit` runs of a project for `upshift status`, newest first; nil when the log cannot be read.

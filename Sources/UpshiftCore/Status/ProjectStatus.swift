@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 /// Everything `upshift status` shows, as plain data (printed by the command, or as `--json`).
 public struct ProjectStatus: Sendable, Codable {
