@@ -1,5 +1,7 @@
 import Foundation
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 /// Writes a run's events to `<project>/.upshift/audit.jsonl`: every step start and end, every undo, the
 /// outcome. A run that cannot write its audit log does not start.

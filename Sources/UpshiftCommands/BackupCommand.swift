@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift backup`: InvenTree's `invoke backup` with the exact file names recorded, hashed, printed and

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import UpshiftCompose
 import UpshiftCore
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift doctor`: every preflight check of pg-upgrade and update, read-only, one line each.

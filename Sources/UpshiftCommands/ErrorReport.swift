@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UpshiftCore
+import UpshiftSupport
 
 /// How an error reaches the user: one `error:` line, an optional `hint:` line, and an exit code.
 enum ErrorReport {
@@ -11,13 +12,13 @@ enum ErrorReport {
             if let hint = error.hint { text += "\nhint: \(hint)" }
             return (text, error.exitCode.rawValue)
         case let error as CommandLaunchFailure:
-            return ("error: \(error.description)\nhint: is docker installed and on PATH?", UpshiftCore.ExitCode.unavailable.rawValue)
+            return ("error: \(error.description)\nhint: is docker installed and on PATH?", UpshiftSupport.ExitCode.unavailable.rawValue)
         case let error as CommandInterrupted:
-            return ("error: interrupted: \(error.description)", UpshiftCore.ExitCode.interrupted.rawValue)
+            return ("error: interrupted: \(error.description)", UpshiftSupport.ExitCode.interrupted.rawValue)
         case let error as CommandFailure:
-            return ("error: \(error.description)", UpshiftCore.ExitCode.failedRolledBack.rawValue)
+            return ("error: \(error.description)", UpshiftSupport.ExitCode.failedRolledBack.rawValue)
         case is CancellationError:
-            return ("error: interrupted", UpshiftCore.ExitCode.interrupted.rawValue)
+            return ("error: interrupted", UpshiftSupport.ExitCode.interrupted.rawValue)
         default:
             // ArgumentParser errors thrown from run() (ValidationError, ExitCode, CleanExit) keep their meaning.
             let message = Upshift.fullMessage(for: error)

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import UpshiftApps
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift export -f FILE`: InvenTree's export-records, with the file landing on the host (not in a

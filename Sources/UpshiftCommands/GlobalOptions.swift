@@ -1,4 +1,5 @@
 import ArgumentParser
+import UpshiftCompose
 import UpshiftCore
 
 /// The options every command takes, spelled like docker compose's so a user's muscle memory carries over.

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import UpshiftApps
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift import -f FILE`: InvenTree's import-records, after every check that can be made without

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift log`: the audit trail of the project (`.upshift/audit.jsonl`), per run or in full.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+import UpshiftCompose
 import UpshiftCore
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift pg-upgrade --to MAJOR`: the whole major upgrade, verified, rolled back on any failure.

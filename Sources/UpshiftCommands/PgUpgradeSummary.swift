@@ -1,5 +1,7 @@
 import Foundation
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 /// The last words of a run: what changed, how long the application was down, where the old data and the
 /// dump are, how to roll back and prune — or what failed and what state things are in.

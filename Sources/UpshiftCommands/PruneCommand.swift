@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
 import UpshiftCore
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift prune`: what past runs kept (old clusters, dumps, leftovers), with sizes, and — only on an

@@ -1,5 +1,9 @@
 import ArgumentParser
 import UpshiftCore
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The compose-project options of export/import/transfer. They match the global options except that
 /// `-f` is the records file here (as in InvenTree's own tasks), so the compose file is `--compose-file`.

@@ -1,5 +1,9 @@
 import Foundation
 import UpshiftCore
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The last words of an import or a transfer: what was verified and how to undo it, or what failed and
 /// what state the target is in.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import UpshiftCompose
 import UpshiftCore
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift restore --db-file NAME`: InvenTree's `invoke restore` of an explicitly named backup file

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift rollback [--run ID]`: undo a run from its journal — a finished one, a failed one left by
@@ -50,7 +53,7 @@ extension Upshift {
             let audit = try AuditBridge(projectDirectory: directory, runID: RunID.make(), command: "rollback --run \(folder.runID)", secrets: [password])
             try audit.started(["undoes": folder.runID.rawValue])
             let reporter = RunReporter(audit: audit.sink)
-            let undo = UpshiftCore.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(protecting: [password]), onEvent: reporter.handler)
+            let undo = UpshiftPlans.Rollback(folder: folder, registry: .upshift(runner: runner), redactor: Redactor(protecting: [password]), onEvent: reporter.handler)
             let pending = try undo.pending()
             do {
                 try undo.refuseIfPruned()

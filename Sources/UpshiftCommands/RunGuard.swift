@@ -1,5 +1,9 @@
 import Foundation
 import UpshiftCore
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// A run that was interrupted and not undone leaves the deployment half-way: nothing new may start over it.
 enum RunGuard {

@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 /// Renders execution events for people: one timestamped line per event on stderr, so progress never mixes
 /// with `--json` output on stdout. Also forwards every event to the audit sink.

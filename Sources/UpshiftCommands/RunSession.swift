@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 /// What every journaled command does around its own plan: refuse to start over a half-finished run, take
 /// the project lock, audit the start (and any refusal), print a dry run, keep the plan on disk, ask, catch

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift status`: what is deployed and whether the data on disk matches the image.

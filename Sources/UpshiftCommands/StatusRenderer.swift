@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftCompose
 import UpshiftCore
 
 /// Text and JSON renderings of `ProjectStatus`.

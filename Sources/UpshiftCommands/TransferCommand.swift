@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import UpshiftApps
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift transfer --to DIR`: the seed's "Migrating Data to a Different Database" between the current

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import UpshiftApps
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 extension Upshift {
     /// `upshift update --to VERSION`: the application update of InvenTree's "Migrating Data to Newer

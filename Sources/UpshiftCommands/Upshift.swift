@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 /// The root command. Subcommands live one per file in this folder.
 public struct Upshift: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// `upshift backup` / `upshift restore` on the real test engine: InvenTree's own backup with its file names

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// Issue 16: a database service with `build: ./db` and `image: postgres:15` (its Dockerfile says

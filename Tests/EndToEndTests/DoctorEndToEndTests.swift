@@ -1,7 +1,10 @@
 import Foundation
 import Synchronization
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// `upshift doctor` as a user runs it, on the test engine: a healthy InvenTree copy passes and is left exactly as

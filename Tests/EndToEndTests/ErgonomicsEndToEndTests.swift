@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// The newcomer's surface of the built binary (issue 8): every command's `--help` shows an example, shell

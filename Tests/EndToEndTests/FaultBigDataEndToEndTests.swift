@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftSupport
 import UpshiftTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 import UpshiftTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 import UpshiftTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// One fixture image and where its data lives.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftApps
 import UpshiftTestSupport
 
 /// Issue 18's matrix: every stand-in InvenTree tag × {`pg-upgrade --method invoke` 15 → 18 and rollback,

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// Issue 18: what differs between InvenTree releases, driven through the stand-in tags on the real engine.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftSupport
 
 /// The stand-in `inventree/inventree` image is test equipment: these tests prove it reproduces the InvenTree
 /// behaviour (and traps) that upshift's scenarios rely on, on the real test engine (`compose/testenv/up`):

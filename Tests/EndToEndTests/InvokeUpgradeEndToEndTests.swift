@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// `pg-upgrade --method invoke` on the real test engine: PostgreSQL 15 -> 18 through InvenTree's own

@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// Issue 16, the media-undo guard, on two copies of `compose/inventree` (whose data folder is also the

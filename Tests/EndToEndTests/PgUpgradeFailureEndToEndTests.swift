@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// Failures injected from outside at each stage of `upshift pg-upgrade`, on the built binary and the test engine.

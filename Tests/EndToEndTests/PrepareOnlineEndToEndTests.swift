@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftPlans
 import UpshiftTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,10 @@ import Foundation
 import Testing
 import UpshiftCore
 import UpshiftTestSupport
+@testable import UpshiftApps
+@testable import UpshiftCompose
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 /// `upshift prune` after a real upgrade: the listing names the moved-aside cluster and the dump with their sizes,
 /// `--all --yes` removes them as an audited run of its own, the live cluster keeps serving its data, and a

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// A backup sidecar on the database's own image (`postgres:15`, command replaced by a `pg_dump` loop, no data

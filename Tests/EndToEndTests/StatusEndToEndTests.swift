@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// `upshift status` as a user runs it: the built binary against real compose projects on the test engine

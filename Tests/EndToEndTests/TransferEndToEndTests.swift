@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// `upshift transfer`, `export` and `import` on the real test engine with the stand-in InvenTree 1.0.0 image,

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftApps
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// `upshift update` on the real test engine with the stand-in InvenTree images: 0.17.0 -> 1.0.0 where

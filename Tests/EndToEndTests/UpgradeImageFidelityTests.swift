@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftTestSupport
 
 /// One `tianon/postgres-upgrade:OLD-to-NEW` fixture image and what it must hold.

@@ -1,5 +1,4 @@
 import Foundation
-import UpshiftCore
 import UpshiftPostgres
 import UpshiftTestSupport
 

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import UpshiftCore
+import UpshiftCompose
 import UpshiftTestSupport
 
 /// Bringing an upstream project's deployment up as its users do, writing its rows, and taking it down again with

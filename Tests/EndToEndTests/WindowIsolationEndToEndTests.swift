@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftPostgres
+import UpshiftSupport
 import UpshiftTestSupport
 #if canImport(Glibc)
 import Glibc

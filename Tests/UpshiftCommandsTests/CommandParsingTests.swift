@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Testing
-@testable import UpshiftCommands
+import UpshiftApps
 import UpshiftCore
+import UpshiftPlans
+@testable import UpshiftCommands
 
 /// The command line as ArgumentParser reads it: every subcommand with its options, the checks `validate()`
 /// makes before anything runs, and leading compose options. Parsing only: nothing here runs a command.

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import UpshiftApps
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// `update` preflight and plan on a recorded engine (the captured InvenTree fixture: INVENTREE_TAG=0.17.0

@@ -1,5 +1,6 @@
 import Testing
-import UpshiftCore
+import UpshiftApps
+import UpshiftCompose
 
 struct AppsDetectionTests {
     @Test func inventreeServerWorkerAndVersion() throws {

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 struct AuditLogTests {
     private func project(_ name: String = #function) throws -> String {

@@ -1,5 +1,7 @@
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftSupport
 
 /// Bitnami's variables: the superuser upshift needs is postgres with POSTGRESQL_POSTGRES_PASSWORD, not the
 /// application user, and the data directory is the family's own.

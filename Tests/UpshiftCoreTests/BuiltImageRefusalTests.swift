@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// Services built from a Dockerfile and only tagged `postgres:15` (fixture `build-db`, captured from real

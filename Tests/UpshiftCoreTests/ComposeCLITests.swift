@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// How compose is invoked and how its answers and failures are read.

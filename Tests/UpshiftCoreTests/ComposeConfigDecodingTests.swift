@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 
 /// Decoding of `docker compose config --format json` output captured from compose 5.6.1.
 struct ComposeConfigDecodingTests {

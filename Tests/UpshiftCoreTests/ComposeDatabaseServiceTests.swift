@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 
 /// Which service is the database, its credentials, its PGDATA and the mount that holds it.
 struct ComposeDatabaseServiceTests {

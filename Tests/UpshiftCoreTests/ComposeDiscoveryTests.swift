@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 
 /// Compose's discovery rules, on an in-memory set of files.
 struct ComposeDiscoveryTests {

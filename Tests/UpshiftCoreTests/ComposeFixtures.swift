@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
 
 /// Access to the compose fixtures captured by `Fixtures/compose/capture.sh` from real compose runs.
 enum ComposeFixtures {

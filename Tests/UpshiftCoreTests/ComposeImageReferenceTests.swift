@@ -1,5 +1,5 @@
 import Testing
-import UpshiftCore
+import UpshiftCompose
 
 struct ComposeImageReferenceTests {
     struct Case: Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Testing
-import UpshiftCore
+import UpshiftCompose
 
 /// Finding the file and line that define a service's image.
 struct ComposeImageSourceTests {

@@ -1,5 +1,5 @@
 import Testing
-import UpshiftCore
+import UpshiftSupport
 
 /// A database name never becomes a connection string on a client tool's command line.
 struct ConnInfoTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftCompose
 
 /// `docker inspect` output as the new-server wait reads it: a restart or a missing address must be seen.
 struct ContainerStateTests {

@@ -1,5 +1,6 @@
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// Helper-container commands and how their answers are read (the real engine is covered end to end).

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 
 /// Where the old cluster goes and what PGDATA the new one gets, for every layout people run (issue 15).
 struct DataPlacementTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftApps
+@testable import UpshiftCompose
 
 /// Which running services a window stops: the database's clients only.
 struct DatabaseClientsTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 /// Decision steps: the executor follows the branch the outcome names, journals the decision with the rest
 /// of the plan, rewrites `plan.json`, and undoes a branch's steps like any others; plans are validated on

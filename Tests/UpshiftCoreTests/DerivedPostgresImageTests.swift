@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// Immich's database on `ghcr.io/immich-app/postgres`: a custom PostgreSQL image. It is the database (status and

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+import UpshiftApps
+import UpshiftCompose
 import UpshiftCore
+import UpshiftPlans
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// The doctor's judgements, one rule at a time, on literal facts (no docker).

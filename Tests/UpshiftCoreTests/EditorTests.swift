@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftCompose
 
 struct EditorTests {
     let editor = ImageTagEditor(environment: ["PATH": "/usr/bin", "PG_SHELL": "16"])

@@ -1,5 +1,6 @@
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// Changing runs need the engine on this host; which endpoints count as local.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 /// The standard compensators decide from what exists on disk, not from what the journal says happened.
 struct ExecutorCompensatorTests {

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 struct ExecutorTests {
     private func makeExecutor(

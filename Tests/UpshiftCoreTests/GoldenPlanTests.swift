@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import UpshiftApps
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// One planner variant whose plan is kept as a golden file (`Fixtures/golden-plans/<rawValue>.txt`, and `.json`

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
 import UpshiftTestSupport
 
 /// The image's own VOLUME between the compose mount and PGDATA (paperless-ngx's postgres-18 compose file run with

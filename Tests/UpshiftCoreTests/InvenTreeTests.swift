@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftApps
+@testable import UpshiftCompose
+@testable import UpshiftSupport
 
 /// Version parsing, per-version task flags, backup-file classification and output parsing of the InvenTree
 /// app profile: no docker needed.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 /// A miniature upgrade on real files: move the data dir aside, edit compose.yml, initialise a new data
 /// dir. Used to crash-test the journal: for every prefix of its journal, put the world in the state a

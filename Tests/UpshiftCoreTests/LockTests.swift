@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 struct LockTests {
     @Test func aSecondRunIsRefusedNamingTheHolderAndMayRunAfterRelease() async throws {

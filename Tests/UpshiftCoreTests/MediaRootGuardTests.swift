@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import UpshiftApps
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// `transfer --include-media` never writes into or empties a media root that is `/`, relative, too shallow,

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
+@testable import UpshiftCore
 import UpshiftPostgres
 import UpshiftTestSupport
-@testable import UpshiftCore
 
 /// Which sessions count as "another client" during the window, against a real PostgreSQL 15.
 @Suite(.serialized, .enabled(if: LocalPostgres.isAvailable(15), Comment(rawValue: LocalPostgres.unavailableReason(15))))

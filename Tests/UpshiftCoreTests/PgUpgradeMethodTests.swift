@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import UpshiftApps
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// The pure parts of `--method pg_upgrade` and the parallel dump: what is carried from the old

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
-@testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 /// A fresh directory per test under the system temp dir, removed when the body returns or throws.
 func withPlanTempDirectory<T>(_ label: String = #function, _ body: (String) async throws -> T) async throws -> T {

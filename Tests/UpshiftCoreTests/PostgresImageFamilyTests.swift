@@ -1,5 +1,7 @@
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftSupport
 
 /// Image families: recognised under any registry prefix, the major read in each tag scheme, and the target tags
 /// for a new major in the order they are tried.

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftSupport
 import UpshiftTestSupport
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,10 @@ import Foundation
 import Testing
 import UpshiftTestSupport
 @testable import UpshiftCore
+@testable import UpshiftApps
+@testable import UpshiftCompose
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 
 /// `upshift prune`'s inventory and refusals, from journals written here and a recording runner for the engine.
 struct PruneTests {

@@ -1,5 +1,9 @@
 import Foundation
+@testable import UpshiftApps
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// A compose fixture (`Fixtures/compose/<case>`) copied to a private temp directory laid out as

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftApps
+@testable import UpshiftSupport
 
 /// The checks `upshift import` makes on an export file before touching any target.
 struct RecordsFileTests {

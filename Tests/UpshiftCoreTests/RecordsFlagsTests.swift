@@ -1,5 +1,6 @@
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftApps
+@testable import UpshiftSupport
 
 /// Long flags per InvenTree version, and options a version lacks refused by name before anything runs.
 struct RecordsFlagsTests {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftSupport
 
 struct RedactorTests {
     @Test func masksEverySecretLongestFirst() {
@@ -38,10 +40,10 @@ struct RedactorEncodingTests {
     }
 
     @Test func diffContextNeverShowsASecret() {
-        #expect(ImageTagEdit.maskingSecretValue("      POSTGRES_PASSWORD: hunter2") == "      POSTGRES_PASSWORD: ******")
-        #expect(ImageTagEdit.maskingSecretValue("      - POSTGRES_PASSWORD=hunter2") == "      - POSTGRES_PASSWORD=******")
-        #expect(ImageTagEdit.maskingSecretValue("      POSTGRES_USER: app") == "      POSTGRES_USER: app")
-        #expect(ImageTagEdit.maskingSecretValue("    environment:") == "    environment:")
+        #expect(ResolvedConfigMask.maskingSecretValue("      POSTGRES_PASSWORD: hunter2") == "      POSTGRES_PASSWORD: ******")
+        #expect(ResolvedConfigMask.maskingSecretValue("      - POSTGRES_PASSWORD=hunter2") == "      - POSTGRES_PASSWORD=******")
+        #expect(ResolvedConfigMask.maskingSecretValue("      POSTGRES_USER: app") == "      POSTGRES_USER: app")
+        #expect(ResolvedConfigMask.maskingSecretValue("    environment:") == "    environment:")
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import UpshiftCore
+@testable import UpshiftSupport
 
 struct SHA256Tests {
     // NIST FIPS 180-4 / CAVP examples.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import UpshiftCompose
 import UpshiftCore
+import UpshiftSupport
 
 /// The sidecars' image edits: prepared with the database's, on the text it leaves, one edit per `.env` variable.
 struct SidecarImageEditTests {

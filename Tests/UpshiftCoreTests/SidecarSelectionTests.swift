@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
+import UpshiftCompose
+import UpshiftSupport
 
 /// Look-alikes and sidecars: which postgres-image service is the database, which ones only run client tools
 /// (a backup loop) and must follow it to the new major, and the edits that take them along.

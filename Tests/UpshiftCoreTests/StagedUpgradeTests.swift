@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// The pure parts of the staged upgrade (`StagedUpgrade`, `PrivateCopy`): the free-space rule, reading

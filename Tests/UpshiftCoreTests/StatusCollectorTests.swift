@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import UpshiftCompose
 import UpshiftCore
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// `status` gathering on a recorded engine: what is asked, and how answers become the report.

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import UpshiftApps
+@testable import UpshiftCompose
 @testable import UpshiftCore
+@testable import UpshiftPlans
+@testable import UpshiftSupport
 import UpshiftTestSupport
 
 /// The plans of `import` and `transfer` built from checked contexts (no engine): step order, what is undone

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftPostgres
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// libpq against a real PostgreSQL 15 started by `LocalPostgres`.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftPostgres
+import UpshiftSupport
 import UpshiftTestSupport
 
 /// Fingerprints of real clusters: stable, sensitive to one changed row, equal across a 15 -> 16/18 dump/restore.

@@ -1,5 +1,5 @@
 import Foundation
-import UpshiftCore
+import UpshiftSupport
 
 /// A private, throw-away copy of a sample deployment (`compose/<sample>`) for one end-to-end test.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import UpshiftCore
+import UpshiftSupport
 
 /// Where the end-to-end tests find their docker engine, the repository and the built `upshift` binary.
 ///

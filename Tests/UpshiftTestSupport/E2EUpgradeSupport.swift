@@ -1,6 +1,6 @@
 import Foundation
-import UpshiftCore
 import UpshiftPostgres
+import UpshiftSupport
 
 /// What the `pg-upgrade` end-to-end tests check from outside upshift: the data through libpq and psql, the
 /// files by hash and by line diff, the run folder and journal, and secrets nowhere they should not be.

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import UpshiftCore
 import UpshiftPostgres
 #if canImport(Glibc)
 import Glibc

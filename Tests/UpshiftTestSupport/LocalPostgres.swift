@@ -1,6 +1,6 @@
 import Foundation
-import UpshiftCore
 import UpshiftPostgres
+import UpshiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif

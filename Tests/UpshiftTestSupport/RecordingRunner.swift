@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import UpshiftCore
+import UpshiftSupport
 
 /// A `CommandRunning` fake for unit tests: records every command and answers from a script.
 ///

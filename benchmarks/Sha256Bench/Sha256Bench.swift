@@ -1,5 +1,5 @@
 import Foundation
-import UpshiftCore
+import UpshiftSupport
 
 // benchmarks/sha256 — how fast upshift hashes a dump, before and after swift-crypto, against sha256sum.
 //

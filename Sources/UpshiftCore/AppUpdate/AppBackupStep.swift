@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftPlans
+import UpshiftSupport
 
 /// The backup before the update: InvenTree's own `invoke backup` (database and media, the exact new file
 /// names recorded by listing the backup directory before and after), plus upshift's `pg_dump -Fc` of the

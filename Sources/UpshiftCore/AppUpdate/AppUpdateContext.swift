@@ -1,5 +1,9 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// What preflight learned before `update` changes anything; the plan is built from it alone.
 public struct AppUpdateContext: Sendable {

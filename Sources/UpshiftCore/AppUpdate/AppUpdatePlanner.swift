@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftApps
+import UpshiftPlans
 
 /// The plan of `upshift update`, in the order of InvenTree's "Migrating Data to Newer Version": back up,
 /// stop, set the tag, pull, migrate, start, check the version — with a fingerprint before, and a rollback

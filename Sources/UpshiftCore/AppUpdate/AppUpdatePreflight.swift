@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Every check that must pass before `update` changes anything: which app and service, which version runs
 /// now (tag and `invoke version`), that the target is newer (or `--allow-downgrade`), that the tag is

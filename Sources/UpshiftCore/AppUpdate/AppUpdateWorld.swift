@@ -1,5 +1,9 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// What every update step shares: the facts from preflight and the tools to act with.
 public struct AppUpdateWorld: Sendable {

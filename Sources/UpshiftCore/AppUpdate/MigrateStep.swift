@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Runs the new version's migrations: InvenTree `invoke update --skip-backup` with the new image (the
 /// backup was just taken, and a plain `update` would only add another one); a generic application is
@@ -48,7 +52,7 @@ struct MigrateStep: PlanStep {
             return StepOutcome(summary: "\(InvokeFlags.describe(ctx.updateTasks)) completed" + (applied > 0 ? " (\(applied) migrations)" : ""))
         }
         try await world.isolatedCompose.up([ctx.appService])
-        try await StartApplicationStep.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)
+        try await ComposeOperations.waitStable(world.isolatedCompose, services: [ctx.appService], timeout: ctx.options.readyTimeout)
         return StepOutcome(summary: "\(ctx.appService) running on \(ctx.targetImage)")
     }
 }

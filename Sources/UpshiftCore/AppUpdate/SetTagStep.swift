@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Sets the application's tag: `INVENTREE_TAG` in `.env` (InvenTree), or the service's `image:` line, by
 /// the minimal textual edit of `ImageTagEditor`; then compose is asked to confirm the result and the

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Drops the isolation override (recreating the database from the user's files) and starts the
 /// application on its new version, then watches until every service stays up.
@@ -20,30 +24,9 @@ struct StartApplicationStep: PlanStep {
         try await world.compose.up([world.dbService], wait: true, timeout: .seconds(ctx.options.readyTimeout))
         try await world.compose.up(ctx.servicesToStart, timeout: .seconds(ctx.options.readyTimeout))
         let services = [world.dbService] + ctx.servicesToStart
-        try await Self.waitStable(world.compose, services: services, timeout: ctx.options.readyTimeout)
+        try await ComposeOperations.waitStable(world.compose, services: services, timeout: ctx.options.readyTimeout)
         try? FileManager.default.removeItem(atPath: world.overridePath)
         return StepOutcome(summary: "running: \(services.joined(separator: ", "))")
-    }
-
-    /// Every service running for three consecutive polls: a service that starts and then exits (a failed
-    /// migration on start, a crash loop) fails the step.
-    static func waitStable(_ compose: ComposeOperations, services: [String], timeout: Int) async throws {
-        let expected = Set(services)
-        let deadline = ContinuousClock.now + .seconds(min(90, timeout))
-        var stable = 0
-        while true {
-            let missing = expected.subtracting(try await compose.runningServices())
-            if missing.isEmpty {
-                stable += 1
-                if stable >= 3 { return }
-            } else {
-                stable = 0
-                if ContinuousClock.now >= deadline {
-                    throw UpshiftError("these services are not running: \(missing.sorted().joined(separator: ", "))", hint: "see `docker compose logs \(missing.sorted().joined(separator: " "))`")
-                }
-            }
-            try await Task.sleep(for: .seconds(1))
-        }
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
 
 /// Byte-exact copies of the compose files and `.env` before anything changes (the tag edit's undo).

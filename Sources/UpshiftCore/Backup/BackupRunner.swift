@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// `upshift backup`: InvenTree's own `invoke backup` with the exact new file names recorded (listing the
 /// backup directory before and after) and hashed; or, for other applications, a tool-level `pg_dump -Fc`

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 /// A tool-level dump of the application database: `pg_dump -Fc` run inside the database service's own
 /// container (its client always matches the server), streamed to a file on the host, mode 0600, checked

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftApps
+import UpshiftSupport
 
 /// A tar of a host media directory for deployments without an app-level backup: same relative paths,
 /// modes and owners kept by tar, archive 0600 with a SHA-256 sidecar.

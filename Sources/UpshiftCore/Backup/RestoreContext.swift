@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// What `upshift restore` restores, decided before anything changes.
 public struct RestoreContext: Sendable {

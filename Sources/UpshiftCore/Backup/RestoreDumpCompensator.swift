@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Payload of `RestoreDumpCompensator`. Plain data, no secrets: the password is read again from the
 /// project's compose files when the compensation runs.
@@ -85,16 +88,5 @@ extension RestoreDumpCompensator {
         context.progress("stopping \(ids.count) one-off container(s) still running for \(project)")
         let stop = try await runner.run(Command("docker", ["stop", "-t", "10"] + ids, timeout: .seconds(120)))
         try stop.check(redactor: context.redactor)
-    }
-}
-
-extension CompensationRegistry {
-    /// Every compensator upshift's planners journal: pg-upgrade's, plus the app-level ones (database
-    /// restore from a dump). `upshift rollback` uses this, so it can undo any kind of run.
-    public static func upshift(runner: any CommandRunning) -> CompensationRegistry {
-        CompensationRegistry.pgUpgrade(runner: runner)
-            .registering(RestoreDumpCompensator.kind, RestoreDumpCompensator(runner: runner))
-            .registering(RestoreMediaCompensator.kind, RestoreMediaCompensator(runner: runner))
-            .registering(HelperContainersCompensator.kind, HelperContainersCompensator(runner: runner))
     }
 }

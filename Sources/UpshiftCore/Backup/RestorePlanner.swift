@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The journaled plan of `upshift restore`: stop the application (InvenTree: server and worker, so nothing
 /// holds connections or migrates during `pg_restore --clean`), bring the database up, take a safety dump

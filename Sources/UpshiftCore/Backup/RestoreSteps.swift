@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// What the restore steps share: the checked context and the runner that reaches its project.
 struct RestoreWorld: Sendable {
@@ -114,7 +118,7 @@ struct RestoreStartApplicationStep: PlanStep {
         let c = world.context
         guard !c.runningApplicationServices.isEmpty else { return StepOutcome(summary: "nothing to start") }
         try await world.compose.up(c.runningApplicationServices)
-        try await StartApplicationStep.waitStable(world.compose, services: c.runningApplicationServices, timeout: c.readyTimeout)
+        try await ComposeOperations.waitStable(world.compose, services: c.runningApplicationServices, timeout: c.readyTimeout)
         return StepOutcome(summary: "running: \(c.runningApplicationServices.joined(separator: ", "))")
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 extension Doctor {
     /// Checksums, encoding/locale, superuser, extensions, md5, collation: from the running server, or

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 extension Doctor {
     /// Major, mount, layout, owner, shutdown state, disk space, link/swap: all through read-only helper

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// `upshift doctor`: every preflight check of pg-upgrade and update, run without changing anything.
 ///

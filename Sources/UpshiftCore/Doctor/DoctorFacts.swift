@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// What the running server says, read through `psql` inside the database container (read-only SQL).
 public struct DoctorClusterFacts: Sendable, Hashable, Codable {

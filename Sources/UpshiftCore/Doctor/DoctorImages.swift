@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 /// Read-only questions about images: is it local, what does it say about itself, does a registry have it.
 /// Nothing here pulls: `docker run` is only used on images already in the local store.

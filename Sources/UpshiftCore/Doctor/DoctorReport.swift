@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftSupport
 
 /// One line of `upshift doctor`: what was checked, what was found, and how to fix it.
 ///

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 extension DoctorRules {
     /// Failure mode 5 (checksums): PostgreSQL 18's initdb enables data checksums by default.

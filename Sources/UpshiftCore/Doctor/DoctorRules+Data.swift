@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// The judgements of `upshift doctor`, as pure functions of facts gathered elsewhere, so each rule is
 /// unit-testable without docker. Every failure mode of the reference survey that can be detected has one

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 extension DoctorRules {
     /// Failure mode 13: a run that did not finish and was not undone leaves the deployment half-way.

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
 
 /// Post-restore work so the application is not slow on its first queries: `ALTER EXTENSION …

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// What a Bitnami deployment cannot go through, said before anything changes.
 ///

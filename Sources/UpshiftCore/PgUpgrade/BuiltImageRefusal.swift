@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// Refuses, before anything changes, to switch the tag of a service that is built locally (`build:` next to
 /// `image:`).

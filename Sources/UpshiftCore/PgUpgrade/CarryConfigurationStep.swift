@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Gives the new cluster the old one's configuration: `pg_hba.conf` and `pg_ident.conf` as they were (the
 /// new cluster's initdb copy lacks the image's `host all all all` line — tianon/docker-postgres-upgrade#1,

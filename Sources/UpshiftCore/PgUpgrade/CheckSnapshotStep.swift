@@ -1,5 +1,7 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The window's one decision: with the application stopped and the server isolated, does the work done
 /// before the window still stand for the database? It picks the rest of the plan:

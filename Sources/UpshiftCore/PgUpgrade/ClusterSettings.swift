@@ -1,5 +1,7 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The old cluster's initdb-time settings that `pg_upgrade` insists the new cluster shares: data checksums
 /// (18's initdb turns them on by default, and pg_upgrade then stops with "old cluster does not use data

@@ -1,39 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
-
-/// Payload of `ComposeServicesCompensator`.
-struct ComposeServicesPayload: Sendable, Hashable, Codable {
-    enum Action: String, Sendable, Hashable, Codable { case start, stop }
-    var handle: ComposeHandle
-    var services: [String]
-    var action: Action
-}
-
-/// Starts or stops services of the project, with the files as they are on disk at that moment (the
-/// switch-image compensation has put the originals back by then).
-struct ComposeServicesCompensator: Compensating {
-    static let kind: StepKind = "compose.services"
-    var runner: any CommandRunning
-
-    static func spec(handle: ComposeHandle, services: [String], action: ComposeServicesPayload.Action, description: String) throws -> CompensationSpec {
-        try CompensationSpec(kind: kind, description: description, typedPayload: ComposeServicesPayload(handle: handle, services: services, action: action))
-    }
-
-    func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
-        let payload = try spec.payload.decode(ComposeServicesPayload.self)
-        guard !payload.services.isEmpty else { return }
-        let tool = try await ComposeCLI.detect(runner: runner)
-        let compose = ComposeOperations(cli: payload.handle.cli(runner: runner, tool: tool), redactor: context.redactor)
-        switch payload.action {
-        case .start:
-            context.progress("starting \(payload.services.joined(separator: ", "))")
-            try await compose.up(payload.services)
-        case .stop:
-            context.progress("stopping \(payload.services.joined(separator: ", "))")
-            try await compose.stop(payload.services, timeout: 120)
-        }
-    }
-}
+import UpshiftSupport
 
 /// Payload of `RestoreDatabaseServiceCompensator`.
 struct RestoreDatabaseServicePayload: Sendable, Hashable, Codable {
@@ -108,18 +77,5 @@ struct RestoreDatabaseServiceCompensator: Compensating {
         }
         if let problem = await WindowIsolation.removeNetwork(network, runner: runner) { context.progress(problem) }
         if payload.leaveStopped { try await compose.stop([payload.service], timeout: 120) }
-    }
-}
-
-extension CompensationRegistry {
-    /// Every compensator pg-upgrade journals, for the run itself and for `upshift rollback`.
-    public static func pgUpgrade(runner: any CommandRunning) -> CompensationRegistry {
-        CompensationRegistry.standard()
-            .registering(ComposeServicesCompensator.kind, ComposeServicesCompensator(runner: runner))
-            .registering(RestoreDatabaseServiceCompensator.kind, RestoreDatabaseServiceCompensator(runner: runner))
-            .registering(DataRestoreCompensator.kind, DataRestoreCompensator(runner: runner))
-            .registering(StagedClusterCompensator.kind, StagedClusterCompensator(runner: runner))
-            .registering(LinkUndoCompensator.kind, LinkUndoCompensator(runner: runner))
-            .registering(RebuildFromDumpCompensator.kind, RebuildFromDumpCompensator(runner: runner))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftSupport
 
 /// How other clients can reach a database container: the networks it is attached to (with its address on
 /// each) and the ports it publishes on the engine's host. Read from `docker inspect` before the window,

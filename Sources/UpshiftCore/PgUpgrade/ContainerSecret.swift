@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 extension DatabaseService {
     /// Reads a `POSTGRES_PASSWORD_FILE` that exists only inside the container (a compose secret sourced from

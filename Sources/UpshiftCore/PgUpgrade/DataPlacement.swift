@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Where the old cluster goes and where the new one is created. Decided once, before anything changes,
 /// and shown in the plan.

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 /// First step of the window's `changed` branch when the run staged: the cluster prepared before the window
 /// shows an older state, so it (and the pg_upgrade method's private copy) is deleted before the window

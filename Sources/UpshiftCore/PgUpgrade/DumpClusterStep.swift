@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The dump, taken while the old server still runs and before anything is stopped for good:
 /// `pg_dumpall --globals-only` for roles and tablespaces, then one plain `pg_dump` per database, each

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftSupport
 
 /// An extension installed in one database of the old cluster, with its version.
 public struct InstalledExtension: Sendable, Hashable, Codable, CustomStringConvertible {

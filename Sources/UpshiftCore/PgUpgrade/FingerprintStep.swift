@@ -1,5 +1,7 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Before and after the data moves in the window: per database and table, row count and content checksum, plus roles, extensions and
 /// locale, through libpq. The "before" fingerprint is kept in the run folder: the verification after the

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// A database service on a floating tag (`postgres`, `postgres:latest`, `postgres:alpine`): the tag names no
 /// major, so what runs decides. The running (or last) container's image is the old major's image — the one

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The edits that move the database service to the new major: the one image line or `.env` variable
 /// (through `ImageTagEditor`), plus the `PGDATA` pin when the placement needs one.

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 /// Creates the new cluster next to the old one, in the same mount, with the new major's `initdb` and the
 /// old cluster's settings: 18's initdb enables data checksums unless told `--no-data-checksums`, which

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 /// The checks `pg-upgrade --method invoke` adds to the common preflight: the project must be InvenTree,
 /// and the app image's `pg_dump`/`pg_restore` must be at least the target server's major — InvenTree's

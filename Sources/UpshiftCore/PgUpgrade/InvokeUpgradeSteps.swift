@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The plan of `pg-upgrade --method invoke`: InvenTree's documented procedure for incompatible Postgres
 /// majors (backup, down, move the database aside, new image, up, `invoke update`, `invoke restore`) done

@@ -1,5 +1,6 @@
 import Foundation
 import UpshiftPostgres
+import UpshiftSupport
 
 /// InvenTree's backups run `pg_dump --exclude-table-data=django_session`: session rows are not part of
 /// what a restore can reproduce, so comparisons leave that table's data out (the table itself must exist).

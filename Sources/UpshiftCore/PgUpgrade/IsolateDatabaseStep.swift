@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The old server, reachable by upshift and by nobody else (`WindowIsolation`).
 ///

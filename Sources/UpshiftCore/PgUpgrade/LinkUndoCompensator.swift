@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Payload of `LinkUndoCompensator`.
 struct LinkUndoPayload: Sendable, Hashable, Codable {

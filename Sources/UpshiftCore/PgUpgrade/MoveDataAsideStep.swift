@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Put the old cluster out of the new server's way without copying or deleting anything — a rename
 /// inside the same mount (O(1), same filesystem), done by a helper container of the old image so it works

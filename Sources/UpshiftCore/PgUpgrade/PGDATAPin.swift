@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// Adds `PGDATA: <path>` to the database service's environment in its compose file, by inserting one
 /// line (and an `environment:` key when the service has none) next to the service's `image:` line — or

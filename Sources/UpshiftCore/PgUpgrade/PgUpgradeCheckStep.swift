@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftPlans
+import UpshiftSupport
 
 /// `pg_upgrade --check` with the chosen mode, so mode-specific problems (clone on a filesystem without
 /// reflinks, link across filesystems, missing libraries, reg* columns) stop the run before any file of the

@@ -1,5 +1,9 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// What preflight learned about the deployment: every fact the steps need, gathered before anything
 /// changes, so the plan shown by `--dry-run` is exactly the plan that runs.

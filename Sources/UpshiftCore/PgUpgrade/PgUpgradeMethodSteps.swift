@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The plan of `pg-upgrade --method pg_upgrade`: the dump method's window and move-aside, then the new
 /// major's `pg_upgrade` on one mount holding both clusters instead of dump and restore, so the downtime

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftPlans
+import UpshiftSupport
 
 /// Turns a preflighted context into the executable plan of `pg-upgrade`, in the order of the procedure:
 /// snapshot, [prepare before the window,] stop the app, isolate the db, [decide,] fingerprint, dump, stop,

@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// What every pg-upgrade step shares: the facts from preflight and the tools to act with.
 public struct PgUpgradeWorld: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 /// pg_upgrade's own after-care: run `update_extensions.sql` when it wrote one, then refresh planner
 /// statistics — on 18, which carries most optimizer statistics over, only the missing ones

@@ -1,5 +1,9 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Every check that must pass before `pg-upgrade` changes anything. Each failure is one specific message
 /// that says what was found and what to do; nothing has been touched when it is thrown.
@@ -279,20 +283,6 @@ public struct PgUpgradePreflight: Sendable {
         }
         guard bound else { throw UpshiftError("cannot find a free port on 127.0.0.1") }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-/// Human-readable byte counts for messages.
-public enum ByteFormat {
-    public static func string(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// Preflight checks shared by `pg-upgrade` (which refuses on them) and `doctor` (which reports them), so
 /// both judge the same way.

@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Before the window: while the application still serves, export one snapshot per database and
 /// read the cluster from it — `pg_dump --snapshot` per database (when the method needs a dump) and the

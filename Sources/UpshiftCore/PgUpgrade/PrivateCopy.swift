@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The serving old cluster copied for the staged upgrade (`StagedUpgrade`), without stopping it:
 /// `pg_basebackup` into `<old>.copy-<run>` in the same mount, then recovered and shut down cleanly by the

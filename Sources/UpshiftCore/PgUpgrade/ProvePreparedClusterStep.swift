@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 /// The `prepared` branch's verification: the cluster was fingerprinted before the window and found equal
 /// to the online snapshot, which the window found current; here its system identifier proves the running

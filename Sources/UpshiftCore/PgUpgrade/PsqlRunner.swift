@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// Read-only SQL through `psql` inside the database container (the socket there trusts local users, as
 /// the postgres image sets it up), for preflight facts before upshift has its own libpq route in.

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftPlans
+import UpshiftSupport
 
 /// Reads the old cluster's initdb-time settings while it still runs (checksums, encoding, locale, install
 /// user), so the new cluster is initialised to match — pg_upgrade refuses any mismatch.

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Payload of `RebuildFromDumpCompensator`. No secret: the password is read from the compose files when
 /// the compensation runs.

@@ -1,5 +1,7 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Restore the dump into the new cluster with `ON_ERROR_STOP`: globals first (minus the
 /// superuser the entrypoint already created), then each database from its own file, streamed from disk.

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// The one-off containers that write data during a run (pg_upgrade, initdb, pg_dump -Fd, pg_restore) carry
 /// the run's id as a label, because killing upshift does not stop them: `docker run`'s client dies, the

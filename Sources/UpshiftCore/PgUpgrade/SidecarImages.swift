@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// A service other than the database on a postgres image that runs no server of its own — typically a
 /// backup sidecar looping `pg_dump` against the database — and the image it moves to with the database.

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftPlans
+import UpshiftSupport
 
 /// Byte-exact copies of the compose files and env files, the resolved config and the image
 /// digests, in the run folder, before anything changes. The switch-image compensation restores from here.

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftPlans
+import UpshiftSupport
 
 /// The dump method's staging, before the window: the online dump restored into a new cluster beside the
 /// old one by a one-off server of the target image, analyzed, and compared with the online fingerprint

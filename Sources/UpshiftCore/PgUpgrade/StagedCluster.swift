@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The dump method's new cluster, restored and verified before the window.
 ///

@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Builds the `StagedCluster` before the window: a one-off server of the target image on the staged
 /// directory, the online dump restored into it, analyzed, fingerprinted, compared with the online

@@ -1,5 +1,7 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The pg_upgrade method's new cluster, upgraded and verified before the window, so that the downtime is
 /// the dump method's prepared window (stop, rename, start, prove identity) instead of initdb, check,

@@ -1,5 +1,8 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Start the new major on its fresh data directory (the image's entrypoint initialises it) and
 /// wait until it accepts a password login. Refuses to go on unless the server is the target major and the

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Drop the isolation override (recreating the database from the user's files) and start every
 /// service that was running before, then check each one runs.

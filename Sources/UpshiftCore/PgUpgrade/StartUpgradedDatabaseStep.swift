@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 
 /// Starts the new major on the upgraded cluster (the entrypoint sees `PG_VERSION` and skips init) and waits
 /// for a password login. In `link` mode this is the moment the old cluster becomes unusable — the new

@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
 
 /// Stop every service except the database, so nothing writes during the dump and restore.
 /// Undone by starting exactly the services that were running.

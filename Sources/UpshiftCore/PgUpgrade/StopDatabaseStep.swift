@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Stop the old server with a long timeout and confirm from `pg_control` that it shut down cleanly.
 /// A server killed mid-checkpoint is not lost, but its data directory must not be moved as if it were

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftSupport
 
 /// The image the database moves to, found and pulled before any downtime.
 ///

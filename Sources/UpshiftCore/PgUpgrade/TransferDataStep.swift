@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftPlans
+import UpshiftSupport
 
 /// The upgrade itself: the new major's `pg_upgrade` moves the data into the new cluster in the chosen mode.
 ///

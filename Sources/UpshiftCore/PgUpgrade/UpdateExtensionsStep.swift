@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 import UpshiftPostgres
 
 /// After the data is verified: brings every extension to the new image's default version (`ALTER EXTENSION …

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftCompose
 
 /// The image that runs `pg_upgrade` (in an `UpgradeWorker`): the new major's image plus the old major's binaries, like
 /// `tianon/postgres-upgrade:OLD-to-NEW`. Its entrypoint is never used — upshift runs `initdb` and

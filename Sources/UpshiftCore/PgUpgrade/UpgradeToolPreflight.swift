@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Preflight of `--method pg_upgrade` and of `--jobs`: everything that can be known before downtime about
 /// the upgrade image, the transfer mode and the engine's cores.

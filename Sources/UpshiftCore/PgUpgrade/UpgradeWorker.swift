@@ -1,4 +1,6 @@
 import Foundation
+import UpshiftCompose
+import UpshiftSupport
 
 /// One container of the upgrade image that lives through the pg_upgrade steps (`sleep infinity`, the data
 /// mount read-write, no network): `initdb`, `pg_upgrade --check`, `pg_upgrade` and the configuration carry

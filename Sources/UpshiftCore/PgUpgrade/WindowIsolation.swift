@@ -1,5 +1,6 @@
 import Foundation
 import UpshiftPostgres
+import UpshiftSupport
 
 /// Keeps every client but upshift away from the old server for the window, and proves it.
 ///

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// One thing a past run left behind on purpose (runs never delete: principle 1), as `upshift prune` lists
 /// and removes it.

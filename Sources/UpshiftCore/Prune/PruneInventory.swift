@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// What past runs of a project kept, found from their journals (the source of truth of what a run moved
 /// aside, staged or dumped) and measured through the engine: `upshift prune`'s listing.

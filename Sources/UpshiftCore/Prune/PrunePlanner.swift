@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Turns a selection of kept items into a run: one `RemoveKeptItemStep` per item, executed by the usual
 /// `Executor` with the run journal and the audit log, like any other change upshift makes.

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// What `upshift prune` runs removed, read back from their journals — the same source of truth every other
 /// run uses — so that `upshift rollback` of a pruned run refuses by name instead of starting an undo that

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Deletes one kept item. There is no undo: the step is journaled (intent before, outcome after) and
 /// audited like every change, and marked as a point of no return so the plan says it cannot be undone.

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// One InvenTree deployment that records are exported from or imported into: its compose project, database
 /// and server service, and the read-only questions upshift asks it (version, is it empty, rows per model,

@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftSupport
 
 /// Keeps `transfer --include-media` away from anything but a media folder.
 ///

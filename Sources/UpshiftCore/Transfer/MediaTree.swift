@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftSupport
 
 /// The media tree of one InvenTree deployment (`$INVENTREE_MEDIA_ROOT`, default `<data>/media`), read and
 /// written only through throw-away containers of the server image, so ownership, permissions and named

@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftPlans
+import UpshiftSupport
 
 /// A finished export: the host file, its hash and what it holds.
 public struct RecordsExportResult: Sendable {

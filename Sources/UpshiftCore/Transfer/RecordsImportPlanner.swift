@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 /// The plan of `upshift import`: back up the target (pg_dump), stop its application, import, verify the
 /// record counts, start the application again. A failure restores the dump and restarts what ran.

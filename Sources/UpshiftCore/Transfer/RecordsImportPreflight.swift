@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftPlans
+import UpshiftSupport
 
 /// What `import` (and the import half of `transfer`) learned before touching the target.
 public struct RecordsImportContext: Sendable {

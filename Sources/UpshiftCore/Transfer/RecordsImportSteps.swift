@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// What the import steps share: the checked context, the run folder and the host file to copy in.
 public struct RecordsImportWorld: Sendable {

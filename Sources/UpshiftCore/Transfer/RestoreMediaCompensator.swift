@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// Payload of `RestoreMediaCompensator`: plain data, no secrets.
 public struct RestoreMediaPayload: Sendable, Hashable, Codable {

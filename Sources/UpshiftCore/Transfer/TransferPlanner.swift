@@ -1,4 +1,5 @@
 import Foundation
+import UpshiftPlans
 
 /// The plan of `upshift transfer`: the seed's "Migrating Data to a Different Database" between two compose
 /// projects — export on the source, back up and initialise the target, import with `--clear`, copy the media,

@@ -1,4 +1,8 @@
 import Foundation
+import UpshiftApps
+import UpshiftCompose
+import UpshiftPlans
+import UpshiftSupport
 
 /// What `transfer` checked before changing anything.
 public struct TransferContext: Sendable {

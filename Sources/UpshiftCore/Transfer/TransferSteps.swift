@@ -1,4 +1,7 @@
 import Foundation
+import UpshiftApps
+import UpshiftPlans
+import UpshiftSupport
 
 /// What the transfer steps share.
 public struct TransferWorld: Sendable {
