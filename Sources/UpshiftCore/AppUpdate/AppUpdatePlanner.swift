@@ -29,7 +29,9 @@ public struct AppUpdatePlanner: Sendable {
         summary += context.warnings.map { "WARNING: \($0)" }
         let steps = try [
             UpdateSnapshotStep(world: world).executable,
-            UpdateStopApplicationStep(world: world).executable,
+            StopServicesStep(
+                compose: world.compose, handle: context.handle, services: context.runningApplicationServices, running: context.runningApplicationServices,
+                timeout: context.options.stopTimeout, kind: "app.stop").executable,
             UpdateIsolateDatabaseStep(world: world).executable,
             UpdateFingerprintStep(world: world).executable,
             AppBackupStep(world: world).executable,

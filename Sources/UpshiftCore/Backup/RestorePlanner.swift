@@ -30,7 +30,9 @@ public struct RestorePlanner: Sendable {
         summary.append("safety dump of the current database: \(c.safetyDumpPath)")
         let world = RestoreWorld(context: context, runner: runner)
         let steps = try [
-            RestoreStopApplicationStep(world: world).executable,
+            StopServicesStep(
+                compose: world.compose, handle: context.handle, services: context.applicationServices, running: context.runningApplicationServices,
+                timeout: 60, kind: "restore.stop-app").executable,
             SafetyDumpStep(world: world).executable,
             RestoreBackupStep(world: world).executable,
             RestoreStartApplicationStep(world: world).executable,

@@ -16,28 +16,6 @@ struct RestoreWorld: Sendable {
     var dump: DatabaseDump { DatabaseDump(compose: compose, database: context.database) }
 }
 
-/// Stops the application (InvenTree: server and worker, even when not running now), so nothing holds
-/// connections or migrates during the restore. Undone by starting what was running.
-struct RestoreStopApplicationStep: PlanStep {
-    var world: RestoreWorld
-
-    func planned() throws -> PlannedStep {
-        let c = world.context
-        return PlannedStep(
-            id: "stop-app", title: c.applicationServices.isEmpty ? "No application service to stop" : "Stop \(c.applicationServices.joined(separator: ", "))",
-            kind: "restore.stop-app", commands: c.applicationServices.isEmpty ? [] : PlannedStep.render([world.compose.cli.command(["stop"] + c.applicationServices)], redactor: c.redactor),
-            mutates: true,
-            compensation: try ComposeServicesCompensator.spec(handle: c.handle, services: c.runningApplicationServices, action: .start,
-                                                              description: "start \(c.runningApplicationServices.isEmpty ? "nothing" : c.runningApplicationServices.joined(separator: ", ")) again"))
-    }
-
-    func run(_ context: StepContext) async throws -> StepOutcome {
-        let c = world.context
-        try await world.compose.stop(c.applicationServices, timeout: 60)
-        return StepOutcome(summary: c.applicationServices.isEmpty ? "nothing to stop" : "stopped \(c.applicationServices.joined(separator: ", "))")
-    }
-}
-
 /// Brings the database up and dumps what it holds now: the restore's undo, kept after the run.
 struct SafetyDumpStep: PlanStep {
     var world: RestoreWorld

@@ -55,7 +55,7 @@ public struct PgUpgradePlanner: Sendable {
     static func steps(_ world: PgUpgradeWorld, window: (WindowPath) throws -> [ExecutableStep]) throws -> [ExecutableStep] {
         var steps = [try SnapshotStep(world: world).executable]
         let stop = try [
-            StopApplicationStep(world: world).executable,
+            StopServicesStep(world: world).executable,
             IsolateDatabaseStep(world: world).executable,
         ]
         let fingerprint = try FingerprintStep(world: world, phase: .before).executable
@@ -87,7 +87,7 @@ public struct PgUpgradePlanner: Sendable {
     static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
         try [
             SnapshotStep(world: world).executable,
-            StopApplicationStep(world: world).executable,
+            StopServicesStep(world: world).executable,
             IsolateDatabaseStep(world: world).executable,
             FingerprintStep(world: world, phase: .before).executable,
         ]

@@ -19,7 +19,7 @@ public struct RecordsImportPlanner: Sendable {
         summary += ctx.warnings.map { "WARNING: \($0)" }
         let steps = try [
             TargetBackupStep(world: world).executable,
-            StopTargetApplicationStep(world: world).executable,
+            StopServicesStep(target: world).executable,
             ImportRecordsStep(world: world).executable,
             VerifyRecordCountsStep(world: world).executable,
             StartTargetApplicationStep(world: world).executable,

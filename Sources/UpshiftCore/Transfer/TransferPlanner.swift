@@ -31,7 +31,7 @@ public struct TransferPlanner: Sendable {
         var steps = try [
             TransferExportStep(world: world).executable,
             TargetBackupStep(world: importWorld).executable,
-            StopTargetApplicationStep(world: importWorld).executable,
+            StopServicesStep(target: importWorld).executable,
             MigrateTargetStep(world: importWorld).executable,
             DeferredImportStep(world: world, notes: importNotes, make: { ImportRecordsStep(world: $0) }).executable,
         ]
