@@ -130,6 +130,8 @@ struct PruneTests {
             let step = try #require(plan.step(id: "remove-old-cluster-\(Self.upgradeRun)"))
             #expect(step.mutates && step.compensation == nil && step.kind.rawValue == "prune.remove.old-cluster")
             #expect(step.commands.first?.contains("type=bind,source=/srv/inv/data,target=/upshift-data ") == true)
+            // The whole plan, as `prune --all --dry-run` prints it, kept as a golden file with the other planners'.
+            GoldenFile.check(text.replacingOccurrences(of: dir, with: "/srv/inv-project"), "prune-all.txt")
         }
     }
 
