@@ -35,7 +35,7 @@ public struct ProjectStatus: Sendable, Codable {
     }
 
     /// A past run from the audit log.
-    public struct RunSummary: Sendable, Hashable, Codable {
+    public struct PastRun: Sendable, Hashable, Codable {
         public var runID: String
         public var command: String
         public var startedAt: String
@@ -61,7 +61,7 @@ public struct ProjectStatus: Sendable, Codable {
     public var database: Database
     public var app: AppProfile
     /// `nil` when the audit log cannot be read (see `StatusCollector.lastRuns`).
-    public var lastRuns: [RunSummary]?
+    public var lastRuns: [PastRun]?
     /// What compose warned about while resolving the project (an unset variable is often the real problem).
     public var composeWarnings: [String] = []
 }
@@ -73,12 +73,12 @@ public struct StatusCollector: Sendable {
     public var runner: any CommandRunning
     public var environment: [String: String]
     /// Reads the last runs from the audit log. A seam: the Audit layer plugs in here; `nil` = unknown.
-    public var lastRuns: @Sendable (_ projectDirectory: String) -> [ProjectStatus.RunSummary]?
+    public var lastRuns: @Sendable (_ projectDirectory: String) -> [ProjectStatus.PastRun]?
 
     public init(
         project: ComposeProject, runner: any CommandRunning,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        lastRuns: @escaping @Sendable (String) -> [ProjectStatus.RunSummary]? = { _ in nil }
+        lastRuns: @escaping @Sendable (String) -> [ProjectStatus.PastRun]? = { _ in nil }
     ) {
         self.project = project
         self.runner = runner
