@@ -44,8 +44,14 @@ final class AuditBridge: Sendable {
             return ("plan.started", ["steps": .number(Double(count))], true)
         case .stepStarted(let step, let index, let count):
             return (AuditEvent.stepStarted, ["step": .string(step.id), "title": .string(step.title), "index": .number(Double(index + 1)), "of": .number(Double(count)), "commands": .array(step.commands.map { .string($0) })], true)
-        case .stepProgress(let id, let message):
-            return ("step.progress", ["step": .string(id), "message": .string(message)], false)
+        case .stepProgress(let id, let message, let measure):
+            var details: [String: JSONValue] = ["step": .string(id), "message": .string(message)]
+            if let measure {
+                details["done"] = .number(Double(measure.done))
+                details["total"] = measure.total.map { .number(Double($0)) } ?? .null
+                details["unit"] = .string(measure.unit.rawValue)
+            }
+            return ("step.progress", details, false)
         case .stepFinished(let step, let outcome, let duration):
             return (AuditEvent.stepSucceeded, ["step": .string(step.id), "summary": .string(outcome.summary ?? ""), "seconds": .number(seconds(duration))], true)
         case .stepFailed(let step, let error, let duration):

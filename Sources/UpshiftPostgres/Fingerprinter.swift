@@ -4,8 +4,9 @@
 /// per database. Each table is read by one `SELECT count(*), sum(...)` that the server streams through a
 /// sequential scan: memory stays constant whatever the table size.
 public enum Fingerprinter {
-    /// Progress callback: (database, table) before each table is scanned.
-    public typealias Progress = @Sendable (String, String) -> Void
+    /// Progress callback, before each table is scanned: the database, the table, its position (from 1) and
+    /// the number of tables in that database.
+    public typealias Progress = @Sendable (_ database: String, _ table: String, _ position: Int, _ count: Int) -> Void
 
     /// Blocking. Use `captureAsync` from async code.
     ///
@@ -106,10 +107,10 @@ public enum Fingerprinter {
             ORDER BY n.nspname, c.relname
             """).rows
         var out: [TableFingerprint] = []
-        for row in tables {
+        for (index, row) in tables.enumerated() {
             let schema = try row.requiredString("nspname")
             let name = try row.requiredString("relname")
-            progress?(database, "\(schema).\(name)")
+            progress?(database, "\(schema).\(name)", index + 1, tables.count)
             let result = try conn.query(checksumSQL(schema: schema, table: name)).single()
             out.append(TableFingerprint(schema: schema, name: name, rowCount: try result.int("n"), checksum: try result.requiredString("sum")))
         }

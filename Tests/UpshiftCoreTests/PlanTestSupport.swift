@@ -31,7 +31,7 @@ final class EventRecorder: Sendable {
             switch event {
             case .runStarted: return "run-started"
             case .stepStarted(let step, _, _): return "started:\(step.id)"
-            case .stepProgress(let id, _): return "progress:\(id)"
+            case .stepProgress(let id, _, _): return "progress:\(id)"
             case .stepFinished(let step, _, _): return "finished:\(step.id)"
             case .stepFailed(let step, _, _): return "failed:\(step.id)"
             case .pointOfNoReturn(let id): return "ponr:\(id)"

@@ -149,7 +149,9 @@ struct DumpClusterStep: PlanStep {
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env, dumpDirectory: dir)
         command.timeout = .seconds(6 * 3600)
         context.progress("pg_dump → \(file) (\(database), -Fd -j \(jobs))")
-        let result = try await world.runner.run(command, stdout: .discard, onLine: nil)
+        let result = try await DumpProgress(directory: dir, estimate: world.context.databaseBytes).watching("pg_dump → \(file)", context: context) {
+            try await world.runner.run(command, stdout: .discard, onLine: nil)
+        }
         guard result.termination.isSuccess else {
             let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             throw UpshiftError("pg_dump of \(database) failed (\(result.termination)): \(world.redactor.redact(String(stderr.suffix(600))))", hint: isDiskFull(stderr) ? "the backup disk is full; free space or use --backup-dir" : nil)
@@ -175,8 +177,11 @@ struct DumpClusterStep: PlanStep {
         let env = world.database.passwordEnvironment
         var command = Self.dumpCommand(world, container: try await container(), argv, environment: env)
         command.timeout = .seconds(6 * 3600)
-        context.progress("\(argv[0]) → \((path as NSString).lastPathComponent)")
-        let result = try await world.runner.run(command, stdout: .file(handle), onLine: nil)
+        let file = (path as NSString).lastPathComponent
+        context.progress("\(argv[0]) → \(file)")
+        let result = try await DumpProgress(directory: (path as NSString).deletingLastPathComponent, estimate: world.context.databaseBytes).watching("\(argv[0]) → \(file)", context: context) {
+            try await world.runner.run(command, stdout: .file(handle), onLine: nil)
+        }
         try handle.synchronize()
         guard result.termination.isSuccess else {
             let stderr = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -31,8 +31,7 @@ struct FingerprintStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let parameters = try await world.serverConnection()
-        let progress = context.progress
-        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum \(db).\(table)") }
+        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table, position, count in context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
         try Self.save(fingerprint, to: Self.path(world.runFolder, phase))
         guard phase == .after else {
             return StepOutcome(summary: Self.describe(fingerprint))

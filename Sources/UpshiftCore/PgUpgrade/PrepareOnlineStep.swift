@@ -90,8 +90,7 @@ struct PrepareOnlineStep: PlanStep {
                 throw error
             }
         }
-        let progress = context.progress
-        let fingerprint = try await Fingerprinter.captureAsync(parameters, snapshots: snapshots) { db, table in progress("checksum \(db).\(table)") }
+        let fingerprint = try await Fingerprinter.captureAsync(parameters, snapshots: snapshots) { db, table, position, count in context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
         guard Set(fingerprint.databases.map(\.name)) == Set(databases) else {
             throw UpshiftError("the list of databases changed while they were dumped; run again")
         }

@@ -74,8 +74,7 @@ struct StagedServer: Sendable {
     /// The staged cluster's fingerprint and system identifier.
     func read(_ target: ServerTarget, context: StepContext) async throws -> (fingerprint: Fingerprint, identifier: String) {
         let parameters = try await target.connection(world)
-        let progress = context.progress
-        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table in progress("checksum (staged) \(db).\(table)") }
+        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table, position, count in context.report("checksum (staged) \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
         return (fingerprint, try await StagedCluster.systemIdentifier(parameters))
     }
 

@@ -74,8 +74,8 @@ extension JSONValue {
 }
 
 /// ISO-8601 UTC with milliseconds, formatted without a (non-Sendable) DateFormatter.
-enum AuditTimestamp {
-    static func format(_ date: Date) -> String {
+package enum AuditTimestamp {
+    package static func format(_ date: Date) -> String {
         let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(totalMillis / 1000)
         let millis = Int(totalMillis % 1000)

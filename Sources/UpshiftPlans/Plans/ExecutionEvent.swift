@@ -5,8 +5,9 @@ import Foundation
 public enum ExecutionEvent: Sendable, Hashable {
     case runStarted(runID: RunID, stepCount: Int)
     case stepStarted(step: PlannedStep, index: Int, count: Int)
-    /// A progress line from inside a running step (bytes dumped, waiting for readiness).
-    case stepProgress(stepID: String, message: String)
+    /// A progress line from inside a running step (bytes dumped, waiting for readiness); `measure` says how
+    /// far along it is when the step can count (bytes written of an estimate, tables of a database).
+    case stepProgress(stepID: String, message: String, measure: ProgressMeasure? = nil)
     case stepFinished(step: PlannedStep, outcome: StepOutcome, duration: Duration)
     case stepFailed(step: PlannedStep, error: String, duration: Duration)
     case pointOfNoReturn(stepID: String)
@@ -24,6 +25,21 @@ public enum ExecutionEvent: Sendable, Hashable {
     case compensationFailed(stepID: String, description: String, error: String)
     case rollbackFinished(RollbackReport)
     case runFinished(RunOutcome)
+}
+
+/// How far a running step is: `done` of `total` (when known) `unit`s. Renderers show bytes and an ETA;
+/// the audit log keeps the numbers beside the message.
+public struct ProgressMeasure: Sendable, Hashable, Codable {
+    public enum Unit: String, Sendable, Hashable, Codable { case bytes, items }
+    public var done: Int64
+    public var total: Int64?
+    public var unit: Unit
+
+    public init(done: Int64, total: Int64?, unit: Unit) {
+        self.done = done
+        self.total = total
+        self.unit = unit
+    }
 }
 
 /// Subscribers to execution events.

@@ -107,6 +107,7 @@ public struct Executor: Sendable {
                 progress: { [redactor] in eventHandler(.stepProgress(stepID: planned.id, message: redactor.redact($0))) },
                 isInterrupted: { [options] in Task.isCancelled || options.isInterrupted() })
             context.oldClusterUnusable = { [redactor] in eventHandler(.oldClusterUnusable(stepID: planned.id, message: redactor.redact($0))) }
+            context.measuredProgress = { [redactor] in eventHandler(.stepProgress(stepID: planned.id, message: redactor.redact($0), measure: $1)) }
             do {
                 let outcome = try await step.action.run(context)
                 if planned.mutates {

@@ -31,6 +31,13 @@ public struct StepContext: Sendable {
     /// Announces, before doing it, that the old cluster is about to become unusable (audit: point of no
     /// return for the old data; the run is still undone, from the dump).
     public var oldClusterUnusable: @Sendable (String) -> Void = { _ in }
+    /// Progress with a measure; without one set (tests, undo), `report` falls back to `progress`.
+    public var measuredProgress: (@Sendable (String, ProgressMeasure) -> Void)?
+
+    /// A progress line that says how far the step is (`done` of `total` bytes or items).
+    public func report(_ message: String, _ measure: ProgressMeasure) {
+        if let measuredProgress { measuredProgress(message, measure) } else { progress(message) }
+    }
 
     public init(
         runID: RunID,
