@@ -66,7 +66,7 @@ extension Upshift {
             let target = try InvenTreeEndpoint(project: project, runner: runner)
             let directory = target.directory
             let command = "import -f \(hostPath)" + (clear ? " --clear" : "")
-            let session = try RunSession(project: project, command: command, dryRun: change.dryRun, secrets: [target.database.password])
+            let session = try RunSession(project: project, command: command, dryRun: change.dryRun, secrets: [target.database.password], progress: change.progress)
             defer { session.close() }
             let runID = session.runID
             let reporter = session.reporter
@@ -93,7 +93,7 @@ extension Upshift {
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: target.redactor,
                 question: "Import \(context.file.totalRecords) records into \(project.name)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
-            try RecordsRunSummary.print(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor) {
+            try RecordsRunSummary.print(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor, reporter: session.reporter) {
                 "Imported \(context.file.totalRecords) records of \(context.file.counts.count) models into \(project.name) (InvenTree \(context.version)); counts verified."
             }
             session.audit.note("records.imported", ["records": String(context.file.totalRecords), "counts": context.file.countsText])

@@ -90,7 +90,7 @@ extension Upshift {
             if noOnlinePrepare { options.prepareOnline = false }
             options.targetImage = targetImage
             let session = try RunSession(
-                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: change.dryRun, secrets: [try? project.database().password])
+                project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: change.dryRun, secrets: [try? project.database().password], progress: change.progress)
             defer { session.close() }
             let reporter = session.reporter
             reporter.emit("preflight: checking \(project.name) for PostgreSQL \(targetMajor)")

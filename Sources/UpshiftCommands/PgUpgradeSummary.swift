@@ -22,7 +22,7 @@ enum PgUpgradeSummary {
                 "  roll back: upshift -C \(ShellQuote.quote(context.project.location.directory)) rollback --run \(context.runID)",
             ]
             lines.append("  the old data directory and the dump are kept until you remove them")
-            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            reporter.summary(lines.joined(separator: "\n") + "\n")
         case .failed, .interrupted:
             var message = "pg-upgrade \(outcome.status == .interrupted ? "was interrupted" : "failed") at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
             switch outcome.rollback {

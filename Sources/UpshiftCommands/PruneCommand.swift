@@ -43,6 +43,9 @@ extension Upshift {
         @Flag(help: "The listing as JSON.")
         var json = false
 
+        @Option(help: "How progress is shown on stderr: auto (tty on a terminal, else plain), plain, tty or json (JSON Lines).")
+        var progress: ProgressMode = .auto
+
         func validate() throws {
             if all && !runs.isEmpty { throw ValidationError("--all and --run exclude each other") }
             for run in runs where RunID(run) == nil { throw ValidationError("not a run id: \(run)") }
@@ -62,7 +65,7 @@ extension Upshift {
             let command = PruneRecord.command + (all ? " --all" : runs.map { " --run \($0)" }.joined())
             // The lock first (and the refusal of a half-finished run), then the inventory: nothing can start
             // or change what a run kept between the listing and the removal.
-            let session = try RunSession(project: project, command: command, dryRun: dryRun, secrets: [database.password])
+            let session = try RunSession(project: project, command: command, dryRun: dryRun, secrets: [database.password], progress: progress)
             defer { session.close() }
             let redactor = Redactor(protecting: [database.password])
             let (planner, chosen) = try await session.preflight {

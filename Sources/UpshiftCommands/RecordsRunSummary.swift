@@ -8,12 +8,12 @@ import UpshiftSupport
 /// The last words of an import or a transfer: what was verified and how to undo it, or what failed and
 /// what state the target is in.
 enum RecordsRunSummary {
-    static func print(outcome: RunOutcome, what: String, runID: RunID, directory: String, dumpPath: String, redactor: Redactor, success: () -> String) throws {
+    static func print(outcome: RunOutcome, what: String, runID: RunID, directory: String, dumpPath: String, redactor: Redactor, reporter: RunReporter, success: () -> String) throws {
         let dir = ShellQuote.quote(directory)
         switch outcome.status {
         case .succeeded:
             let lines = ["", success(), "  upshift dump of the target before the run: \(dumpPath) (+ .sha256)", "  roll back: upshift -C \(dir) rollback --run \(runID)"]
-            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            reporter.summary(lines.joined(separator: "\n") + "\n")
         case .failed, .interrupted:
             var message = "\(what) \(outcome.status == .interrupted ? "was interrupted" : "failed") at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
             switch outcome.rollback {

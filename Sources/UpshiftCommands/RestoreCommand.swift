@@ -41,7 +41,7 @@ extension Upshift {
             let directory = project.location.directory
             let session = try RunSession(
                 project: project, command: "restore --db-file \(dbFile)" + (mediaFile.map { " --media-file \($0)" } ?? ""), dryRun: change.dryRun,
-                secrets: [try? project.database().password])
+                secrets: [try? project.database().password], progress: change.progress)
             defer { session.close() }
             let runID = session.runID
             let context = try await session.preflight {
@@ -58,7 +58,7 @@ extension Upshift {
             let dir = ShellQuote.quote(directory)
             switch outcome.status {
             case .succeeded:
-                FileHandle.standardError.write(Data("\nrestored \(dbFile) into \(context.database.database) (run \(runID)); the previous contents are in \(context.safetyDumpPath)\n  undo: upshift -C \(dir) rollback --run \(runID)\n".utf8))
+                session.reporter.summary("\nrestored \(dbFile) into \(context.database.database) (run \(runID)); the previous contents are in \(context.safetyDumpPath)\n  undo: upshift -C \(dir) rollback --run \(runID)\n")
             case .failed, .interrupted:
                 var message = "restore failed at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
                 switch outcome.rollback {

@@ -21,9 +21,10 @@ final class RunSession: Sendable {
     ///   - auditFields: more facts for the audit's start record (a transfer's source).
     ///   - readOnlyProjects: other project directories the run reads and must not see changed meanwhile:
     ///     locked too (not for a dry run), before the project itself.
+    ///   - progress: how the run's progress is shown on stderr (`--progress`).
     init(
         project: ComposeProject, command: String, dryRun: Bool, secrets: [Secret?], auditFields: [String: String] = [:],
-        readOnlyProjects: [String] = [], runID: RunID = RunID.make()
+        readOnlyProjects: [String] = [], runID: RunID = RunID.make(), progress: ProgressMode = .auto
     ) throws {
         directory = project.location.directory
         self.runID = runID
@@ -42,7 +43,7 @@ final class RunSession: Sendable {
         self.locks = locks
         audit = try AuditBridge(projectDirectory: directory, runID: runID, command: command + (dryRun ? " --dry-run" : ""), secrets: secrets)
         try audit.started(auditFields.merging(["project": project.name]) { $1 })
-        reporter = RunReporter(audit: audit.sink)
+        reporter = RunReporter(audit: audit.sink, style: progress.style(), runID: runID)
     }
 
     deinit { locks.forEach { $0.release() } }
@@ -78,7 +79,7 @@ final class RunSession: Sendable {
     ) async throws -> RunOutcome {
         let plan = executable.plan
         try folder.writePlan(plan, redactor: redactor)
-        FileHandle.standardError.write(Data(redactor.redact(plan.renderText()).utf8))
+        reporter.plan(redactor.redact(plan.renderText()), stepCount: plan.steps.count, path: folder.planPath, confirming: !yes)
         do {
             try Confirmation.ask(question, yes: yes)
         } catch {

@@ -48,7 +48,7 @@ extension Upshift {
             // that no run of its own changes it meanwhile.
             let session = try RunSession(
                 project: targetProject, command: command, dryRun: change.dryRun, secrets: [source.database.password, target.database.password],
-                auditFields: ["source": source.directory], readOnlyProjects: [source.directory])
+                auditFields: ["source": source.directory], readOnlyProjects: [source.directory], progress: change.progress)
             defer { session.close() }
             let runID = session.runID
             let reporter = session.reporter
@@ -73,7 +73,7 @@ extension Upshift {
                                                    "export_sha256": (try? SHA256.hexOfFile(atPath: world.exportPath)) ?? ""])
             }
             try RecordsRunSummary.print(outcome: outcome, what: "transfer", runID: runID, directory: target.directory,
-                                     dumpPath: target.dumpPath(runID: runID), redactor: redactor) {
+                                     dumpPath: target.dumpPath(runID: runID), redactor: redactor, reporter: session.reporter) {
                 var text = "Transferred \(file?.totalRecords ?? 0) records of \(file?.counts.count ?? 0) models from \(source.project.name) to \(target.project.name) (InvenTree \(context.version)); counts verified"
                 text += includeMedia ? ", media verified (SHA-256 per file)." : "."
                 return text

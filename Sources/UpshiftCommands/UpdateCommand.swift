@@ -49,7 +49,7 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
                                            rollbackOnFailure: !change.noRollback, backupDirectory: backupDirectory)
-            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: change.dryRun, secrets: [try? project.database().password])
+            let session = try RunSession(project: project, command: "update --to \(version)", dryRun: change.dryRun, secrets: [try? project.database().password], progress: change.progress)
             defer { session.close() }
             let reporter = session.reporter
             let audit = session.audit
@@ -92,7 +92,7 @@ extension Upshift {
                 ] + backupLines + [
                     "  roll back: upshift -C \(dir) rollback --run \(context.runID)",
                 ]
-                FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+                reporter.summary(lines.joined(separator: "\n") + "\n")
             case .failed, .interrupted:
                 var message = "update \(outcome.status == .interrupted ? "was interrupted" : "failed") at step \(outcome.failedStep ?? "?"): \(outcome.error ?? "unknown error")"
                 switch outcome.rollback {
