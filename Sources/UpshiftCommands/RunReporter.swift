@@ -226,10 +226,8 @@ final class RunReporter: Sendable {
             printLine(Self.line(for: event) ?? "", &state)
         case .runFinished:
             endSection(&state)
-            printLine(Self.line(for: event) ?? "", &state)
-            if state.hidden > 0, let run = state.runID {
-                printLine("\(state.hidden) progress lines not shown: upshift log --run \(run)", &state)
-            }
+            let hidden = state.hidden > 0 ? state.runID.map { " (\(state.hidden) progress lines not shown: upshift log --run \($0))" } : nil
+            printLine((Self.line(for: event) ?? "") + (hidden ?? ""), &state)
         default:
             if let line = Self.line(for: event) { printLine(line, &state) }
         }

@@ -214,6 +214,19 @@ struct RunReporterTests {
         #expect(lines.allSatisfy { $0.contains("\"run\":\"20261201-090000-a1b2\"") && $0.contains("\"time\":\"") })
     }
 
+    @Test func jsonWritesOneLinePerEvent() throws {
+        let schema = try Self.schema()
+        let h = Harness(.json)
+        Self.syntheticRun(h)
+        let lines = h.lines
+        print("json: \(lines.count) lines")
+        // 16 run and step boundaries, 927 progress events: one object each, none held back.
+        #expect(lines.count == 16 + 927)
+        for line in lines {
+            #expect(SchemaSubset.validate(try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)), against: schema).isEmpty, "\(line)")
+        }
+    }
+
     @Test func theValidatorRejectsWhatTheSchemaForbids() throws {
         let schema = try Self.schema()
         func problems(_ json: String) throws -> [String] {
