@@ -67,29 +67,39 @@ public struct EngineEndpoint: Sendable, Hashable {
     }
 
     /// The engine a run pins for all its children, resolved the way docker resolves it
-    /// (docker/cli `resolveContextName`): `--context` first (it must exist, and it beats `DOCKER_HOST`), then
-    /// `DOCKER_HOST` (left to the inherited environment), then `DOCKER_CONTEXT`, then the current context
-    /// (`docker context show`, which connects to nothing). When docker cannot answer (not installed), the
-    /// inherited environment is left to decide and the first real docker call reports the problem.
+    /// (docker/cli `resolveContextName`): `--context` first (it beats `DOCKER_HOST`), then `DOCKER_HOST` (left
+    /// to the inherited environment), then `DOCKER_CONTEXT`, then the current context. A context named by
+    /// `--context` or `DOCKER_CONTEXT` must exist (refused with docker's reason otherwise); the current one is
+    /// read with `docker context inspect`, which connects to nothing, and when docker cannot answer (not
+    /// installed, a broken config) the inherited environment is left to decide and the first real docker call
+    /// reports the problem.
     public static func select(
         context: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
         runner: any CommandRunning, docker: String = "docker"
     ) async throws -> DockerEngine {
+        let named: String?
         if let context, !context.isEmpty {
-            let result = try await runner.run(Command(docker, ["context", "inspect", "--format", inspectFormat, context], timeout: .seconds(30)))
-            guard result.termination.isSuccess else {
-                let reason = result.stderrText.split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(result.termination)"
-                throw UpshiftError.usage("docker context \(context) cannot be used: \(reason)", hint: "`docker context ls` lists the contexts")
-            }
-            return DockerEngine(context: context)
-        }
-        if let host = environment["DOCKER_HOST"], !host.isEmpty { return .inherited }
-        if let named = environment["DOCKER_CONTEXT"], !named.isEmpty { return DockerEngine(context: named) }
-        guard let shown = try? await runner.run(Command(docker, ["context", "show"], timeout: .seconds(30))), shown.termination.isSuccess else {
+            named = context
+        } else if let host = environment["DOCKER_HOST"], !host.isEmpty {
             return .inherited
+        } else if let fromEnvironment = environment["DOCKER_CONTEXT"], !fromEnvironment.isEmpty {
+            named = fromEnvironment
+        } else {
+            named = nil
         }
-        let name = shown.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        return name.isEmpty || name.contains(where: \.isNewline) ? .inherited : DockerEngine(context: name)
+        let inspect = Command(docker, ["context", "inspect", "--format", inspectFormat] + (named.map { [$0] } ?? []), timeout: .seconds(30))
+        guard let named else {
+            guard let result = try? await runner.run(inspect), result.termination.isSuccess,
+                  let current = parse(result.stdoutText).context else { return .inherited }
+            return DockerEngine(context: current)
+        }
+        let result = try await runner.run(inspect)
+        guard result.termination.isSuccess else {
+            let reason = result.stderrText.split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(result.termination)"
+            let source = context == nil ? " (DOCKER_CONTEXT)" : ""
+            throw UpshiftError.usage("docker context \(named)\(source) cannot be used: \(reason)", hint: "`docker context ls` lists the contexts")
+        }
+        return DockerEngine(context: named)
     }
 
     /// Refuses (exit 64, nothing changed) when the engine is not on this host.
