@@ -30,7 +30,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await global.runner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let directory = project.location.directory
             let runID = RunID.make()

@@ -33,7 +33,7 @@ extension Upshift {
         func run() async throws {
             let interactive = OutputStyle.redrawOnStandardError() && !json
             let doctor = UpshiftCore.Doctor(
-                options: global.composeOptions, targetMajor: targetMajor, runner: LiveCommandRunner(),
+                options: global.composeOptions, targetMajor: targetMajor, runner: try await global.runner(),
                 progress: { message in
                     guard interactive else { return }
                     FileHandle.standardError.write(Data("\u{1B}[2K\r… \(message)".utf8))

@@ -44,7 +44,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await project.runner()
             let hostPath = URL(fileURLWithPath: file).standardizedFileURL.path
             if FileManager.default.fileExists(atPath: hostPath) && !overwrite {
                 throw UpshiftError.usage("\(hostPath) already exists", hint: "add --overwrite to replace it, or choose another file")

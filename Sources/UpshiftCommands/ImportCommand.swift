@@ -55,7 +55,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await project.runner()
             try await EngineEndpoint.requireLocal("import", runner: runner)
             let hostPath = URL(fileURLWithPath: file).standardizedFileURL.path
             let encoding = convertFrom.flatMap(RecordsFile.encoding(named:))

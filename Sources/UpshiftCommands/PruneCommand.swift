@@ -53,7 +53,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await global.runner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let database = try project.database()
             let selection: PrunePlanner.Selection? = all ? .all : runs.isEmpty ? nil : .runs(runs.compactMap(RunID.init))

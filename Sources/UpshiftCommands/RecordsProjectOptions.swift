@@ -23,6 +23,12 @@ struct RecordsProjectOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("db-service"), help: "The PostgreSQL service, when the image alone does not say.")
     var dbService: String?
 
+    @Option(name: .customLong("context"), help: "Docker context to use (default: DOCKER_HOST, DOCKER_CONTEXT or `docker context use`'s choice, as docker does).")
+    var context: String?
+
+    /// The runner for this run's children (see `GlobalOptions.runner()`).
+    func runner() async throws -> any CommandRunning { try await EngineRunner.make(context: context) }
+
     var composeOptions: ComposeOptions {
         ComposeOptions(projectDirectory: projectDirectory, files: composeFile, projectName: projectName, envFiles: envFile, dbService: dbService)
     }

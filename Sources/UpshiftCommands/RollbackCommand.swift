@@ -28,7 +28,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await global.runner()
             let location = try ComposeDiscovery(currentDirectory: FileManager.default.currentDirectoryPath, environment: ProcessInfo.processInfo.environment)
                 .locate(global.composeOptions)
             let directory = location.directory

@@ -25,7 +25,7 @@ extension Upshift {
         var json = false
 
         func run() async throws {
-            let runner = LiveCommandRunner()
+            let runner = try await global.runner()
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let status = try await StatusCollector(project: project, runner: runner, lastRuns: { AuditTrail.lastRuns(projectDirectory: $0) }).collect()
             print(json ? try StatusRenderer.json(status) : StatusRenderer.text(status))

@@ -36,7 +36,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await project.runner()
             try await EngineEndpoint.requireLocal("transfer", runner: runner)
             let sourceProject = try await ComposeProject.load(options: project.composeOptions, runner: runner)
             let targetPath = URL(fileURLWithPath: targetDirectory).standardizedFileURL.path

@@ -44,7 +44,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = LiveCommandRunner()
+            let runner = try await global.runner()
             try await EngineEndpoint.requireLocal("update", runner: runner)
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,

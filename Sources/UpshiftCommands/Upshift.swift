@@ -32,14 +32,36 @@ public struct Upshift: AsyncParsableCommand {
     /// Runs the command line and turns every failure into one clear line and the documented exit code:
     /// `UpshiftError` -> `error: …` (+ `hint: …`) and its code; a tool that cannot start -> 69; argument
     /// errors -> ArgumentParser's usage text and 64.
+    ///
+    /// The same binary is the Docker CLI plugin `docker-upshift` (`DockerPlugin`): the metadata request is
+    /// answered before anything is parsed, and `docker [OPTIONS] upshift ARGS` runs as `upshift ARGS` with
+    /// docker's options turned into the environment docker's children would get.
     public static func main() async {
-        await runCommandLine(globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+        let invocation: DockerPlugin.Invocation
+        do {
+            invocation = try DockerPlugin.invocation(CommandLine.arguments)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\nhint: nothing was changed\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        let arguments: [String]
+        switch invocation {
+        case .metadata:
+            print(DockerPlugin.metadataJSON())
+            Foundation.exit(0)
+        case .run(let plain, let environment):
+            for (name, value) in environment {
+                if let value { setenv(name, value, 1) } else { unsetenv(name) }
+            }
+            arguments = plain
+        }
+        await runCommandLine(globalOptionsAfterSubcommand(arguments))
     }
 
     /// Options every subcommand takes (`GlobalOptions`), with whether they take a value.
     static let globalOptionNames: [String: Bool] = [
         "-C": true, "--project-directory": true, "-f": true, "--file": true, "-p": true, "--project-name": true,
-        "--env-file": true, "--db-service": true,
+        "--env-file": true, "--db-service": true, "--context": true,
     ]
 
     /// `upshift -C DIR pg-upgrade …` as well as `upshift pg-upgrade -C DIR …`: docker compose's users put

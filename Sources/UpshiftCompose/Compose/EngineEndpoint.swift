@@ -32,15 +32,74 @@ public struct EngineEndpoint: Sendable, Hashable {
         return hostPart == "localhost" || hostPart == "::1" || loopbackV4
     }
 
-    /// The engine the docker CLI would use now.
+    /// The docker context the endpoint belongs to (`default` when `DOCKER_HOST` or `-H` names the engine);
+    /// `nil` when docker did not say.
+    public var context: String?
+
+    public init(host: String, context: String?) {
+        self.host = host
+        self.context = context
+    }
+
+    /// `docker context inspect`'s answer: the context's name and its docker endpoint, tab-separated.
+    static let inspectFormat = "{{.Name}}\t{{.Endpoints.docker.Host}}"
+
+    /// Reads `name<TAB>host` (or a host alone).
+    static func parse(_ text: String) -> EngineEndpoint {
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard parts.count == 2 else { return EngineEndpoint(host: line, context: nil) }
+        return EngineEndpoint(host: parts[1], context: parts[0].isEmpty ? nil : parts[0])
+    }
+
+    /// The engine the docker CLI would use now (the runner's environment decides: `DOCKER_CONTEXT`,
+    /// `DOCKER_HOST`, the current context).
     public static func current(runner: any CommandRunning, docker: String = "docker") async throws -> EngineEndpoint {
-        let result = try await runner.run(Command(docker, ["context", "inspect", "--format", "{{.Endpoints.docker.Host}}"], timeout: .seconds(30)))
+        let result = try await runner.run(Command(docker, ["context", "inspect", "--format", inspectFormat], timeout: .seconds(30)))
         guard result.termination.isSuccess else {
             throw UpshiftError.usage(
                 "docker cannot tell which engine to use: \(result.stderrText.split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(result.termination)")",
-                hint: "check DOCKER_HOST, DOCKER_CONTEXT and `docker context ls`")
+                hint: "check --context, DOCKER_CONTEXT, DOCKER_HOST and `docker context ls`")
         }
-        return EngineEndpoint(host: result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+        return parse(result.stdoutText)
+    }
+
+    /// The engine a run pins for all its children, resolved the way docker resolves it
+    /// (docker/cli `resolveContextName`): `--context` first (it beats `DOCKER_HOST`), then `DOCKER_HOST` (left
+    /// to the inherited environment), then `DOCKER_CONTEXT`, then the current context. A context named by
+    /// `--context` or `DOCKER_CONTEXT` must exist (refused with docker's reason otherwise); the current one is
+    /// read with `docker context inspect`, which connects to nothing, and when docker cannot answer (not
+    /// installed, a broken config) the inherited environment is left to decide and the first real docker call
+    /// reports the problem.
+    public static func select(
+        context: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        runner: any CommandRunning, docker: String = "docker"
+    ) async throws -> DockerEngine {
+        let named: String?
+        if let context, !context.isEmpty {
+            named = context
+        } else if let host = environment["DOCKER_HOST"], !host.isEmpty {
+            return .inherited
+        } else if let fromEnvironment = environment["DOCKER_CONTEXT"], !fromEnvironment.isEmpty {
+            named = fromEnvironment
+        } else {
+            named = nil
+        }
+        let inspect = Command(docker, ["context", "inspect", "--format", inspectFormat] + (named.map { [$0] } ?? []), timeout: .seconds(30))
+        guard let named else {
+            guard let result = try? await runner.run(inspect), result.termination.isSuccess,
+                  let current = parse(result.stdoutText).context else { return .inherited }
+            return DockerEngine(context: current)
+        }
+        let result = try await runner.run(inspect)
+        guard result.termination.isSuccess else {
+            let reason = result.stderrText.split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(result.termination)"
+            let source = context == nil ? " (DOCKER_CONTEXT)" : ""
+            throw UpshiftError.usage("docker context \(named)\(source) cannot be used: \(reason)", hint: "`docker context ls` lists the contexts")
+        }
+        return DockerEngine(context: named)
     }
 
     /// Refuses (exit 64, nothing changed) when the engine is not on this host.
@@ -48,9 +107,15 @@ public struct EngineEndpoint: Sendable, Hashable {
     public static func requireLocal(_ command: String, runner: any CommandRunning) async throws {
         let endpoint = try await current(runner: runner)
         guard endpoint.isLocal else {
+            let source: String
+            switch endpoint.context {
+            case nil: source = "docker talks to \(endpoint.host) (DOCKER_HOST or the docker context)"
+            case "default"?: source = "docker talks to \(endpoint.host) (DOCKER_HOST or -H)"
+            case let name?: source = "docker context \(name) talks to \(endpoint.host)"
+            }
             throw UpshiftError.usage(
-                "\(command) needs the docker engine on this host, but docker talks to \(endpoint.host) (DOCKER_HOST or the docker context): the window reaches the database on this host's network and writes dumps to this host's disk, so it would fail after the application stopped; nothing was changed",
-                hint: "run upshift on the engine's host itself (for example over ssh there), or point DOCKER_HOST / `docker context use` at a local engine")
+                "\(command) needs the docker engine on this host, but \(source): the window reaches the database on this host's network and writes dumps to this host's disk, so it would fail after the application stopped; nothing was changed",
+                hint: "run upshift on the engine's host itself (for example over ssh there), or choose a local engine with --context NAME / DOCKER_CONTEXT (`docker context ls`)")
         }
     }
 }
