@@ -95,7 +95,7 @@ struct RebuildFromDumpCompensator: Compensating {
             throw error
         }
         _ = try await runner.run(Command("docker", ["rm", "-f", name], timeout: .seconds(60)))
-        FileManager.default.createFile(atPath: marker, contents: Data(), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: marker, contents: Data(), attributes: [.posixPermissions: 0o600])
         context.progress("old cluster rebuilt from the dump")
     }
 

@@ -83,7 +83,7 @@ public struct UpgradeToolPreflight: Sendable {
     static func environment(_ json: String) -> [String: String] {
         guard let data = json.data(using: .utf8), let list = try? JSONDecoder().decode([String]?.self, from: data) else { return [:] }
         var result: [String: String] = [:]
-        for entry in list ?? [] {
+        for entry in list {
             guard let eq = entry.firstIndex(of: "=") else { continue }
             result[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
         }

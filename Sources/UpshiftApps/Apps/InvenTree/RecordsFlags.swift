@@ -113,7 +113,7 @@ public struct RecordsFlags: Sendable, Hashable {
         case "--include-session": return "before 1.0 sessions are always left out; drop the option"
         case "--ignore-nonexistent": return "up to 1.2 the data step always ignores unknown models and fields"
         case "--skip-migrations": return "up to 1.2 import-records runs no migrations"
-        case "--include-tokens", "--include-sso", "--include-permissions", "--exclude-plugins" where task == "export-records":
+        case _ where task == "export-records" && ["--include-tokens", "--include-sso", "--include-permissions", "--exclude-plugins"].contains(flag):
             return "before 0.14 export-records has none of the include/exclude options; drop it, or update InvenTree to 0.14 or later first"
         default:
             let accepted = InvenTreeReleases.flags.filter { $0.task == task && $0.exists(in: version) && $0.flag != "--filename" }.map(\.flag)
