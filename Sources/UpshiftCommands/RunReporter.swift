@@ -75,6 +75,8 @@ final class RunReporter: Sendable {
         var hidden = 0
         var down: Duration?
         var up: Duration?
+        /// A decision step's choice, shown on its "ok" line rather than a line of its own.
+        var decision: (step: String, text: String)?
     }
 
     init(
@@ -211,6 +213,8 @@ final class RunReporter: Sendable {
                 state.section = Section(id: id, title: id, position: "   ", started: now, headerShown: true, lastShown: now)
             }
             progress(message, measure, now: now, &state)
+        case .decided(let id, let branch, _, let steps):
+            state.decision = (id, " -> \(branch) (then \(steps.map(\.id).joined(separator: ", ")))")
         case .stepFinished(let step, _, _), .stepFailed(let step, _, _):
             var position: String?
             if var section = state.section, section.id == step.id {
@@ -219,11 +223,18 @@ final class RunReporter: Sendable {
                 // A step's last word ("old fingerprint verified", "Restoring: …") is shown even if held back.
                 if style == .plain, section.pending, section.latest?.measure == nil { showProgress(&section, &state) }
             }
-            let text = (Self.line(for: event) ?? "").trimmingCharacters(in: .whitespaces)
+            var text = (Self.line(for: event) ?? "").trimmingCharacters(in: .whitespaces)
+            if let decision = state.decision, decision.step == step.id {
+                text += decision.text
+                state.decision = nil
+            }
             printLine(position.map { "\($0) \(text)" } ?? "      " + text, &state)
         case .compensated, .compensationFailed:
             endSection(&state)
             printLine(Self.line(for: event) ?? "", &state)
+        case .runStarted where style == .plain:
+            // The plan line before it already named the run (its plan.json) and its steps.
+            break
         case .runFinished:
             endSection(&state)
             let hidden = state.hidden > 0 ? state.runID.map { " (\(state.hidden) progress lines not shown: upshift log --run \($0))" } : nil
