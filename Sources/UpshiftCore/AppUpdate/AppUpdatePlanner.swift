@@ -28,12 +28,15 @@ public struct AppUpdatePlanner: Sendable {
         if let reason = context.skipInvokeBackup { summary.append("invoke backup left out: \(reason); upshift's verified dump is the backup") }
         summary += context.warnings.map { "WARNING: \($0)" }
         let steps = try [
-            UpdateSnapshotStep(world: world).executable,
+            SnapshotFilesStep(runFolder: world.runFolder, files: world.snapshotFiles, kind: "app.snapshot").executable,
             StopServicesStep(
                 compose: world.compose, handle: context.handle, services: context.runningApplicationServices, running: context.runningApplicationServices,
                 timeout: context.options.stopTimeout, kind: "app.stop").executable,
             UpdateIsolateDatabaseStep(world: world).executable,
-            UpdateFingerprintStep(world: world).executable,
+            FingerprintDatabaseStep(
+                id: "fingerprint", title: "Fingerprint the database (rows and checksum per table)", kind: "app.fingerprint",
+                reach: "libpq to 127.0.0.1:\(context.hostPort); a rollback must reproduce it exactly",
+                connection: { [context] in context.connection() }, savePath: FingerprintStep.path(world.runFolder, .before)).executable,
             AppBackupStep(world: world).executable,
             SetTagStep(world: world).executable,
             PullStep(world: world).executable,

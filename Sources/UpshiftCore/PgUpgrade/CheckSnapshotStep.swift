@@ -37,15 +37,15 @@ struct CheckSnapshotStep: PlanStep {
         }
         let parameters = try await world.serverConnection()
         context.progress("checking whether anything changed since the online snapshot")
-        let earlier = try FingerprintStep.load(OnlinePreparation.fingerprintPath(world.runFolder))
+        let earlier = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)
         online.verdict = verdict
         try online.write(world.runFolder)
         guard verdict.isCurrent else {
             return .decided(WindowPath.changed.rawValue, because: "changed since the online snapshot (\(verdict.reason)): the window does the work")
         }
-        try FingerprintStep.save(earlier, to: FingerprintStep.path(world.runFolder, .before))
-        let stands = "unchanged since the online snapshot: \(verdict.reason); its fingerprint stands (\(FingerprintStep.describe(earlier)))"
+        try FingerprintFile.save(earlier, to: FingerprintStep.path(world.runFolder, .before))
+        let stands = "unchanged since the online snapshot: \(verdict.reason); its fingerprint stands (\(FingerprintFile.describe(earlier)))"
         if stages, let staged = try StagedCluster.load(world.runFolder) {
             return .decided(WindowPath.prepared.rawValue, because: stands + "; the cluster prepared before the window is used (\(staged.relativePath))")
         }

@@ -58,9 +58,9 @@ struct RestoreDatabaseServiceCompensator: Compensating {
             let parameters = database.superuserConnection(host: "127.0.0.1", port: port)
             try await Connection.waitUntilReady(parameters, deadline: .now + .seconds(payload.readyTimeout))
             let fingerprint = try await Fingerprinter.captureAsync(parameters)
-            let expected = try FingerprintStep.load(before)
+            let expected = try FingerprintFile.load(before)
             let differences = expected.diff(against: fingerprint)
-            try? FingerprintStep.save(fingerprint, to: payload.runFolder + "/fingerprint-rollback.json")
+            try? FingerprintFile.save(fingerprint, to: payload.runFolder + "/fingerprint-rollback.json")
             guard differences.isEmpty else {
                 throw UpshiftError("the old cluster's fingerprint differs from the one taken before the run:\n  " + differences.prefix(10).joined(separator: "\n  "))
             }

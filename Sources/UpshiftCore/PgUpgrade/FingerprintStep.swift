@@ -3,61 +3,44 @@ import UpshiftPlans
 import UpshiftPostgres
 import UpshiftSupport
 
-/// Before and after the data moves in the window: per database and table, row count and content checksum, plus roles, extensions and
-/// locale, through libpq. The "before" fingerprint is kept in the run folder: the verification after the
-/// restore and every rollback compare against it.
+/// The window's verification: the new cluster's fingerprint (per database and table, row count and content
+/// checksum, plus roles, extensions and locale, through libpq) compared with the "before" one that
+/// `FingerprintDatabaseStep` kept in the run folder, and a login with the application's password. Also the
+/// home of the fingerprint files' names, which rollbacks read too.
 struct FingerprintStep: PlanStep {
     enum Phase: String { case before, after }
     var world: PgUpgradeWorld
-    var phase: Phase
 
     static func path(_ folder: RunFolder, _ phase: Phase) -> String { path(folder.path, phase) }
     static func path(_ folderPath: String, _ phase: Phase) -> String { folderPath + "/fingerprint-\(phase.rawValue).json" }
 
     func planned() -> PlannedStep {
-        switch phase {
-        case .before:
-            return PlannedStep(
-                id: "fingerprint-old", title: "Fingerprint the PostgreSQL \(world.context.oldMajor) cluster (rows and checksums per table)",
-                kind: "pg.fingerprint", mutates: false, notes: [world.reachesContainersDirectly
-                    ? "libpq to the container's address, port 5432, as \(world.database.superuser)"
-                    : "libpq to 127.0.0.1:\(world.context.hostPort) as \(world.database.superuser)"])
-        case .after:
-            return PlannedStep(
-                id: "verify", title: "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
-                kind: "pg.verify", mutates: false)
-        }
+        PlannedStep(
+            id: "verify", title: "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
+            kind: "pg.verify", mutates: false)
+    }
+
+    /// The old cluster's fingerprint, before the data moves.
+    static func before(_ world: PgUpgradeWorld) -> FingerprintDatabaseStep {
+        FingerprintDatabaseStep(
+            id: "fingerprint-old", title: "Fingerprint the PostgreSQL \(world.context.oldMajor) cluster (rows and checksums per table)", kind: "pg.fingerprint",
+            reach: world.reachesContainersDirectly
+                ? "libpq to the container's address, port 5432, as \(world.database.superuser)"
+                : "libpq to 127.0.0.1:\(world.context.hostPort) as \(world.database.superuser)",
+            connection: { try await world.serverConnection() }, savePath: path(world.runFolder, .before))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let parameters = try await world.serverConnection()
         let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table, position, count in context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
-        try Self.save(fingerprint, to: Self.path(world.runFolder, phase))
-        guard phase == .after else {
-            return StepOutcome(summary: Self.describe(fingerprint))
-        }
-        let before = try Self.load(Self.path(world.runFolder, .before))
+        try FingerprintFile.save(fingerprint, to: Self.path(world.runFolder, .after))
+        let before = try FingerprintFile.load(Self.path(world.runFolder, .before))
         let differences = before.diff(against: fingerprint)
         guard differences.isEmpty else {
             throw UpshiftError("verification failed: the new cluster differs from the old one:\n  " + differences.prefix(20).joined(separator: "\n  "))
         }
         try await ApplicationLogin.check(world: world, server: parameters)
-        return StepOutcome(summary: "identical: " + Self.describe(fingerprint))
-    }
-
-    static func describe(_ fingerprint: Fingerprint) -> String {
-        let tables = fingerprint.databases.reduce(0) { $0 + $1.tables.count }
-        let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
-        return "\(fingerprint.databases.count) databases, \(tables) tables, \(rows) rows"
-    }
-
-    static func save(_ fingerprint: Fingerprint, to path: String) throws {
-        try PrivateJSON.write(fingerprint, to: path)
-    }
-
-    static func load(_ path: String) throws -> Fingerprint {
-        guard let data = FileManager.default.contents(atPath: path) else { throw UpshiftError("missing fingerprint \(path)") }
-        return try JSONDecoder().decode(Fingerprint.self, from: data)
+        return StepOutcome(summary: "identical: " + FingerprintFile.describe(fingerprint))
     }
 }
 

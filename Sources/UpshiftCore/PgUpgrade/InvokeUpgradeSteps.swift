@@ -147,7 +147,7 @@ struct InvokeRestoreStep: PlanStep {
         guard let dbFile = record.databaseFile else { throw UpshiftError("the recorded backup has no database file") }
         let flags = InvokeFlags(version: InvenTreeVersion(parsing: record.version) ?? InvenTreeVersion(1, 1, 0))
         if !flags.restoreUsesIfExists {
-            let before = try FingerprintStep.load(FingerprintStep.path(invoke.world.runFolder, .before))
+            let before = try FingerprintFile.load(FingerprintStep.path(invoke.world.runFolder, .before))
             let name = invoke.world.database.database
             let oldTables = Set(before.databases.first { $0.name == name }?.tables.map(\.qualifiedName) ?? [])
             let parameters = invoke.world.context.connection(database: name)
@@ -179,8 +179,8 @@ struct InvokeVerifyStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let after = try await Fingerprinter.captureAsync(world.context.connection())
-        try FingerprintStep.save(after, to: FingerprintStep.path(world.runFolder, .after))
-        let before = try FingerprintStep.load(FingerprintStep.path(world.runFolder, .before))
+        try FingerprintFile.save(after, to: FingerprintStep.path(world.runFolder, .after))
+        let before = try FingerprintFile.load(FingerprintStep.path(world.runFolder, .before))
         let differences = SessionData.excluded(before).diff(against: SessionData.excluded(after))
         guard differences.isEmpty else {
             throw UpshiftError("verification failed: the new cluster differs from the old one:\n  " + differences.prefix(20).joined(separator: "\n  "))

@@ -45,7 +45,7 @@ public struct PgUpgradeMethodSteps: Sendable {
             SwitchImageStep(world: world, environment: environment).executable,
             StartUpgradedDatabaseStep(upgrade: upgrade).executable,
             PostUpgradeStep(upgrade: upgrade).executable,
-            FingerprintStep(world: world, phase: .after).executable,
+            FingerprintStep(world: world).executable,
         ]
     }
 }

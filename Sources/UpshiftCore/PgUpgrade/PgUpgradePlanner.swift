@@ -39,7 +39,7 @@ public struct PgUpgradePlanner: Sendable {
             steps += try [
                 RestoreDumpStep(world: world).executable,
                 AnalyzeStep(world: world).executable,
-                FingerprintStep(world: world, phase: .after).executable,
+                FingerprintStep(world: world).executable,
             ]
         }
         return steps
@@ -53,12 +53,12 @@ public struct PgUpgradePlanner: Sendable {
     /// service's mount, the staged cluster) is followed, inside the window, by `CheckSnapshotStep`, the one
     /// decision that picks the branch: `prepared`, `snapshot` or `changed` (`WindowPath`).
     static func steps(_ world: PgUpgradeWorld, window: (WindowPath) throws -> [ExecutableStep]) throws -> [ExecutableStep] {
-        var steps = [try SnapshotStep(world: world).executable]
+        var steps = [try SnapshotFilesStep(world: world).executable]
         let stop = try [
             StopServicesStep(world: world).executable,
             IsolateDatabaseStep(world: world).executable,
         ]
-        let fingerprint = try FingerprintStep(world: world, phase: .before).executable
+        let fingerprint = try FingerprintStep.before(world).executable
         if PrepareOnlineStep.applies(world) {
             steps.append(try PrepareOnlineStep(world: world).executable)
             let stages = StagedCluster.applies(world)
@@ -86,10 +86,10 @@ public struct PgUpgradePlanner: Sendable {
     /// isolate the database and fingerprint it (`--method invoke`).
     static func openingSteps(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
         try [
-            SnapshotStep(world: world).executable,
+            SnapshotFilesStep(world: world).executable,
             StopServicesStep(world: world).executable,
             IsolateDatabaseStep(world: world).executable,
-            FingerprintStep(world: world, phase: .before).executable,
+            FingerprintStep.before(world).executable,
         ]
     }
 

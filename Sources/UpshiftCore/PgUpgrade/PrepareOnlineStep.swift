@@ -94,7 +94,7 @@ struct PrepareOnlineStep: PlanStep {
         guard Set(fingerprint.databases.map(\.name)) == Set(databases) else {
             throw UpshiftError("the list of databases changed while they were dumped; run again")
         }
-        try FingerprintStep.save(fingerprint, to: OnlinePreparation.fingerprintPath(world.runFolder))
+        try FingerprintFile.save(fingerprint, to: OnlinePreparation.fingerprintPath(world.runFolder))
         let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, globals: globals, verdict: nil)
         try preparation.write(world.runFolder)
 

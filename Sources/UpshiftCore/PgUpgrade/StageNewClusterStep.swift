@@ -22,7 +22,7 @@ struct StageNewClusterStep: PlanStep {
             throw UpshiftError("internal: stage-new-cluster without the online dump in \(world.runFolder.path)")
         }
         let dir = DumpClusterStep.directory(world)
-        let expected = try FingerprintStep.load(OnlinePreparation.fingerprintPath(world.runFolder))
+        let expected = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + online.dumpFiles)
         do {
             let cluster = try await StagedServer(world: world).build(manifest: manifest, in: dir, expected: expected, context: context)

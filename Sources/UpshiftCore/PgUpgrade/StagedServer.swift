@@ -50,11 +50,11 @@ struct StagedServer: Sendable {
         guard differences.isEmpty else {
             throw UpshiftError("the cluster restored before the window differs from the online snapshot:\n  " + differences.prefix(20).joined(separator: "\n  "))
         }
-        try FingerprintStep.save(fingerprint, to: Self.fingerprintPath(world))
+        try FingerprintFile.save(fingerprint, to: Self.fingerprintPath(world))
         try await stop()
         return StagedCluster(
             relativePath: relativePath, systemIdentifier: identifier,
-            summary: "\(restored) databases restored and analyzed, identical to the snapshot: \(FingerprintStep.describe(fingerprint))")
+            summary: "\(restored) databases restored and analyzed, identical to the snapshot: \(FingerprintFile.describe(fingerprint))")
     }
 
     /// Where the staged cluster's fingerprint is kept; `verify` copies it as the "after" fingerprint.

@@ -155,7 +155,7 @@ struct StageVerifyStep: PlanStep {
         // Run here; the window, if it upgrades in place after all, collects its own.
         try? FileManager.default.removeItem(atPath: TransferDataStep.extensionsScript(world))
         let (fingerprint, identifier) = try await server.read(target, context: context)
-        let expected = try FingerprintStep.load(OnlinePreparation.fingerprintPath(world.runFolder))
+        let expected = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let differences = expected.diff(against: fingerprint)
         guard differences.isEmpty else {
             // The copy was taken after the snapshot: a write in between shows here. The window finds that
@@ -163,11 +163,11 @@ struct StageVerifyStep: PlanStep {
             try await StagedCluster.discard(world, progress: context.progress)
             return StepOutcome(summary: "not used: the upgraded copy differs from the snapshot (\(differences.prefix(3).joined(separator: "; "))), most likely a write after it")
         }
-        try FingerprintStep.save(fingerprint, to: StagedServer.fingerprintPath(world))
+        try FingerprintFile.save(fingerprint, to: StagedServer.fingerprintPath(world))
         try await server.stop()
         let cluster = StagedCluster(
             relativePath: upgrade.newRelative, systemIdentifier: identifier,
-            summary: "a private copy upgraded with pg_upgrade --link, \(afterCare), identical to the snapshot: \(FingerprintStep.describe(fingerprint))")
+            summary: "a private copy upgraded with pg_upgrade --link, \(afterCare), identical to the snapshot: \(FingerprintFile.describe(fingerprint))")
         try cluster.write(world.runFolder)
         return StepOutcome(summary: "a copy upgraded into \(cluster.relativePath) and verified")
     }
