@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import UpshiftPlans
 import UpshiftTestSupport
 
 /// `pg-upgrade --method invoke` on the real test engine: PostgreSQL 15 -> 18 through InvenTree's own
@@ -15,16 +16,22 @@ struct InvokeUpgradeEndToEndTests {
 
             let upgrade = try await d.upshift(["pg-upgrade", "--to", "18", "--method", "invoke", "--yes"])
             #expect(upgrade.exitCode == 0, "\(upgrade)")
-            // The test engine reaches no package index: update's steps without its pip install.
-            #expect(upgrade.stderr.contains("invoke migrate, invoke static") && upgrade.stderr.contains("package index pypi.org unreachable"), "\(upgrade.stderr.suffix(3000))")
+            // The test engine reaches no package index: update's steps without its pip install. An unattended
+            // run no longer echoes the plan on stderr (`--progress plain`); the plan it ran is in plan.json.
+            let runs = try FileManager.default.contentsOfDirectory(atPath: d.path + "/.upshift/runs").sorted()
+            let lastRun = try #require(runs.last.flatMap { RunID($0) })
+            let planText = try RunFolder(projectDirectory: d.path, runID: lastRun).readPlan().renderText()
+            #expect(planText.contains("invoke migrate, invoke static") && planText.contains("package index pypi.org unreachable"), "\(planText.suffix(3000))")
             #expect(upgrade.stderr.contains("ok  verify"))
             // The restore named the file the backup step recorded, never "the newest".
-            let written = upgrade.stderr.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+            // Progress lines are in the audit log (plain progress keeps stderr short).
+            let log = try await d.upshift(["log", "--run", lastRun.rawValue]).stdout
+            let written = log.split(whereSeparator: \.isNewline).compactMap { line -> String? in
                 guard let range = line.range(of: "invoke backup wrote ") else { return nil }
                 return line[range.upperBound...].split(separator: " ").first.map(String.init)
             }.first { $0.hasSuffix(".psql.bin.gz") }
             let dbFile = try #require(written)
-            #expect(upgrade.stderr.contains("Restoring: \(dbFile)"))
+            #expect(log.contains("Restoring: \(dbFile)"))
 
             #expect(try await InvenTreeE2E.psql(d, "SHOW server_version_num").hasPrefix("18"))
             let after = try await InvenTreeE2E.tableDigests(d).filter { !$0.hasPrefix("django_session=") }
