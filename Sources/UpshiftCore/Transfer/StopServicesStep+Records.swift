@@ -7,6 +7,6 @@ extension StopServicesStep {
     init(target world: RecordsImportWorld) {
         let apps = world.context.runningAppServices
         self.init(compose: world.target.compose, handle: world.target.handle, services: apps, running: apps,
-                  timeout: 30, kind: "records.stop-app", owner: "the target's")
+                  timeout: 30, kind: "records.stop-app", owner: "the target")
     }
 }

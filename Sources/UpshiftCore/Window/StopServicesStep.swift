@@ -17,14 +17,16 @@ struct StopServicesStep: PlanStep {
     var timeout: Int
     /// `pg.stop-app`, `app.stop`, …: the flow's kind, so logs and plans keep saying which run did it.
     var kind: StepKind
-    /// Whose application, for the title: `nil` is the project's own, "the target's" a transfer target's.
+    /// Whose application, for the title: `nil` is the project's own, "the target" an import or transfer target's.
     var owner: String? = nil
 
     func planned() throws -> PlannedStep {
-        let whose = owner.map { "\($0) application" } ?? "the application"
         let command = compose.cli.command(["stop", "-t", String(timeout)] + services)
         return PlannedStep(
-            id: "stop-app", title: services.isEmpty ? "No application service\(owner == nil ? "" : " of \(whose.replacingOccurrences(of: "'s application", with: ""))") is running" : "Stop \(whose): \(services.joined(separator: ", "))",
+            id: "stop-app",
+            title: services.isEmpty
+                ? "No application service\(owner.map { " of \($0)" } ?? "") is running"
+                : "Stop \(owner.map { "\($0)'s" } ?? "the") application: \(services.joined(separator: ", "))",
             kind: kind, commands: services.isEmpty ? [] : PlannedStep.render([command], redactor: compose.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
                 handle: handle, services: running, action: .start, description: "start \(running.isEmpty ? "nothing" : running.joined(separator: ", ")) again"))
