@@ -34,6 +34,11 @@ extension Upshift {
         @Flag(help: "The fleet view (one row per deployment) of the one context chosen, or docker's current one.")
         var fleet = false
 
+        /// `--all-contexts` already names every context; an extra `--context` would be silently ignored.
+        func validate() throws {
+            if global.allContexts && !global.contexts.isEmpty { throw ValidationError("--all-contexts and --context exclude each other") }
+        }
+
         func run() async throws {
             if fleet || global.engineChoice.isFleet { return try await runFleet() }
             let runner = try await global.runner()

@@ -30,6 +30,7 @@ struct FleetViewTests {
         #expect(all.global.allContexts && all.global.engineChoice.isFleet)
         let one = try #require(try parse(["status", "--context", "a", "--fleet"]) as? Upshift.Status)
         #expect(one.fleet && !one.global.engineChoice.isFleet && one.global.context == "a")
+        #expect(throws: (any Error).self) { try parse(["status", "--all-contexts", "--context", "a"]) }
         // The same context twice is one engine.
         #expect(!EngineChoice(contexts: ["a", "a"], allContexts: false).isFleet)
     }
