@@ -23,7 +23,9 @@ struct FleetStatusEndToEndTests {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("upshift-fleet-e2e-\(suffix)").path
             live = "fleet-live-\(suffix)"
             dead = "fleet-dead-\(suffix)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory + "/cli-plugins", withIntermediateDirectories: true)
+            let binary = try #require(E2EEnvironment.upshiftBinary, "the upshift binary was not found")
+            try FileManager.default.createSymbolicLink(atPath: directory + "/cli-plugins/docker-upshift", withDestinationPath: binary)
             try await docker(["context", "create", live, "--docker", "host=\(E2EEnvironment.dockerHost)"]).checked("context create \(live)")
             // A socket path inside our own folder that nothing listens on: docker fails at once, no timeout.
             try await docker(["context", "create", dead, "--docker", "host=unix://\(directory)/nothing.sock"]).checked("context create \(dead)")
@@ -31,10 +33,11 @@ struct FleetStatusEndToEndTests {
 
         deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+        /// `docker ARGS` with this config (the plugin installed) and no `DOCKER_HOST`/`DOCKER_CONTEXT`.
         func docker(_ arguments: [String]) async throws -> E2EOutput {
             let command = Command(
                 "docker", arguments, environment: ["DOCKER_CONFIG": directory], unsetEnvironment: ["DOCKER_HOST", "DOCKER_CONTEXT"],
-                timeout: .seconds(60))
+                workingDirectory: "/", timeout: .seconds(900))
             return E2EOutput(try await E2EEnvironment.runner.run(command))
         }
 
@@ -98,6 +101,16 @@ struct FleetStatusEndToEndTests {
             let alone = try await contexts.upshift(["status", "--fleet", "--context", contexts.live, "--json"])
             #expect(alone.exitCode == 0, "\(alone)")
             #expect(try Self.rows(alone).contains { $0["project"] as? String == deployment.projectName })
+
+            // As a Docker CLI plugin: docker's own --context picks the engine, upshift's repeated one the fleet.
+            let viaDocker = try await contexts.docker(["--context", contexts.live, "upshift", "status", "--fleet", "--json"])
+            #expect(viaDocker.exitCode == 0, "\(viaDocker)")
+            let viaDockerRows = try Self.rows(viaDocker)
+            #expect(viaDockerRows.contains { $0["context"] as? String == contexts.live && $0["project"] as? String == deployment.projectName }, "\(viaDocker)")
+            let pluginFleet = try await contexts.docker(["upshift", "status", "--context", contexts.live, "--context", contexts.dead, "--json"])
+            #expect(pluginFleet.exitCode == 69, "\(pluginFleet)")
+            let pluginRows = try Self.rows(pluginFleet)
+            #expect(pluginRows.contains { $0["project"] as? String == deployment.projectName } && pluginRows.last?["context"] as? String == contexts.dead, "\(pluginFleet)")
         }
     }
 }
