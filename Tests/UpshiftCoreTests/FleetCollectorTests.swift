@@ -93,6 +93,32 @@ struct FleetCollectorTests {
         #expect(!engine.argvs.contains { $0.contains("config") })
     }
 
+    @Test func remoteEngineRowsKeepTheLabelsAndReadNoLocalFiles() async throws {
+        let dir = ComposeFixtures.directory("named-volume")
+        let engine = RecordingRunner(strict: true)
+        engine.stub(["docker", "ps"], stdout: "named-volume\t\(dir)\t\(dir)/compose.yaml\t\n")
+        engine.stub(["docker", "context", "inspect"], stdout: "nas\tssh://admin@nas\n")
+        let rows = await FleetCollector(targets: [.named("nas")], runner: ContextRouter(engines: ["nas": engine]), environment: environment).collect()
+        #expect(rows.count == 1 && rows[0].project == "named-volume" && rows[0].workingDirectory == dir)
+        #expect(rows[0].error?.contains("the engine is at ssh://admin@nas, not on this host") == true)
+        #expect(rows[0].imageMajor == nil && !engine.argvs.contains { $0.contains("compose") })
+    }
+
+    @Test func engineThatDoesNotAnswerInTimeIsNamedSo() async throws {
+        let engine = RecordingRunner(strict: true)
+        engine.stub(["docker", "ps"], termination: .signaled(15))
+        struct TimingOut: CommandRunning {
+            var base: RecordingRunner
+            func run(_ command: Command, stdout: OutputDestination, onLine: (@Sendable (OutputLine) -> Void)?) async throws -> CommandResult {
+                var result = try await base.run(command, stdout: stdout, onLine: onLine)
+                result.timedOut = true
+                return result
+            }
+        }
+        let rows = await FleetCollector(targets: [.named("slow")], runner: TimingOut(base: engine), environment: environment).collect()
+        #expect(rows == [FleetRow.unreachable("slow", because: "the engine did not answer docker ps within 30.0 seconds")])
+    }
+
     @Test func engineWithoutDeploymentsHasNoRows() async throws {
         let engine = RecordingRunner(strict: true)
         engine.stub(["docker", "ps"], stdout: "")

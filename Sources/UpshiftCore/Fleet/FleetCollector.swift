@@ -49,13 +49,25 @@ public struct FleetCollector: Sendable {
         do {
             let listing = try await engineRunner.run(FleetDeployment.listCommand)
             guard listing.termination.isSuccess else {
-                return [.unreachable(target.context, because: Self.firstLine(listing.stderrText, or: "docker ps \(listing.termination)"))]
+                let reason = listing.timedOut
+                    ? "the engine did not answer docker ps within \(FleetDeployment.listCommand.timeout.map { "\($0)" } ?? "the time limit")"
+                    : Self.firstLine(listing.stderrText, or: "docker ps \(listing.termination)")
+                return [.unreachable(target.context, because: reason)]
             }
             deployments = FleetDeployment.parse(listing.stdoutText)
         } catch {
             return [.unreachable(target.context, because: Self.describe(error))]
         }
         guard !deployments.isEmpty else { return [] }
+        // An engine on another host labels its containers with that host's paths; the same path here would
+        // be another project's files, read against the wrong engine. Such rows keep the labels and say so.
+        if let endpoint = try? await EngineEndpoint.current(runner: engineRunner), !endpoint.isLocal {
+            return deployments.map {
+                FleetRow(
+                    context: target.context, project: $0.project, workingDirectory: $0.workingDirectory,
+                    error: "the engine is at \(endpoint.host), not on this host: the project's files are there (run upshift status on that host)")
+            }
+        }
         let tool: ComposeTool
         do {
             tool = try await ComposeCLI.detect(runner: engineRunner, environment: environment)
