@@ -91,6 +91,10 @@ struct FleetStatusEndToEndTests {
             #expect(line.hasPrefix(contexts.live) && line.contains(" db ") && line.contains("backup") && line.contains(runID), "\(line)")
             #expect(table.stdout.contains("\(contexts.dead): context not reached: Cannot connect to the Docker daemon"), "\(table)")
             #expect(!table.stdout.contains("MISMATCH"), "\(table)")
+            // The sample's database password (compose/generic/.env) is in no output.
+            for output in [json, table] {
+                #expect(!output.stdout.contains("Sample-Generic-DB-pw") && !output.stderr.contains("Sample-Generic-DB-pw"))
+            }
 
             // Only status looks at several engines: any other command refuses, before anything runs.
             let refused = try await contexts.upshift(["pg-upgrade", "--to", "16", "--context", contexts.live, "--context", contexts.dead, "-C", deployment.path])
