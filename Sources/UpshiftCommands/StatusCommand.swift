@@ -13,9 +13,9 @@ extension Upshift {
             discussion: """
                 Reads only: docker compose config and ps, the image tags, and PG_VERSION through a helper container.
 
-                Fleet view: with --context given more than once, --all-contexts or --fleet, one row per compose
-                deployment each engine knows (database major in the image and on disk, what past runs kept,
-                the last run). Exit 0 when every context answered, 69 when one could not be reached (its row
+                Fleet view: with --context given more than once, --all-contexts or --fleet, one row per compose \
+                deployment each engine knows (database major in the image and on disk, what past runs kept, \
+                the last run). Exit 0 when every context answered, 69 when one could not be reached (its row \
                 says why; the others are still listed).
 
                 Examples:
