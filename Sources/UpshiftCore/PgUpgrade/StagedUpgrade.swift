@@ -23,6 +23,10 @@ import UpshiftSupport
 ///    update_extensions.sql, analyze, fingerprint compared with the online one, system identifier, clean
 ///    shutdown.
 ///
+/// When the application has written since the snapshot, the copy could never be used; with the `standby`
+/// branch the copy instead follows the serving cluster as a standby (`StageStandbyStep`, `StandbyServer`),
+/// and the new cluster is initialised beside it; the window's `standby` branch promotes and upgrades it.
+///
 /// The window uses it like the dump method's staged cluster (`CheckSnapshotStep`): only if nothing committed
 /// since the snapshot, which also proves the copy (taken after the snapshot) shows the snapshot's state. The
 /// user's cluster is never touched, so there is no point of no return for `link` or `swap`.

@@ -33,8 +33,12 @@ struct StandbyServer: Sendable {
     /// `primary_conninfo`: the serving server on 127.0.0.1 as the superuser, no password (libpq takes it from
     /// the environment).
     var primaryConninfo: String {
-        let user = world.database.superuser.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
-        return "host=127.0.0.1 port=5432 user='\(user)' application_name=upshift_standby"
+        "host=127.0.0.1 port=5432 user=\(Self.conninfoValue(world.database.superuser)) application_name=upshift_standby"
+    }
+
+    /// A libpq connection-string value: single-quoted, with `\` and `'` escaped by a backslash.
+    static func conninfoValue(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 
     /// The `docker run -d` of the standby, in the db container's network namespace, as the data owner.
