@@ -14,7 +14,10 @@ public enum Fingerprinter {
     /// read inside that snapshot, so the fingerprint describes exactly what a `pg_dump --snapshot` of it
     /// holds. When given, every database must have one: a database without one would be read at another
     /// instant.
-    public static func capture(_ parameters: ConnectionParameters, snapshots: [String: String] = [:], progress: Progress? = nil) throws(PostgresError) -> Fingerprint {
+    ///
+    /// `known` maps database -> qualified table name -> a fingerprint that still stands (the table cannot
+    /// have changed since it was taken, `ClusterActivity`): such tables are not scanned again.
+    public static func capture(_ parameters: ConnectionParameters, snapshots: [String: String] = [:], known: [String: [String: TableFingerprint]] = [:], progress: Progress? = nil) throws(PostgresError) -> Fingerprint {
         let main = try Connection(parameters)
         let version = try main.serverVersion()
         let checksums = try main.query("SHOW data_checksums").single().bool("data_checksums")
@@ -40,7 +43,7 @@ public enum Fingerprinter {
                 collate: try row.requiredString("datcollate"),
                 ctype: try row.requiredString("datctype"),
                 extensions: try readExtensions(conn),
-                tables: try readTables(conn, database: name, progress: progress),
+                tables: try readTables(conn, database: name, known: known[name] ?? [:], progress: progress),
                 sequences: try readSequences(conn)
             ))
         }
@@ -48,8 +51,29 @@ public enum Fingerprinter {
     }
 
     /// Runs `capture` on its own thread.
-    public static func captureAsync(_ parameters: ConnectionParameters, snapshots: [String: String] = [:], progress: Progress? = nil) async throws -> Fingerprint {
-        try await Blocking.run { () throws -> Fingerprint in try capture(parameters, snapshots: snapshots, progress: progress) }
+    public static func captureAsync(_ parameters: ConnectionParameters, snapshots: [String: String] = [:], known: [String: [String: TableFingerprint]] = [:], progress: Progress? = nil) async throws -> Fingerprint {
+        try await Blocking.run { () throws -> Fingerprint in try capture(parameters, snapshots: snapshots, known: known, progress: progress) }
+    }
+
+    /// Database -> qualified table name -> size of its main fork in bytes, for the same tables as the
+    /// fingerprint: a cheap check that a table's files arrived whole where its rows are not read again.
+    public static func relationSizes(_ parameters: ConnectionParameters) throws(PostgresError) -> [String: [String: Int]] {
+        let main = try Connection(parameters)
+        var out: [String: [String: Int]] = [:]
+        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
+            let name = try row.requiredString("datname")
+            let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
+            var sizes: [String: Int] = [:]
+            for table in try conn.query("""
+                SELECT n.nspname || '.' || c.relname AS name, pg_relation_size(c.oid) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+                """).rows {
+                sizes[try table.requiredString("name")] = try table.int("size")
+            }
+            out[name] = sizes
+        }
+        return out
     }
 
     /// Every connectable database's sequences, read now. Sequences advance outside transactions, so a
@@ -99,7 +123,7 @@ public enum Fingerprinter {
 
     /// User tables (ordinary tables and partitions, each row counted once; partitioned parents, views and
     /// foreign tables skipped) outside the system schemas.
-    static func readTables(_ conn: Connection, database: String, progress: Progress?) throws(PostgresError) -> [TableFingerprint] {
+    static func readTables(_ conn: Connection, database: String, known: [String: TableFingerprint] = [:], progress: Progress?) throws(PostgresError) -> [TableFingerprint] {
         let tables = try conn.query("""
             SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -110,6 +134,10 @@ public enum Fingerprinter {
         for (index, row) in tables.enumerated() {
             let schema = try row.requiredString("nspname")
             let name = try row.requiredString("relname")
+            if let standing = known["\(schema).\(name)"] {
+                out.append(standing)
+                continue
+            }
             progress?(database, "\(schema).\(name)", index + 1, tables.count)
             let result = try conn.query(checksumSQL(schema: schema, table: name)).single()
             out.append(TableFingerprint(schema: schema, name: name, rowCount: try result.int("n"), checksum: try result.requiredString("sum")))

@@ -10,13 +10,19 @@ import UpshiftSupport
 struct FingerprintStep: PlanStep {
     enum Phase: String { case before, after }
     var world: PgUpgradeWorld
+    /// The standby branch: tables `FingerprintChangedTablesStep` found unchanged since the snapshot are not
+    /// scanned again; their files, linked from the standby, must have the old cluster's sizes instead.
+    var reusesUnchanged = false
 
     static func path(_ folder: RunFolder, _ phase: Phase) -> String { path(folder.path, phase) }
     static func path(_ folderPath: String, _ phase: Phase) -> String { folderPath + "/fingerprint-\(phase.rawValue).json" }
 
     func planned() -> PlannedStep {
         PlannedStep(
-            id: "verify", title: "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
+            id: "verify",
+            title: reusesUnchanged
+                ? "Verify: fingerprint the tables that changed since the snapshot and compare them, check the others' file sizes; log in over TCP with the application's password"
+                : "Verify: fingerprint the new cluster and compare every table; log in over TCP with the application's password",
             kind: "pg.verify", mutates: false)
     }
 
@@ -32,15 +38,46 @@ struct FingerprintStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let parameters = try await world.serverConnection()
-        let fingerprint = try await Fingerprinter.captureAsync(parameters) { db, table, position, count in context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
-        try FingerprintFile.save(fingerprint, to: Self.path(world.runFolder, .after))
         let before = try FingerprintFile.load(Self.path(world.runFolder, .before))
-        let differences = before.diff(against: fingerprint)
+        var oldSizes: [String: [String: Int]] = [:]
+        var known: [String: [String: TableFingerprint]] = [:]
+        if reusesUnchanged {
+            let data = try Data(contentsOf: URL(fileURLWithPath: FingerprintChangedTablesStep.unchangedPath(world.runFolder)))
+            oldSizes = try JSONDecoder().decode([String: [String: Int]].self, from: data)
+            for database in before.databases {
+                let keep = oldSizes[database.name] ?? [:]
+                known[database.name] = Dictionary(database.tables.filter { keep[$0.qualifiedName] != nil }.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+            }
+        }
+        let fingerprint = try await Fingerprinter.captureAsync(parameters, known: known) { db, table, position, count in context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
+        try FingerprintFile.save(fingerprint, to: Self.path(world.runFolder, .after))
+        var differences = before.diff(against: fingerprint)
+        if !oldSizes.isEmpty {
+            let newSizes = try await Blocking.run { () throws -> [String: [String: Int]] in try Fingerprinter.relationSizes(parameters) }
+            differences += Self.sizeDifferences(old: oldSizes, new: newSizes)
+        }
         guard differences.isEmpty else {
             throw UpshiftError("verification failed: the new cluster differs from the old one:\n  " + differences.prefix(20).joined(separator: "\n  "))
         }
         try await ApplicationLogin.check(world: world, server: parameters)
-        return StepOutcome(summary: "identical: " + FingerprintFile.describe(fingerprint))
+        let unchanged = oldSizes.values.reduce(0) { $0 + $1.count }
+        let reuse = unchanged == 0 ? "" : " (\(unchanged) tables unchanged since the snapshot were not scanned again: their files have the old cluster's sizes)"
+        return StepOutcome(summary: "identical: " + FingerprintFile.describe(fingerprint) + reuse)
+    }
+
+    /// Tables not scanned again whose main fork is missing or of another size on the new cluster.
+    static func sizeDifferences(old: [String: [String: Int]], new: [String: [String: Int]]) -> [String] {
+        var out: [String] = []
+        for database in old.keys.sorted() {
+            for (table, size) in (old[database] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let now = new[database]?[table] else {
+                    out.append("database \(database): table \(table): missing on the new cluster")
+                    continue
+                }
+                if now != size { out.append("database \(database): table \(table): \(size) bytes -> \(now) bytes although unchanged since the snapshot") }
+            }
+        }
+        return out
     }
 }
 

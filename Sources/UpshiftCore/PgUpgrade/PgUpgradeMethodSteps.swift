@@ -39,7 +39,7 @@ public struct PgUpgradeMethodSteps: Sendable {
                 SwitchImageStep(world: world, environment: environment).executable,
                 StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true).executable,
                 PostUpgradeStep(upgrade: upgrade).executable,
-                FingerprintStep(world: world).executable,
+                FingerprintStep(world: world, reusesUnchanged: true).executable,
             ]
         }
         if path == .prepared {

@@ -57,6 +57,9 @@ struct PrepareOnlineStep: PlanStep {
         guard analyzed.termination.isSuccess else {
             throw UpshiftError("vacuumdb --analyze-only on the running server failed: \(world.redactor.redact(String(analyzed.stderrText.suffix(600))))")
         }
+        // Before the snapshot: a write counted here is in the snapshot; one counted later makes its table
+        // "changed" for the window (`ClusterActivity`), whichever side of the snapshot it committed on.
+        let activity = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
         context.progress("exporting a snapshot of \(databases.count) database(s)")
         var holders: [ExportedSnapshot] = []
         defer { holders.forEach { $0.release() } }
@@ -95,7 +98,7 @@ struct PrepareOnlineStep: PlanStep {
             throw UpshiftError("the list of databases changed while they were dumped; run again")
         }
         try FingerprintFile.save(fingerprint, to: OnlinePreparation.fingerprintPath(world.runFolder))
-        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, globals: globals, verdict: nil)
+        let preparation = OnlinePreparation(visibility: first.visibility, snapshots: snapshots, sequences: sequencesAtSnapshot, dumpFiles: files, globals: globals, verdict: nil, activity: activity)
         try preparation.write(world.runFolder)
 
         let rows = fingerprint.databases.reduce(0) { $0 + $1.totalRows }
@@ -121,6 +124,9 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
     var globals: DumpManifest.File?
     /// Set by the window's fingerprint step.
     var verdict: Verdict?
+    /// Every table's write counters, relation file and columns, read just before the snapshot: which tables
+    /// the window must fingerprint again (`ClusterActivity.unchangedTables`). Absent in runs before it existed.
+    var activity: ClusterActivity?
 
     struct Verdict: Sendable, Hashable, Codable {
         var isCurrent: Bool

@@ -1,0 +1,49 @@
+import Foundation
+import UpshiftPlans
+import UpshiftPostgres
+import UpshiftSupport
+
+/// The old cluster's "before" fingerprint in the window, in proportion to what changed since the online
+/// snapshot: tables whose write counters, relation file and columns are as they were just before the
+/// snapshot (`ClusterActivity`) keep the snapshot's fingerprint; only the others are scanned again. Sequences,
+/// roles, extensions and locales are read again in full (they are small). The unchanged tables' sizes are kept
+/// for the new side's check (`FingerprintStep` with `reusesUnchanged`).
+struct FingerprintChangedTablesStep: PlanStep {
+    var world: PgUpgradeWorld
+
+    /// Database -> table -> main-fork size on the old cluster, for the tables not scanned again.
+    static func unchangedPath(_ folder: RunFolder) -> String { folder.path + "/unchanged-tables.json" }
+
+    func planned() -> PlannedStep {
+        PlannedStep(
+            id: "fingerprint-old", title: "Fingerprint the tables of the PostgreSQL \(world.context.oldMajor) cluster that changed since the online snapshot",
+            kind: "pg.fingerprint", mutates: false,
+            notes: ["unchanged tables (same write counters, relation file and columns as just before the snapshot) keep the snapshot's fingerprint"])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        guard let online = try OnlinePreparation.load(world.runFolder) else {
+            throw UpshiftError("internal: fingerprint-old without the online preparation in \(world.runFolder.path)")
+        }
+        let snapshot = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
+        let parameters = try await world.serverConnection()
+        let now = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
+        let unchanged = online.activity.map { now.unchangedTables(since: $0) } ?? [:]
+        var known: [String: [String: TableFingerprint]] = [:]
+        for database in snapshot.databases {
+            let keep = unchanged[database.name] ?? []
+            known[database.name] = Dictionary(database.tables.filter { keep.contains($0.qualifiedName) }.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        let fingerprint = try await Fingerprinter.captureAsync(parameters, known: known) { db, table, position, count in
+            context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items))
+        }
+        try FingerprintFile.save(fingerprint, to: FingerprintStep.path(world.runFolder, .before))
+        let sizes = try await Blocking.run { () throws -> [String: [String: Int]] in try Fingerprinter.relationSizes(parameters) }
+        var kept: [String: [String: Int]] = [:]
+        for (database, tables) in known { kept[database] = (sizes[database] ?? [:]).filter { tables[$0.key] != nil } }
+        try PrivateJSON.write(kept, to: Self.unchangedPath(world.runFolder))
+        let total = fingerprint.databases.reduce(0) { $0 + $1.tables.count }
+        let reused = kept.values.reduce(0) { $0 + $1.count }
+        return StepOutcome(summary: "\(total - reused) of \(total) tables changed since the snapshot and fingerprinted; \(reused) keep the snapshot's fingerprint: \(FingerprintFile.describe(fingerprint))")
+    }
+}
