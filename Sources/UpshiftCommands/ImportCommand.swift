@@ -92,7 +92,7 @@ extension Upshift {
             if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: target.redactor) }
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: target.redactor,
-                question: "Import \(context.file.totalRecords) records into \(project.name)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
+                question: "Import \(context.file.totalRecords) records into \(project.name)?", yes: change.yes, rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))
             try RecordsRunSummary.print(outcome: outcome, what: "import", runID: runID, directory: directory, dumpPath: context.dumpPath, redactor: target.redactor, reporter: session.reporter) {
                 "Imported \(context.file.totalRecords) records of \(context.file.counts.count) models into \(project.name) (InvenTree \(context.version)); counts verified."
             }

@@ -111,7 +111,7 @@ extension Upshift {
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: change.yes,
-                rollbackOnFailure: !change.noRollback)
+                rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))
             try PgUpgradeSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)
         }
     }

@@ -54,7 +54,7 @@ extension Upshift {
             let outcome = try await session.execute(
                 plan: plan, folder: try session.folder(create: true), registry: .upshift(runner: runner),
                 redactor: context.redactor, question: "Replace the database of \(project.name) with \(dbFile)?", yes: change.yes,
-                rollbackOnFailure: !change.noRollback)
+                rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))
             let dir = ShellQuote.quote(directory)
             switch outcome.status {
             case .succeeded:

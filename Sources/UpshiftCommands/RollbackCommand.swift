@@ -28,7 +28,7 @@ extension Upshift {
 
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
-            let runner = try await global.runner()
+            var runner = try await global.runner()
             let location = try ComposeDiscovery(currentDirectory: FileManager.default.currentDirectoryPath, environment: ProcessInfo.processInfo.environment)
                 .locate(global.composeOptions)
             let directory = location.directory
@@ -47,6 +47,14 @@ extension Upshift {
             }
             let lock = try ProjectLock.acquire(projectDirectory: directory, command: "rollback --run \(folder.runID)")
             defer { lock.release() }
+            // The run's engine, unless the user named another one (then refused, nothing undone).
+            if let engine = RunEngine.load(folder) {
+                let environment = ProcessInfo.processInfo.environment
+                let named = global.context != nil || !(environment["DOCKER_HOST"] ?? "").isEmpty || !(environment["DOCKER_CONTEXT"] ?? "").isEmpty
+                let chosen = try await engine.rollbackRunner(runner, named: named, runID: folder.runID)
+                runner = chosen.runner
+                if let note = chosen.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+            }
 
             // The password is only needed to mask it: a project compose cannot read must not block a rollback.
             let password = try? await ComposeProject.load(options: global.composeOptions, runner: runner).database().password

@@ -75,10 +75,11 @@ final class RunSession: Sendable {
     /// Writes the plan, shows it, asks `question` (unless `yes`), and executes that same plan with the journal.
     func execute(
         plan executable: ExecutablePlan, folder: RunFolder, registry: CompensationRegistry, redactor: Redactor,
-        question: String, yes: Bool, rollbackOnFailure: Bool = true
+        question: String, yes: Bool, rollbackOnFailure: Bool = true, engine: RunEngine? = nil
     ) async throws -> RunOutcome {
         let plan = executable.plan
         try folder.writePlan(plan, redactor: redactor)
+        try engine?.write(folder)
         reporter.plan(redactor.redact(plan.renderText()), stepCount: plan.steps.count, path: folder.planPath, confirming: !yes)
         do {
             try Confirmation.ask(question, yes: yes)

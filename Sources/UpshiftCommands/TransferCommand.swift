@@ -66,7 +66,7 @@ extension Upshift {
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: redactor,
                 question: "Replace the data of \(target.project.name) with the records\(includeMedia ? " and media" : "") of \(source.project.name)?",
-                yes: change.yes, rollbackOnFailure: !change.noRollback)
+                yes: change.yes, rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))
             let file = try? RecordsFile.read(path: world.exportPath).file
             if let file {
                 session.audit.note("records.transferred", ["source": source.directory, "records": String(file.totalRecords), "counts": file.countsText,

@@ -67,7 +67,7 @@ extension Upshift {
             if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: context.redactor) }
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
-                question: "Update \(context.appService) to \(version)?", yes: change.yes, rollbackOnFailure: !change.noRollback)
+                question: "Update \(context.appService) to \(version)?", yes: change.yes, rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))
             if let record = try? InvenTreeBackupRecord.read(world.backupRecordPath) {
                 audit.note("backup.recorded", ["database_file": record.databaseFile ?? "", "media_file": record.mediaFile ?? "",
                                                "files": record.lines.joined(separator: "; "), "upshift_dump": context.dumpPath])

@@ -35,10 +35,11 @@ struct DockerPluginEndToEndTests {
         }
 
         /// The built `upshift` itself, with the same config and no `DOCKER_HOST`.
-        func upshift(_ arguments: [String], workingDirectory: String) async throws -> E2EOutput {
+        func upshift(_ arguments: [String], workingDirectory: String, environment: [String: String] = [:]) async throws -> E2EOutput {
             let binary = try #require(E2EEnvironment.upshiftBinary)
             let command = Command(
-                binary, arguments, environment: ["DOCKER_CONFIG": directory], unsetEnvironment: ["DOCKER_HOST", "DOCKER_CONTEXT"],
+                binary, arguments, environment: environment.merging(["DOCKER_CONFIG": directory]) { $1 },
+                unsetEnvironment: ["DOCKER_HOST", "DOCKER_CONTEXT"].filter { environment[$0] == nil },
                 workingDirectory: workingDirectory, timeout: .seconds(600))
             return E2EOutput(try await E2EEnvironment.runner.run(command))
         }
@@ -50,6 +51,40 @@ struct DockerPluginEndToEndTests {
             .replacingOccurrences(of: #"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?"#, with: "<time>", options: .regularExpression)
             // Sizes read from the live server (pg_database_size) move between two runs: statistics, WAL.
             .replacingOccurrences(of: #"\d+(\.\d+)? (B|KiB|MiB|GiB)\b"#, with: "<size>", options: .regularExpression)
+    }
+
+    /// A rollback in a fresh shell where docker points elsewhere: the run recorded its engine (`engine.json`).
+    /// Named explicitly (`DOCKER_CONTEXT`), another engine is refused with exit 64 and nothing is undone; left to
+    /// the current context (`docker context use`), the rollback follows the run's own context. The other engine
+    /// is the same daemon under another socket path, so only upshift's record can tell them apart.
+    @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd && hasDockerClient, "\(E2EEnvironment.skipReason), or no docker client"))
+    func rollbackFollowsTheRunsEngine() async throws {
+        let config = try await PluginConfig()
+        let socket = try #require(E2EEnvironment.dockerHost.hasPrefix("unix://") ? String(E2EEnvironment.dockerHost.dropFirst("unix://".count)) : nil, "the test engine is not on a unix socket")
+        let alias = config.directory + "/alias.sock"
+        try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: socket)
+        try await config.docker(["context", "create", "upshift-e2e-alias", "--docker", "host=unix://\(alias)"]).checked("context create upshift-e2e-alias")
+        try await E2EDeployment.with(sample: "generic", namePrefix: "engine") { deployment in
+            try await deployment.up(["db"])
+            #expect(try await StatusE2E.waitForCluster(deployment).major == 15)
+            let upgrade = try await config.upshift(["--context", "upshift-e2e", "pg-upgrade", "--to", "18", "--yes"], workingDirectory: deployment.path)
+            try #require(upgrade.exitCode == 0, "\(upgrade.stderr.suffix(2000))")
+            let run = try #require(E2EUpgrade.runIDs(deployment).last)
+            let recorded = try JSONSerialization.jsonObject(with: Data(try deployment.read(".upshift/runs/\(run)/engine.json").utf8)) as? [String: String]
+            #expect(recorded == ["context": "upshift-e2e", "host": "unix://\(socket)"], "\(String(describing: recorded))")
+
+            let refused = try await config.upshift(["rollback", "--yes"], workingDirectory: deployment.path, environment: ["DOCKER_CONTEXT": "upshift-e2e-alias"])
+            #expect(refused.exitCode == 64, "\(refused)")
+            #expect(refused.stderr.contains("ran on the docker engine at unix://\(socket) (docker context upshift-e2e)") && refused.stderr.contains("nothing was rolled back"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("--context upshift-e2e"), "\(refused.stderr)")
+            #expect(try await E2EUpgrade.serverMajor(deployment, service: "db") == 18, "the refused rollback changed something")
+
+            try await config.docker(["context", "use", "upshift-e2e-alias"]).checked("context use")
+            let followed = try await config.upshift(["rollback", "--yes"], workingDirectory: deployment.path)
+            #expect(followed.exitCode == 0, "\(followed.stderr.suffix(2000))")
+            #expect(followed.stderr.contains("rolling back there, not on the current unix://\(alias)"), "\(followed.stderr.suffix(2000))")
+            #expect(try await E2EUpgrade.serverMajor(deployment, service: "db") == 15)
+        }
     }
 
     @Test(.enabled(if: E2EEnvironment.canRunUpshiftEndToEnd && hasDockerClient, "\(E2EEnvironment.skipReason), or no docker client"))
