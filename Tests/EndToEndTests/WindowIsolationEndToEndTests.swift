@@ -11,7 +11,9 @@ import Glibc
 /// after. An "intruder" container on the project's network (not part of the project, so upshift never stops
 /// it) and a client on the host behind a published port try to write while upshift is held at the fault
 /// point right after the dump (`UPSHIFT_FAULT_POINTS=after:dump`): a write that landed there would be in
-/// neither the dump nor the fingerprint and would be gone after "verified".
+/// neither the dump nor the fingerprint and would be gone after "verified". Run 1 is also held right after the
+/// new cluster was restored (`after:restore`): a write there would be in a cluster not yet verified, lost if
+/// the verification fails and the run rolls back.
 ///
 /// Run 1 (no published port): the running container only changes networks; the run is continued and
 /// completes; the intruder writes again to the new server. Run 2 (a published port): the container is
@@ -44,13 +46,19 @@ struct WindowIsolationEndToEndTests {
         #expect(try await intruder.write("before"), "the intruder cannot write before the run: the test setup is wrong")
 
         // Run 1: no published port — the running container moves to the private network.
+        // Held again once the new cluster is restored: it must be out of reach too until it is verified, or a
+        // write there is lost when a failed verification rolls back.
         let first = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path,
-                                     environment: [FaultPoint.variable: "after:dump"])
+                                     environment: [FaultPoint.variable: "after:dump,after:restore"])
         try await first.waitForFaultPoint("after:dump")
         let duringFirst = try await intruder.write("window-1")
         first.send(SIGCONT)
+        try await first.waitForFaultPoint("after:restore")
+        let intoNew = try await intruder.write("new-before-verify")
+        first.send(SIGCONT)
         let firstResult = try await first.wait(timeout: .seconds(600))
         #expect(!duringFirst, "a client on the project network wrote to the old server after the dump")
+        #expect(!intoNew, "a client on the project network wrote to the new server before it was verified")
         try #require(!firstResult.signaled && firstResult.status == 0, "\(firstResult)")
         let runID = try #require(E2EUpgrade.runIDs(d).last)
         let isolate = try #require(try E2EUpgrade.journal(d, runID).first { $0["type"] as? String == "done" && $0["step"] as? String == "isolate-db" })

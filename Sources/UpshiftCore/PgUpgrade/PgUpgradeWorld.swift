@@ -39,14 +39,17 @@ public struct PgUpgradeWorld: Sendable {
     public var readyDeadline: ContinuousClock.Instant { .now + .seconds(context.options.readyTimeout) }
 
     /// Whether upshift reaches the database at its container's address: preflight proved such addresses
-    /// reachable from this host (see `OnlinePreparation.probe`). Then neither server is recreated for the
-    /// window — the old one is not republished on 127.0.0.1, and the new one starts in its final form, which
-    /// start-stack finds as the user's files describe it — about 6 s less downtime. Otherwise both are
-    /// published on 127.0.0.1 through the window's override (`IsolationOverride`).
+    /// reachable from this host (see `OnlinePreparation.probe`). Then the old server is not republished on
+    /// 127.0.0.1 for the window; otherwise both servers are published there through the window's override
+    /// (`IsolationOverride`).
     public var reachesContainersDirectly: Bool { context.onlineAddress != nil && context.options.method != .invoke }
 
-    /// Compose that starts the new server: the user's files when it is reached directly, else with the override.
-    public var newServerCompose: ComposeOperations { reachesContainersDirectly ? compose : isolatedCompose }
+    /// Compose that starts the new server: always with the window's override, on the private network. Any
+    /// client that reaches the service's networks — a job runner of another stack, a cron container, the
+    /// downtime benchmark's writer — would otherwise write into the new cluster before it is verified; a
+    /// failed verification then rolls back and those acknowledged writes are gone from the database the user
+    /// runs. start-stack recreates it from the user's files once verified (one restart, about a second).
+    public var newServerCompose: ComposeOperations { isolatedCompose }
 
     /// The override that hides init scripts from the new cluster's first start (`InitScriptMask`).
     public var initMaskPath: String { runFolder.path + "/initdb-mask.override.json" }
@@ -56,7 +59,7 @@ public struct PgUpgradeWorld: Sendable {
     /// recreates it: a restart, only where scripts exist).
     public var firstStartCompose: ComposeOperations {
         guard context.initScriptMask != nil else { return newServerCompose }
-        let files = (reachesContainersDirectly ? [] : [overridePath]) + [initMaskPath]
+        let files = [overridePath, initMaskPath]
         return ComposeOperations(cli: context.handle.cli(runner: runner, tool: context.project.tool, extraFiles: files), redactor: redactor)
     }
 

@@ -10,17 +10,12 @@ struct StartStackStep: PlanStep {
 
     func planned() throws -> PlannedStep {
         let services = [world.service] + world.context.applicationServices
-        var commands: [Command]
-        if world.reachesContainersDirectly {
-            commands = [world.compose.cli.command(["up", "-d", "--no-deps"] + services), world.compose.execCommand(world.service, Self.readyProbe(world))]
-        } else {
-            commands = [
-                world.compose.cli.command(["up", "-d", "--no-deps", world.service]),
-                world.compose.execCommand(world.service, Self.readyProbe(world)),
-            ]
-            if !world.context.applicationServices.isEmpty {
-                commands.append(world.compose.cli.command(["up", "-d", "--no-deps"] + world.context.applicationServices))
-            }
+        var commands = [
+            world.compose.cli.command(["up", "-d", "--no-deps", world.service]),
+            world.compose.execCommand(world.service, Self.readyProbe(world)),
+        ]
+        if !world.context.applicationServices.isEmpty {
+            commands.append(world.compose.cli.command(["up", "-d", "--no-deps"] + world.context.applicationServices))
         }
         return PlannedStep(
             id: "start-stack", title: "Start the stack on PostgreSQL \(world.context.options.targetMajor): \(services.joined(separator: ", "))",
@@ -32,20 +27,14 @@ struct StartStackStep: PlanStep {
     func run(_ context: StepContext) async throws -> StepOutcome {
         let compose = world.compose
         let timeout = Duration.seconds(world.context.options.readyTimeout)
-        if world.reachesContainersDirectly {
-            // The new server already runs as the user's files describe it (it was started from them and
-            // verified): one `up` leaves it running and starts the application — one compose call less in the
-            // downtime. Its readiness is confirmed after, in case compose recreated it after all.
-            try await compose.up([world.service] + world.context.applicationServices, timeout: timeout)
-            try await waitAcceptingConnections(compose)
-        } else {
-            try await compose.up([world.service], timeout: timeout)
-            // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
-            // run (its interval, seconds of downtime) although the server answers well before.
-            try await waitAcceptingConnections(compose)
-            if !world.context.applicationServices.isEmpty {
-                try await compose.up(world.context.applicationServices, timeout: timeout)
-            }
+        // The verified server ran on the window's private network: `up` recreates it from the user's files
+        // (its networks, ports and restart policy back), and the application starts once it answers.
+        try await compose.up([world.service], timeout: timeout)
+        // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
+        // run (its interval, seconds of downtime) although the server answers well before.
+        try await waitAcceptingConnections(compose)
+        if !world.context.applicationServices.isEmpty {
+            try await compose.up(world.context.applicationServices, timeout: timeout)
         }
         // A service that starts and then exits (a failed migration, a crash loop) is a failure: watch for a
         // few seconds until every service is running together.
