@@ -41,6 +41,21 @@ def _stop_app(d, ph):
         d.compose("stop", *APP)
 
 
+def _fence_clients(d, ph, ctx):
+    """With `--writer`: after the app is stopped, other clients on the database's network (the writer) are
+    cut off before the dump, as an operator must (else rows written after the dump are lost): the database
+    container is disconnected from its compose network(s); it keeps its unix socket, which the dump uses. The
+    recreate with the new image attaches the new container to the network again. Only the dump floors need
+    it: the pg_upgrade floors stop the database right after the app, which fences everyone."""
+    if not ctx.get("writer"):
+        return
+    with ph("fence other clients"):
+        cid = d.container(DB)
+        nets = run(["docker", "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}\n{{end}}", cid]).stdout.split()
+        for net in nets:
+            run(["docker", "network", "disconnect", net, cid])
+
+
 def _switch_and_start_db(d, ph):
     with ph("switch tag"):
         d.set_db_image(OLD_IMAGE, NEW_IMAGE)
@@ -69,6 +84,7 @@ def dump_single(d, ctx):
     os.makedirs(d.path("backups"), exist_ok=True)
     dump = d.path("backups/dumpall.sql")
     _stop_app(d, ph)
+    _fence_clients(d, ph, ctx)
     with ph("pg_dumpall > file"):
         with open(dump, "wb") as f:
             d.db_exec("pg_dumpall", "-U", user, stdout=f)
@@ -94,6 +110,7 @@ def dump_parallel(d, ctx):
     dump_ct = MOUNT_IN_CONTAINER + "/bench-dump"
     os.makedirs(dump_host, exist_ok=True)
     _stop_app(d, ph)
+    _fence_clients(d, ph, ctx)
     with ph("pg_dump -Fd -j N"):
         with open(d.path("backups/globals.sql"), "wb") as f:
             d.db_exec("pg_dumpall", "--globals-only", "-U", user, stdout=f)
@@ -134,6 +151,7 @@ def pipe(d, ctx):
              "-e", "POSTGRES_DB", "-e", "PGDATA", "-v", f"{d.path('inventree-data')}:{MOUNT_IN_CONTAINER}", NEW_IMAGE], env=env)
         d.wait_db_ready(name)
     _stop_app(d, ph)
+    _fence_clients(d, ph, ctx)
     with ph("pg_dumpall | psql"):
         dumper = subprocess.Popen(["docker", "exec", d.container(DB), "pg_dumpall", "-U", user], stdout=subprocess.PIPE)
         loader = subprocess.run(["docker", "exec", "-i", name, "psql", "-X", "-q", "-U", user, "-d", "postgres"],
