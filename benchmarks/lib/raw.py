@@ -41,26 +41,40 @@ def _stop_app(d, ph):
         d.compose("stop", *APP)
 
 
+def _disconnect(cid):
+    """Takes container `cid` off every network; returns (network, aliases) to connect it again."""
+    import json
+    nets = json.loads(run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", cid]).stdout or "{}")
+    out = []
+    for net, conf in nets.items():
+        run(["docker", "network", "disconnect", net, cid])
+        out.append((net, [a for a in (conf or {}).get("Aliases") or [] if a]))
+    return out
+
+
 def _fence_clients(d, ph, ctx):
-    """With `--writer`: after the app is stopped, other clients on the database's network (the writer) are
-    cut off before the dump, as an operator must (else rows written after the dump are lost): the database
-    container is disconnected from its compose network(s); it keeps its unix socket, which the dump uses. The
-    recreate with the new image attaches the new container to the network again. Only the dump floors need
-    it: the pg_upgrade floors stop the database right after the app, which fences everyone."""
+    """With `--writer`: other clients on the database's network (the writer) are kept out of the dump floors'
+    window, as an operator must: right after the app is stopped the old container is taken off its compose
+    network (it keeps its unix socket, which the dump uses), else rows written after the dump are lost; and the
+    new container is taken off its network as soon as it is created (its entrypoint is still running initdb, so
+    nobody got in yet) until the restore and analyze are done, else a client writes into half-restored tables
+    (measured: a duplicate serial id and a failed primary key). `_start_app` connects it again (same aliases).
+    The pg_upgrade floors need none of it: the database is stopped right after the app and the new cluster is
+    complete when it starts."""
     if not ctx.get("writer"):
         return
     with ph("fence other clients"):
-        cid = d.container(DB)
-        nets = run(["docker", "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}\n{{end}}", cid]).stdout.split()
-        for net in nets:
-            run(["docker", "network", "disconnect", net, cid])
+        _disconnect(d.container(DB))
+    ctx["_fence_new"] = True
 
 
-def _switch_and_start_db(d, ph):
+def _switch_and_start_db(d, ph, ctx=None):
     with ph("switch tag"):
         d.set_db_image(OLD_IMAGE, NEW_IMAGE)
     with ph("start new db"):
         d.compose("up", "-d", "--no-deps", DB)
+        if ctx and ctx.pop("_fence_new", False):
+            ctx["_fenced"] = (d.container(DB), _disconnect(d.container(DB)))
         d.wait_db_ready(d.container(DB))
 
 
@@ -69,7 +83,13 @@ def _move_aside(d, ph, suffix=".pg15"):
         os.rename(d.path(PGDATA_REL), d.path(PGDATA_REL + suffix))
 
 
-def _start_app(d, ph):
+def _start_app(d, ph, ctx=None):
+    fenced = ctx and ctx.pop("_fenced", None)
+    if fenced:
+        with ph("let other clients in"):
+            cid, nets = fenced
+            for net, aliases in nets:
+                run(["docker", "network", "connect", *[x for a in aliases for x in ("--alias", a)], net, cid])
     with ph("start app"):
         d.compose("up", "-d")
 
@@ -91,13 +111,13 @@ def dump_single(d, ctx):
     with ph("stop db"):
         d.compose("stop", DB)
     _move_aside(d, ph)
-    _switch_and_start_db(d, ph)
+    _switch_and_start_db(d, ph, ctx)
     with ph("psql < file"):
         with open(dump, "rb") as f:
             d.db_exec("psql", "-X", "-q", "-U", user, "-d", "postgres", stdin=f, stdout=subprocess.DEVNULL)
     with ph("analyze"):
         d.db_exec("vacuumdb", "-U", user, "--all", "--analyze-only", "-q")
-    _start_app(d, ph)
+    _start_app(d, ph, ctx)
     return ph.items
 
 
@@ -120,7 +140,7 @@ def dump_parallel(d, ctx):
     with ph("stop db"):
         d.compose("stop", DB)
     _move_aside(d, ph)
-    _switch_and_start_db(d, ph)
+    _switch_and_start_db(d, ph, ctx)
     with ph("pg_restore -j N"):
         with open(d.path("backups/globals.sql"), "rb") as f:
             d.db_exec("psql", "-X", "-q", "-U", user, "-d", "postgres", stdin=f, stdout=subprocess.DEVNULL)
@@ -132,7 +152,7 @@ def dump_parallel(d, ctx):
                 d.db_exec("pg_restore", "-U", user, "-j", jobs, "-C", "-d", "postgres", f"{dump_ct}/{db}")
     with ph("analyze"):
         d.db_exec("vacuumdb", "-U", user, "--all", "--analyze-only", "-j", jobs, "-q")
-    _start_app(d, ph)
+    _start_app(d, ph, ctx)
     return ph.items
 
 

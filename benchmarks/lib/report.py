@@ -14,7 +14,8 @@ DEFINITIONS = {
     "writer": "--writer RATE: a sidecar psql client on the database's compose network inserting one row into bench_writer "
               "(serial id) per attempt, RATE seconds of pause between attempts; committed = inserts acknowledged (psql exit 0, "
               "id returned); failed_attempts = attempts that failed (expected while the database is down or fenced); "
-              "lost = committed ids missing from the database after the run (hard failure, exit 3); gaps = ids missing "
+              "lost = committed ids missing from the database after the run (hard failure, exit 3); duplicates = ids acknowledged "
+              "twice or present twice (hard failure, exit 3); gaps = ids missing "
               "between the table's smallest and largest id (a sequence may skip, reported only); write_outage_seconds = "
               "last acknowledged insert before the first failed attempt to the first acknowledged insert after the last",
 }
@@ -42,11 +43,12 @@ def _writer(r):
     w = r and r.get("writer")
     if not w:
         return None
-    return {k: w.get(k) for k in ("rate", "committed", "lost", "gaps", "failed_attempts", "unacknowledged", "write_outage_seconds")}
+    return {k: w.get(k) for k in ("rate", "committed", "lost", "duplicates", "gaps", "failed_attempts", "unacknowledged", "write_outage_seconds")}
 
 
 def lost_rows(doc):
-    """Runs that lost committed writer rows (or whose table could not be read after a successful run)."""
+    """Runs that lost committed writer rows or duplicated serial ids (or whose table could not be read after a
+    successful run): each is a hard failure of the run (exit 3)."""
     out = []
     for size in doc.get("sizes", []):
         for r in size["runs"]:
@@ -56,7 +58,10 @@ def lost_rows(doc):
             if (w.get("lost") or 0) > 0:
                 out.append(f"scale {size['scale']} {r['kind']} {r['method']} ({r.get('project')}): {w['lost']} of "
                            f"{w['committed']} committed rows missing, e.g. ids {w.get('lost_ids', [])[:10]}")
-            elif "check_error" in w and r.get("exit_code") == 0:
+            if (w.get("duplicates") or 0) > 0:
+                out.append(f"scale {size['scale']} {r['kind']} {r['method']} ({r.get('project')}): {w['duplicates']} duplicate "
+                           f"serial ids (acknowledged twice or in the table twice), ids {w.get('duplicate_ids', [])[:10]}")
+            if "check_error" in w and r.get("exit_code") == 0:
                 out.append(f"scale {size['scale']} {r['kind']} {r['method']} ({r.get('project')}): writer table unreadable "
                            f"after the run: {w['check_error'][-200:]}")
     return out
@@ -142,7 +147,8 @@ def _f(x, unit="s"):
 def _w(w):
     if not w:
         return "-"
-    return f"{w['committed']}/{w['lost'] if w['lost'] is not None else '?'}/{w['gaps'] if w['gaps'] is not None else '?'}/{w['failed_attempts']}"
+    q = lambda k: "?" if w.get(k) is None else w[k]
+    return f"{w['committed']}/{q('lost')}/{q('duplicates')}/{q('gaps')}/{w['failed_attempts']}"
 
 
 def table(doc):
@@ -153,14 +159,14 @@ def table(doc):
     writing = any(r.get("writer") for size in doc["sizes"] for r in size["runs"])
     head = f"{'scale':>5} {'DB MB':>6} {'method':<16} {'raw down':>8} {'ups down':>8} {'ups/raw':>7} {'raw wall':>8} {'ups wall':>8} {'raw pkMB':>8} {'ups pkMB':>8} {'verif s':>7}"
     if writing:
-        head += f" {'raw rows c/lost/gap/fail':>24} {'ups rows c/lost/gap/fail':>24}"
+        head += f" {'raw rows c/lost/dup/gap/fail':>28} {'ups rows c/lost/dup/gap/fail':>28}"
     lines += [head, "-" * len(head)]
     for size in s["per_size"]:
         for r in size["rows"]:
             lines.append(f"{size['scale']:>5} {_f(size['database_bytes'], 'MB'):>6} {r['method']:<16} {_f(r['raw_downtime']):>8} "
                          f"{_f(r['upshift_downtime']):>8} {_f(r['ratio'], 'x'):>7} {_f(r['raw_wall']):>8} {_f(r['upshift_wall']):>8} "
                          f"{_f(r['raw_disk_peak'], 'MB'):>8} {_f(r['upshift_disk_peak'], 'MB'):>8} {_f(r.get('verification_seconds')):>7}"
-                         + (f" {_w(r.get('raw_writer')):>24} {_w(r.get('upshift_writer')):>24}" if writing else ""))
+                         + (f" {_w(r.get('raw_writer')):>28} {_w(r.get('upshift_writer')):>28}" if writing else ""))
     if s.get("large_over_small"):
         lines += ["", "downtime large/small: " + ", ".join(f"{k} {_f(v, 'x')}" for k, v in s["large_over_small"].items())]
     if s.get("parallel_vs_pipe_large"):

@@ -16,6 +16,8 @@ After the run, `check()` reads the ids in the upgraded database:
 - lost: acknowledged ids that are not in the table (the hard failure: a committed row is gone);
 - gaps: ids missing from the table between its smallest and largest id (a sequence may legitimately skip
   after a rollback or crash, so gaps are reported, not failed);
+- duplicates: ids that are in the table twice, or that were acknowledged twice (a second hard failure: a serial
+  primary key cannot repeat unless a client wrote into half-restored tables);
 - unacknowledged: rows in the table the writer never saw acknowledged (e.g. commit done, reply lost).
 """
 import os
@@ -155,12 +157,16 @@ class Writer:
 def check(d, summary: dict):
     """Adds lost / gaps / unacknowledged to `summary` from the upgraded database's table."""
     text = d.psql(f"SELECT id FROM {TABLE} ORDER BY id", d.env("INVENTREE_DB_NAME"))
-    present = {int(x) for x in text.split() if x.strip()}
+    rows = [int(x) for x in text.split() if x.strip()]
+    present = set(rows)
     committed = set(summary["committed_ids"])
+    acked_twice = sorted({i for i in summary["committed_ids"] if summary["committed_ids"].count(i) > 1})
+    duplicated = sorted({i for i in rows if rows.count(i) > 1}) if len(rows) != len(present) else []
     lost = sorted(committed - present)
     gaps = sorted(set(range(min(present), max(present) + 1)) - present) if present else []
     unacked = sorted(present - committed)
-    summary.update({"rows_in_table": len(present), "lost": len(lost), "lost_ids": lost[:50],
+    summary.update({"rows_in_table": len(rows), "duplicates": len(rows) - len(present) + len(acked_twice),
+                    "duplicate_ids": sorted(set(duplicated) | set(acked_twice))[:50], "lost": len(lost), "lost_ids": lost[:50],
                     "gaps": len(gaps), "gap_ids": gaps[:50], "unacknowledged": len(unacked),
                     "unacknowledged_ids": unacked[:50]})
     return summary
