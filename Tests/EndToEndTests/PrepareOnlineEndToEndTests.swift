@@ -8,9 +8,10 @@ import Glibc
 
 /// The dump and fingerprint taken from a snapshot while the application still serves, as a user runs it.
 ///
-/// 1. A table created and a row written while the online dump runs (upshift frozen with SIGSTOP at that
-///    moment, so the write lands after the snapshot for certain): the window must notice, dump again, and
-///    the upgraded cluster must hold the row.
+/// 1. A table created, a row written and a sequence moved while the online dump runs (upshift frozen with
+///    SIGSTOP at that moment, so the write lands after the snapshot for certain): nothing is staged (the
+///    sequence would differ between the dump and the online fingerprint), the window notices, dumps again,
+///    and the upgraded cluster holds the row and the sequence's value.
 /// 2. A quiet database (autovacuum off, analysed, the stand-in worker only reads): the window reuses the
 ///    online dump and fingerprint, and the upgrade still verifies.
 @Suite(.serialized)
@@ -41,13 +42,14 @@ struct PrepareOnlineEndToEndTests {
                 #expect(!classic.stdout.contains("[pg.check-snapshot"), "no decision without online preparation")
 
                 // 1. Written after the snapshot, before the window.
+                _ = try await E2EUpgrade.psql(d, service: Self.db, database: database, "CREATE SEQUENCE upshift_online_counter; SELECT nextval('upshift_online_counter')")
                 let watcher = FaultAuditWatcher(projectDirectory: d.path)
                 let process = try FaultProcess(["pg-upgrade", "--to", "18", "--yes"], workingDirectory: d.path)
                 do {
                     try await watcher.waitForProgress("prepare-online", prefix: "pg_dump → db-")
                     process.send(SIGSTOP)
                     _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
-                        "CREATE TABLE upshift_online_marker (note text); INSERT INTO upshift_online_marker VALUES ('written during the online dump')")
+                        "CREATE TABLE upshift_online_marker (note text); INSERT INTO upshift_online_marker VALUES ('written during the online dump'); SELECT nextval('upshift_online_counter')")
                     process.send(SIGCONT)
                 } catch {
                     process.send(SIGCONT)
@@ -64,13 +66,16 @@ struct PrepareOnlineEndToEndTests {
                 #expect(try Self.decision(d, run: firstRun) == "changed")
                 let dumped = try Self.summary(d, run: firstRun, step: "dump")
                 #expect(!dumped.contains("reused"), "\(dumped)")
-                // The cluster staged from the outdated dump was deleted; the window restored afresh.
-                #expect(try Self.summary(d, run: firstRun, step: "stage-new-cluster").contains("restored into pgdb.staged-\(firstRun) and verified"))
-                #expect(try Self.summary(d, run: firstRun, step: "discard-staged") == "the staged cluster was deleted")
+                // Nothing was staged from the outdated dump; the window restored afresh.
+                let notStaged = try Self.summary(d, run: firstRun, step: "stage-new-cluster")
+                #expect(notStaged.hasPrefix("not staged: changed since the online snapshot (1 transaction(s) committed"), "\(notStaged)")
+                #expect(notStaged.hasSuffix("the window will dump and restore"), "\(notStaged)")
+                #expect(try Self.summary(d, run: firstRun, step: "discard-staged") == "nothing was staged")
                 #expect(try Self.summary(d, run: firstRun, step: "restore").hasSuffix("databases restored; every dump file's SHA-256 matches the manifest"))
                 #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_online_marker") == "written during the online dump")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT last_value FROM upshift_online_counter") == "2")
 
                 let rollback = try await d.upshift(["rollback", "--yes"])
                 try #require(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")

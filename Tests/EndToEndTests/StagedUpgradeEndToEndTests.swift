@@ -195,6 +195,47 @@ struct StagedUpgradeEndToEndTests {
         }
     }
 
+    /// 5. A row written after the online snapshot, before staging (upshift frozen with SIGSTOP while it
+    ///    fingerprints from the snapshot): a copy would show a newer state than the snapshot and could never be
+    ///    used, so `decide-staging` must not copy at all, and the window upgrades in place with the row.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func writeBeforeStagingIsNotCopied() async throws {
+        try await E2EUpgrade.timed("staged pg_upgrade skipped: a write after the snapshot") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-written") { d in
+                try await FaultCampaign.prepare(d)
+                let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
+                let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "copy", "--yes"], workingDirectory: d.path)
+                do {
+                    _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
+                    process.send(SIGSTOP)
+                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                        "CREATE TABLE upshift_early_marker (note text); INSERT INTO upshift_early_marker VALUES ('written before the staging')")
+                    process.send(SIGCONT)
+                } catch {
+                    process.send(SIGCONT)
+                    process.send(SIGKILL)
+                    let output = try? await process.wait(timeout: .seconds(30))
+                    print("--- pg-upgrade when the online fingerprint was not seen\n\(output?.stderr.suffix(3000) ?? "")")
+                    throw error
+                }
+                let upgrade = try await process.wait(timeout: .seconds(900))
+                try #require(!upgrade.signaled && upgrade.status == 0, "\(upgrade.stderr.suffix(2500))")
+                let run = try #require(E2EUpgrade.runIDs(d).last)
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run, step: "decide-staging") == "in-window")
+                let decided = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "decide-staging")
+                #expect(decided.contains("no staged upgrade (the application wrote since the online snapshot: 1 transaction(s) committed"), "\(decided)")
+                let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
+                #expect(!started.contains("stage-copy"), "\(started)")
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run) == "changed")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "pg-upgrade") == "pg_upgrade --copy: upgrade complete")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_early_marker") == "written before the staging")
+                #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
+            }
+        }
+    }
+
     /// A host command (mount, cp, du) of the test itself.
     static func run(_ argv: [String]) async throws -> E2EOutput {
         E2EOutput(try await E2EEnvironment.runner.run(Command(argv[0], Array(argv.dropFirst()), timeout: .seconds(300))))

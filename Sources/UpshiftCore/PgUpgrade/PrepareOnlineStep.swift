@@ -166,6 +166,17 @@ struct OnlinePreparation: Sendable, Hashable, Codable {
         return Verdict(isCurrent: true, reason: transactions + ", sequences unchanged")
     }
 
+    /// Before the window, while the application serves: why work prepared from the snapshot would be
+    /// thrown away in the window (the application has written since), or nil while it still stands. The
+    /// staging steps ask first, so that a writing application costs no staged cluster (time, disk) that the
+    /// window's `check-snapshot` could only discard.
+    static func outdated(_ world: PgUpgradeWorld) async throws -> String? {
+        guard let preparation = try load(world.runFolder), let server = world.context.onlineConnection() else { return nil }
+        let online = try FingerprintFile.load(fingerprintPath(world.runFolder))
+        let verdict = try await check(preparation, online: online, parameters: server)
+        return verdict.isCurrent ? nil : verdict.reason
+    }
+
     /// Finds the old server's container address and logs in there, so preflight can tell whether the run
     /// can prepare online. Returns the address, or why not.
     static func probe(compose: ComposeOperations, runner: any CommandRunning, database: DatabaseService) async -> (address: String?, reason: String?) {

@@ -5,6 +5,12 @@ import UpshiftSupport
 /// The dump method's staging, before the window: the online dump restored into a new cluster beside the
 /// old one by a one-off server of the target image, analyzed, and compared with the online fingerprint
 /// (`StagedServer.build`). The window's `prepared` branch renames it into place.
+///
+/// When the application has already written since the snapshot, the window can only take its `changed`
+/// branch, so staging would be work and disk thrown away, and worse: sequences move outside any snapshot,
+/// so the dump and the online fingerprint may hold different values for one of them, which would read as a
+/// restore that lost data. The step checks first, as the window will (`OnlinePreparation.check`), and
+/// stages nothing when the snapshot is already outdated (`OnlinePreparation.outdated`).
 struct StageNewClusterStep: PlanStep {
     var world: PgUpgradeWorld
 
@@ -23,6 +29,9 @@ struct StageNewClusterStep: PlanStep {
         }
         let dir = DumpClusterStep.directory(world)
         let expected = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
+        if let reason = try await OnlinePreparation.outdated(world) {
+            return StepOutcome(summary: "not staged: changed since the online snapshot (\(reason)); the window will dump and restore")
+        }
         let manifest = DumpManifest(oldMajor: world.context.oldMajor, superuser: world.database.superuser, files: [globals] + online.dumpFiles)
         do {
             let cluster = try await StagedServer(world: world).build(manifest: manifest, in: dir, expected: expected, context: context)

@@ -10,8 +10,9 @@ import UpshiftSupport
 /// pg_upgrade needs a cleanly shut down old cluster, which the serving deployment's is not. So, while the
 /// application still serves, after the online snapshot and fingerprint, a sub-plan run by the same
 /// executor and journal (`steps`):
-/// 1. `decide-staging`: is there room for a copy, and can pg_basebackup copy every row? If not, the window
-///    upgrades in place, as without staging;
+/// 1. `decide-staging`: is there room for a copy, can pg_basebackup copy every row, and does the snapshot
+///    still stand (a copy of a cluster written since could never be used)? If not, the window upgrades in
+///    place, as without staging;
 /// 2. `stage-copy`: `pg_basebackup` (inside the db container, as the data owner, over the local socket)
 ///    copies the old cluster to `<old>.copy-<run>` in the same mount (`PrivateCopy`), and the old major, in
 ///    the upgrade container, recovers the copy (no listener, no archiving) and shuts it down cleanly;
@@ -56,7 +57,7 @@ struct StagedUpgrade: Sendable {
         ]
         return [try DecideStagingStep(staging: self).deciding([
             ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage),
-            ExecutableBranch("in-window", when: "it has not, or wal_level or an unlogged table rule the copy out", steps: []),
+            ExecutableBranch("in-window", when: "it has not, wal_level or an unlogged table rule the copy out, or the application wrote since the snapshot", steps: []),
         ])]
     }
 
@@ -80,7 +81,7 @@ struct DecideStagingStep: PlanStep {
     func planned() -> PlannedStep {
         PlannedStep(
             id: "decide-staging", title: "Choose whether to upgrade a private copy of the cluster before the window", kind: "pg.decide-staging", mutates: false,
-            notes: ["room for the copy (df, du in the upgrade container), wal_level and WAL senders, no unlogged table (libpq, read-only)"])
+            notes: ["room for the copy (df, du in the upgrade container), wal_level and WAL senders, no unlogged table, nothing committed since the snapshot (libpq, read-only)"])
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -93,6 +94,10 @@ struct DecideStagingStep: PlanStep {
         if let obstacle = try await copy.obstacle(server: server, databases: databases) {
             _ = await staging.upgrade.worker.remove()
             return .decided("in-window", because: "no staged upgrade (\(obstacle)): the window upgrades in place")
+        }
+        if let reason = try await OnlinePreparation.outdated(world) {
+            _ = await staging.upgrade.worker.remove()
+            return .decided("in-window", because: "no staged upgrade (the application wrote since the online snapshot: \(reason)): the window upgrades in place")
         }
         return .decided("stage", because: "a copy of the cluster fits beside it: upgrading the copy before the window")
     }
