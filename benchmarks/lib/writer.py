@@ -13,7 +13,9 @@ plus the attempt's own time). Failures while the database is down or fenced are 
 (connect timeout 2 s). The host reads the lines with their arrival time.
 
 After the run, `check()` reads the ids in the upgraded database:
-- lost: acknowledged ids that are not in the table (the hard failure: a committed row is gone);
+- lost: acknowledged rows that are not in the table (the hard failure: a committed row is gone); a row is its
+  (id, attempt number) pair, the attempt number being in `note`, so a row acknowledged by a cluster that was
+  later rolled back counts as lost even when the old cluster has a row with the same id;
 - gaps: ids missing from the table between its smallest and largest id (a sequence may legitimately skip
   after a rollback or crash, so gaps are reported, not failed);
 - duplicates: ids that are in the table twice, or that were acknowledged twice (a second hard failure: a serial
@@ -34,9 +36,11 @@ CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id serial PRIMARY KEY, at timest
 # $1 = pause between attempts (seconds), $2 = note
 LOOP = r'''
 trap 'exit 0' TERM INT
+n=0
 while :; do
-  if out=$(psql -X -q -At -v ON_ERROR_STOP=1 -c "INSERT INTO bench_writer(note) VALUES ('$2') RETURNING id" 2>&1); then
-    echo "ok $out"
+  n=$((n + 1))
+  if out=$(psql -X -q -At -v ON_ERROR_STOP=1 -c "INSERT INTO bench_writer(note) VALUES ('$2 $n') RETURNING id" 2>&1); then
+    echo "ok $out $n"
   else
     echo "fail $(printf '%s' "$out" | head -n 1)"
   fi
@@ -100,7 +104,8 @@ class Writer:
             t = time.monotonic()
             if line.startswith("ok "):
                 try:
-                    event = (t, True, int(line[3:].split()[0]))
+                    parts = line[3:].split()
+                    event = (t, True, (int(parts[0]), int(parts[1])))
                 except (ValueError, IndexError):
                     event = (t, False, f"unparsable: {line[:200]}")
             elif line.startswith("fail"):
@@ -138,10 +143,12 @@ class Writer:
     def summary(self, since: float):
         """Counts for the JSON: attempts, committed ids, failures, and the writer's own outage after `since`."""
         events = self.snapshot()
-        committed = [x for _, ok, x in events if ok]
+        acked = [x for _, ok, x in events if ok]
+        committed = [i for i, _ in acked]
         failures = [(t, m) for t, ok, m in events if not ok]
         out = {"rate": self.rate, "attempts": len(events), "committed": len(committed),
                "failed_attempts": len(failures), "committed_ids": committed,
+               "committed_attempts": [n for _, n in acked],
                "first_failures": sorted({m for _, m in failures})[:5]}
         fails = [i for i, (t, ok, _) in enumerate(events) if not ok and t >= since]
         if fails:
@@ -156,15 +163,18 @@ class Writer:
 
 def check(d, summary: dict):
     """Adds lost / gaps / unacknowledged to `summary` from the upgraded database's table."""
-    text = d.psql(f"SELECT id FROM {TABLE} ORDER BY id", d.env("INVENTREE_DB_NAME"))
-    rows = [int(x) for x in text.split() if x.strip()]
+    text = d.psql(f"SELECT id, split_part(note, ' ', 2) FROM {TABLE} ORDER BY id", d.env("INVENTREE_DB_NAME"))
+    pairs = [tuple(int(v) for v in line.split("|")) for line in text.splitlines() if line.strip()]
+    rows = [i for i, _ in pairs]
     present = set(rows)
-    committed = set(summary["committed_ids"])
+    # a committed row is the pair (id, attempt number): an id alone can come back from another cluster (a row
+    # acknowledged by a cluster that was then rolled back can share its id with a row of the old one)
+    committed = set(zip(summary["committed_ids"], summary["committed_attempts"]))
     acked_twice = sorted({i for i in summary["committed_ids"] if summary["committed_ids"].count(i) > 1})
     duplicated = sorted({i for i in rows if rows.count(i) > 1}) if len(rows) != len(present) else []
-    lost = sorted(committed - present)
+    lost = sorted(i for i, _ in committed - set(pairs))
     gaps = sorted(set(range(min(present), max(present) + 1)) - present) if present else []
-    unacked = sorted(present - committed)
+    unacked = sorted(i for i, _ in set(pairs) - committed)
     summary.update({"rows_in_table": len(rows), "duplicates": len(rows) - len(present) + len(acked_twice),
                     "duplicate_ids": sorted(set(duplicated) | set(acked_twice))[:50], "lost": len(lost), "lost_ids": lost[:50],
                     "gaps": len(gaps), "gap_ids": gaps[:50], "unacknowledged": len(unacked),
