@@ -17,7 +17,7 @@ DEFINITIONS = {
               "lost = committed ids missing from the database after the run (hard failure, exit 3); duplicates = ids acknowledged "
               "twice or present twice (hard failure, exit 3); gaps = ids missing "
               "between the table's smallest and largest id (a sequence may skip, reported only); write_outage_seconds = "
-              "last acknowledged insert before the first failed attempt to the first acknowledged insert after the last",
+              "the longest time between two acknowledged inserts from the last one before the run on",
 }
 
 TARGETS = {
