@@ -20,14 +20,28 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("db-service"), help: "The PostgreSQL service, when the image alone does not say.")
     public var dbService: String?
 
-    @Option(name: .customLong("context"), help: "Docker context to use (default: DOCKER_HOST, DOCKER_CONTEXT or `docker context use`'s choice, as docker does).")
-    public var context: String?
+    @Option(name: .customLong("context"), help: "Docker context to use (default: DOCKER_HOST, DOCKER_CONTEXT or `docker context use`'s choice, as docker does); `status` takes it more than once for the fleet view.")
+    public var contexts: [String] = []
+
+    @Flag(name: .customLong("all-contexts"), help: "`status` only: the fleet view of every context `docker context ls` lists.")
+    public var allContexts = false
 
     public init() {}
 
+    /// The one context a single-engine command uses (`nil`: docker's own choice).
+    var context: String? { contexts.last }
+
     /// The runner for this run's children: every docker and compose call goes to the engine `--context`
     /// names, or to the one docker resolves at the start (see `EngineRunner`).
-    func runner() async throws -> any CommandRunning { try await EngineRunner.make(context: context) }
+    /// - Throws: `UpshiftError.usage` when several engines were named: only `status` looks at more than one,
+    ///   and it does not come here then. A second line of defence behind `EngineChoice.refusal`.
+    func runner() async throws -> any CommandRunning {
+        if let refusal = engineChoice.refusal(command: nil) { throw refusal }
+        return try await EngineRunner.make(context: context)
+    }
+
+    /// What was asked about engines, for the single-engine guard.
+    var engineChoice: EngineChoice { EngineChoice(contexts: contexts, allContexts: allContexts) }
 
     /// The same choices as a core value.
     public var composeOptions: ComposeOptions {

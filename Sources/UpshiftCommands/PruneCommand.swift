@@ -104,15 +104,9 @@ extension Upshift {
             FileHandle.standardError.write(Data("\npruned \(confirmed.count) item(s), \(ByteFormat.string(freed)) freed (run \(session.runID)); this cannot be undone\n".utf8))
         }
 
-        /// The inventory, with the live data locations from compose and a helper image the engine has.
+        /// The inventory (`PruneInventory.forProject`, shared with the fleet view).
         func inventory(project: ComposeProject, database: DatabaseService, runner: any CommandRunning) async throws -> PruneInventory {
-            let containers = (try? await project.cli.containers()) ?? []
-            let images = containers.filter { $0.service == database.service }.compactMap(\.image)
-            let helper = await DataDirectoryOperations.chooseHelperImage([database.imageText] + images, runner: runner) ?? database.imageText
-            return PruneInventory(
-                projectDirectory: project.location.directory,
-                liveLocations: [database.dataLocation] + (database.legacyLayoutLocation.map { [$0] } ?? []),
-                helperImage: helper, runner: runner)
+            await PruneInventory.forProject(project, database: database, runner: runner)
         }
 
         /// `--yes` takes the selection as it is; otherwise each item is asked for, `y/N`, on a terminal.

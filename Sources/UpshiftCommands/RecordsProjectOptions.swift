@@ -24,10 +24,18 @@ struct RecordsProjectOptions: ParsableArguments, Sendable {
     var dbService: String?
 
     @Option(name: .customLong("context"), help: "Docker context to use (default: DOCKER_HOST, DOCKER_CONTEXT or `docker context use`'s choice, as docker does).")
-    var context: String?
+    var contexts: [String] = []
+
+    /// The one context (`nil`: docker's own choice); a repeated `--context` is refused (`EngineChoice`).
+    var context: String? { contexts.last }
+
+    var engineChoice: EngineChoice { EngineChoice(contexts: contexts, allContexts: false) }
 
     /// The runner for this run's children (see `GlobalOptions.runner()`).
-    func runner() async throws -> any CommandRunning { try await EngineRunner.make(context: context) }
+    func runner() async throws -> any CommandRunning {
+        if let refusal = engineChoice.refusal(command: nil) { throw refusal }
+        return try await EngineRunner.make(context: context)
+    }
 
     var composeOptions: ComposeOptions {
         ComposeOptions(projectDirectory: projectDirectory, files: composeFile, projectName: projectName, envFiles: envFile, dbService: dbService)

@@ -61,7 +61,7 @@ public struct Upshift: AsyncParsableCommand {
     /// Options every subcommand takes (`GlobalOptions`), with whether they take a value.
     static let globalOptionNames: [String: Bool] = [
         "-C": true, "--project-directory": true, "-f": true, "--file": true, "-p": true, "--project-name": true,
-        "--env-file": true, "--db-service": true, "--context": true,
+        "--env-file": true, "--db-service": true, "--context": true, "--all-contexts": false,
     ]
 
     /// `upshift -C DIR pg-upgrade …` as well as `upshift pg-upgrade -C DIR …`: docker compose's users put
@@ -101,6 +101,12 @@ public struct Upshift: AsyncParsableCommand {
                 Foundation.exit(0)
             }
             exit(withError: error)
+        }
+        if let refusal = engineRefusal(command) {
+            // Before run(): a single-engine command given several engines changes nothing.
+            let (text, code) = ErrorReport.render(refusal)
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            Foundation.exit(code)
         }
         do {
             var command = command

@@ -131,6 +131,32 @@ struct FaultKillEndToEndTests {
                     }
                 }
 
+                // 8. and 9. The standby path (the application wrote after the snapshot: a committed txid_current(),
+                //    which changes no row): kill -9 while the standby follows the serving cluster before the window
+                //    (its container outlives upshift and would go on replaying into the copy), and in the window
+                //    during the proof that it replayed the old server's shutdown checkpoint (application and old
+                //    server stopped). The rollback removes the standby and the copy and brings the old cluster back.
+                for (point, step, prefix) in [("stage-standby (pg_upgrade, standby running)", "stage-init-new-cluster", "initdb "), ("promote-standby (the LSN proof)", "promote-standby", "waiting for the standby to replay")] {
+                    try await Self.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                        let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "link"]) { watcher, process in
+                            try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
+                            process.send(SIGSTOP)
+                            _ = try await E2EUpgrade.psql(d, service: FaultCampaign.dbService, "SELECT txid_current()")
+                            process.send(SIGCONT)
+                            try await watcher.waitForProgress(step, prefix: prefix)
+                        }
+                        let standby = try await E2EEnvironment.docker(["ps", "-q", "--filter", "name=upshift-standby-\(runID)"])
+                        verdict.check(!standby.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no standby was running when upshift was killed at \(point)")
+                        let rollback = try await d.upshift(["rollback", "--yes"])
+                        outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
+                        verdict.check(rollback.exitCode == 0, "rollback: \(rollback)")
+                        let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
+                        verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run remain")
+                        verdict.check(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "the copy or staged directory remains: \(FaultCampaign.dataEntries(d))")
+                        return "killed with the standby running; rollback exit \(rollback.exitCode) (standby, copy and staged directory removed)"
+                    }
+                }
+
                 let summary = try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts"))
                 print(summary)
             }

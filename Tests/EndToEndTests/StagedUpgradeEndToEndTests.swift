@@ -195,43 +195,69 @@ struct StagedUpgradeEndToEndTests {
         }
     }
 
-    /// 5. A row written after the online snapshot, before staging (upshift frozen with SIGSTOP while it
-    ///    fingerprints from the snapshot): a copy would show a newer state than the snapshot and could never be
-    ///    used, so `decide-staging` must not copy at all, and the window upgrades in place with the row.
+    /// 5. An application that keeps writing: a row written after the online snapshot, before staging (upshift
+    ///    frozen with SIGSTOP while it fingerprints from the snapshot), and another when the window opens (frozen
+    ///    when stop-app starts). A staged upgrade of a copy could never be used, so `decide-staging` starts a
+    ///    standby on the copy instead; the window proves it replayed the old server's shutdown checkpoint,
+    ///    promotes and upgrades it (`--link`, no dump, no point of no return), and both rows are on 18. The
+    ///    rollback is a rename back to the old cluster, which was never touched.
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
-    func writeBeforeStagingIsNotCopied() async throws {
-        try await E2EUpgrade.timed("staged pg_upgrade skipped: a write after the snapshot") {
-            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-written") { d in
+    func writingApplicationIsFollowedByAStandby() async throws {
+        try await E2EUpgrade.timed("staged pg_upgrade: a standby follows a writing application") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-standby") { d in
                 try await FaultCampaign.prepare(d)
                 let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
                 let watcher = FaultAuditWatcher(projectDirectory: d.path)
-                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "copy", "--yes"], workingDirectory: d.path)
+                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], workingDirectory: d.path)
                 do {
                     _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
                     process.send(SIGSTOP)
                     _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
-                        "CREATE TABLE upshift_early_marker (note text); INSERT INTO upshift_early_marker VALUES ('written before the staging')")
+                        "CREATE TABLE upshift_standby_marker (id serial, note text); INSERT INTO upshift_standby_marker (note) VALUES ('written before the staging')")
+                    process.send(SIGCONT)
+                    _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
+                    process.send(SIGSTOP)
+                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                        "INSERT INTO upshift_standby_marker (note) VALUES ('written as the window opens')")
                     process.send(SIGCONT)
                 } catch {
                     process.send(SIGCONT)
                     process.send(SIGKILL)
                     let output = try? await process.wait(timeout: .seconds(30))
-                    print("--- pg-upgrade when the online fingerprint was not seen\n\(output?.stderr.suffix(3000) ?? "")")
+                    print("--- pg-upgrade when the online fingerprint or stop-app was not seen\n\(output?.stderr.suffix(3000) ?? "")")
                     throw error
                 }
                 let upgrade = try await process.wait(timeout: .seconds(900))
                 try #require(!upgrade.signaled && upgrade.status == 0, "\(upgrade.stderr.suffix(2500))")
                 let run = try #require(E2EUpgrade.runIDs(d).last)
-                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run, step: "decide-staging") == "in-window")
-                let decided = try PrepareOnlineEndToEndTests.summary(d, run: run, step: "decide-staging")
-                #expect(decided.contains("no staged upgrade (the application wrote since the online snapshot: 1 transaction(s) committed"), "\(decided)")
+                let summary = { (step: String) throws -> String in try PrepareOnlineEndToEndTests.summary(d, run: run, step: step) }
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run, step: "decide-staging") == "standby")
+                #expect(try summary("decide-staging").hasPrefix("the application wrote since the online snapshot (1 transaction(s) committed"))
+                #expect(try summary("stage-standby").hasPrefix("copied to pgdb.copy-\(run); a standby follows the serving cluster"))
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run) == "standby")
+                let promoted = try summary("promote-standby")
+                #expect(promoted.contains("past the old server's shutdown checkpoint at") && promoted.hasSuffix("sequence value(s) set to the old cluster's, shut down cleanly"), "\(promoted)")
+                #expect(try summary("pg-upgrade").hasPrefix("pg_upgrade --link of the promoted copy: upgrade complete"))
+                #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster upgraded before the window"))
+                let verified = try summary("verify")
+                #expect(verified.hasPrefix("identical"), "\(verified)")
                 let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
-                #expect(!started.contains("stage-copy"), "\(started)")
-                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run) == "changed")
-                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "pg-upgrade") == "pg_upgrade --copy: upgrade complete")
+                #expect(!started.contains("dump") && !started.contains("stage-copy"), "\(started)")
+                let marks = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "point-of-no-return" }
+                #expect(marks.isEmpty, "a point of no return was written although the old cluster was never touched")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
-                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT note FROM upshift_early_marker") == "written before the staging")
-                #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(note, ' | ' ORDER BY id) FROM upshift_standby_marker")
+                    == "written before the staging | written as the window opens")
+                let entries = FaultCampaign.dataEntries(d)
+                #expect(!entries.contains { $0.contains(".copy-") || $0.contains(".staged-") }, "\(entries)")
+                let leftovers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(run)"])
+                #expect(leftovers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(leftovers.stdout)")
+
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
+                #expect(!rollback.stderr.contains("old cluster rebuilt from the dump"), "\(rollback.stderr.suffix(1500))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_standby_marker") == "2")
             }
         }
     }

@@ -40,3 +40,29 @@ struct StagedUpgradeTests {
         #expect(runner.argvs.isEmpty, "a refused path still ran \(runner.argvs)")
     }
 }
+
+/// The pure parts of the standby path (`StandbyServer`, `PromoteStandbyStep`): the pg_controldata fields the
+/// proof reads, and the superuser's name in `primary_conninfo`. The path itself runs in
+/// `StagedUpgradeEndToEndTests.writingApplicationIsFollowedByAStandby`.
+struct StandbyPathTests {
+    @Test func readsTheFieldsTheProofNeedsFromPgControldata() {
+        let output = """
+            pg_control version number:            1300
+            Database system identifier:           7441234567890123456
+            Database cluster state:               shut down
+            Latest checkpoint location:           0/3000028
+            Latest checkpoint's REDO location:    0/3000028
+            """
+        #expect(StopDatabaseStep.controlField("Latest checkpoint location", pgControldata: output) == "0/3000028")
+        #expect(StopDatabaseStep.controlField("Database system identifier", pgControldata: output) == "7441234567890123456")
+        #expect(StopDatabaseStep.clusterState(pgControldata: output) == "shut down")
+        #expect(StopDatabaseStep.controlField("Latest checkpoint", pgControldata: output) == nil, "a label must match whole")
+        #expect(StopDatabaseStep.clusterState(pgControldata: "") == "unknown")
+    }
+
+    @Test func quotesTheSuperuserInPrimaryConninfo() {
+        #expect(StandbyServer.conninfoValue("postgres") == "'postgres'")
+        #expect(StandbyServer.conninfoValue("o'brien") == "'o\\'brien'")
+        #expect(StandbyServer.conninfoValue("a\\b c") == "'a\\\\b c'")
+    }
+}

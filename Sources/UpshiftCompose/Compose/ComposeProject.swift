@@ -13,16 +13,19 @@ public struct ComposeProject: Sendable {
     public var tool: ComposeTool { cli.tool }
 
     /// Locates the project (compose's discovery rules), finds compose v2+, and reads `config`.
+    /// - Parameter tool: compose as already detected (`ComposeCLI.detect`); `nil` detects it here. The fleet
+    ///   view loads many projects from one engine and asks which compose there is only once.
     /// - Throws: `UpshiftError`: no compose file (64), compose rejects the project (64, compose's own
     ///   message), docker/compose missing or v1 only (69).
     public static func load(
-        options: ComposeOptions, runner: any CommandRunning,
+        options: ComposeOptions, runner: any CommandRunning, tool: ComposeTool? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         currentDirectory: String = FileManager.default.currentDirectoryPath
     ) async throws -> ComposeProject {
         let location = try ComposeDiscovery(currentDirectory: currentDirectory, environment: environment).locate(options)
-        let tool = try await ComposeCLI.detect(runner: runner, environment: environment)
-        var cli = ComposeCLI(runner: runner, tool: tool, location: location)
+        let detected: ComposeTool
+        if let tool { detected = tool } else { detected = try await ComposeCLI.detect(runner: runner, environment: environment) }
+        var cli = ComposeCLI(runner: runner, tool: detected, location: location)
         let config = try await cli.config()
         return ComposeProject(location: location, cli: cli, config: config, options: options)
     }

@@ -9,6 +9,8 @@ import UpshiftSupport
 ///   before the window (`StagedCluster`): the window renames it into place and proves it is that cluster;
 /// - `snapshot`: nothing committed, no prepared cluster: the online dump and fingerprint stand, and the
 ///   window restores or upgrades from them;
+/// - `standby` (pg_upgrade method): the application wrote after the snapshot, and a standby of the old
+///   cluster followed it (`StageStandbyStep`): it is promoted once the old server stopped and upgraded;
 /// - `changed`: a transaction committed or a sequence moved: the prepared cluster (if any) is deleted and
 ///   the window fingerprints, dumps and restores or upgrades as if nothing had been prepared.
 ///
@@ -41,6 +43,9 @@ struct CheckSnapshotStep: PlanStep {
         let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)
         online.verdict = verdict
         try online.write(world.runFolder)
+        if stages && StandbyServer.exists(world.runFolder) {
+            return .decided(WindowPath.standby.rawValue, because: "changed since the online snapshot (\(verdict.reason)); a standby followed the old cluster: it is promoted and upgraded once the old server has stopped")
+        }
         guard verdict.isCurrent else {
             return .decided(WindowPath.changed.rawValue, because: "changed since the online snapshot (\(verdict.reason)): the window does the work")
         }
@@ -62,6 +67,9 @@ enum WindowPath: String, Sendable, CaseIterable {
     case snapshot
     /// The cluster prepared before the window takes the old one's place.
     case prepared
+    /// The application wrote after the snapshot, and a standby followed the old cluster: it is promoted once
+    /// the old server stopped, upgraded, and takes the old one's place (pg_upgrade method).
+    case standby
 
     /// The condition, for the plan reader.
     var when: String {
@@ -69,6 +77,7 @@ enum WindowPath: String, Sendable, CaseIterable {
         case .changed: return "a transaction committed or a sequence moved since the snapshot"
         case .snapshot: return "nothing committed since the snapshot, and no cluster was prepared"
         case .prepared: return "nothing committed since the snapshot, and the cluster prepared before the window is ready"
+        case .standby: return "a standby of the old cluster followed it since before the window"
         }
     }
 }

@@ -25,6 +25,23 @@ public struct PgUpgradeMethodSteps: Sendable {
         let upgrade = try PgUpgradeRun(world: world)
         let source: DumpClusterStep.Source = path == .changed ? .window : .snapshot
         let dump = world.context.options.mode.destroysOldCluster ? [try DumpClusterStep(world: world, source: source).executable] : []
+        if path == .standby {
+            // A standby followed the old cluster: proven current, promoted and upgraded; the user's cluster is
+            // only renamed aside, so there is no dump and no point of no return.
+            let staged = try StagedUpgrade(world: world).upgrade
+            return try [
+                StopDatabaseStep(world: world).executable,
+                PromoteStandbyStep(upgrade: staged).executable,
+                UpgradeStandbyCopyStep(upgrade: staged).executable,
+                CarryConfigurationStep(upgrade: staged).executable,
+                DeleteCopyStep(upgrade: staged).executable,
+                MoveDataAsideStep(world: world, placesPrepared: true).executable,
+                SwitchImageStep(world: world, environment: environment).executable,
+                StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true).executable,
+                PostUpgradeStep(upgrade: upgrade).executable,
+                FingerprintStep(world: world).executable,
+            ]
+        }
         if path == .prepared {
             // Upgraded and verified before the window on a private copy: rename it into place and start it.
             return try dump + [

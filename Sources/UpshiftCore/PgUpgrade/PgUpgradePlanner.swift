@@ -70,6 +70,9 @@ public struct PgUpgradePlanner: Sendable {
             var branches: [ExecutableBranch] = []
             if stages { branches.append(ExecutableBranch(WindowPath.prepared.rawValue, when: WindowPath.prepared.when, steps: try window(.prepared))) }
             branches.append(ExecutableBranch(WindowPath.snapshot.rawValue, when: WindowPath.snapshot.when, steps: try window(.snapshot)))
+            if stages && world.context.options.method == .pgUpgrade {
+                branches.append(ExecutableBranch(WindowPath.standby.rawValue, when: WindowPath.standby.when, steps: [fingerprint] + (try window(.standby))))
+            }
             let discard = stages ? [try DiscardStagedStep(world: world).executable] : []
             branches.append(ExecutableBranch(WindowPath.changed.rawValue, when: WindowPath.changed.when, steps: discard + [fingerprint] + (try window(.changed))))
             steps += stop + [try CheckSnapshotStep(world: world, stages: stages).deciding(branches)]

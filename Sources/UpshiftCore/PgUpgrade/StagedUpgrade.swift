@@ -23,6 +23,10 @@ import UpshiftSupport
 ///    update_extensions.sql, analyze, fingerprint compared with the online one, system identifier, clean
 ///    shutdown.
 ///
+/// When the application has written since the snapshot, the copy could never be used; with the `standby`
+/// branch the copy instead follows the serving cluster as a standby (`StageStandbyStep`, `StandbyServer`),
+/// and the new cluster is initialised beside it; the window's `standby` branch promotes and upgrades it.
+///
 /// The window uses it like the dump method's staged cluster (`CheckSnapshotStep`): only if nothing committed
 /// since the snapshot, which also proves the copy (taken after the snapshot) shows the snapshot's state. The
 /// user's cluster is never touched, so there is no point of no return for `link` or `swap`.
@@ -55,9 +59,14 @@ struct StagedUpgrade: Sendable {
             Self.onCopy(CarryConfigurationStep(upgrade: upgrade), world),
             StageVerifyStep(staging: self).executable,
         ]
+        let standby = try [
+            StageStandbyStep(staging: self).executable,
+            Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
+        ]
         return [try DecideStagingStep(staging: self).deciding([
             ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage),
-            ExecutableBranch("in-window", when: "it has not, wal_level or an unlogged table rule the copy out, or the application wrote since the snapshot", steps: []),
+            ExecutableBranch("standby", when: "the same, but the application wrote since the snapshot: the copy follows it as a standby until the window", steps: standby),
+            ExecutableBranch("in-window", when: "it has not, wal_level or an unlogged table rule the copy out, or the application wrote and the window recreates the container", steps: []),
         ])]
     }
 
@@ -96,8 +105,11 @@ struct DecideStagingStep: PlanStep {
             return .decided("in-window", because: "no staged upgrade (\(obstacle)): the window upgrades in place")
         }
         if let reason = try await OnlinePreparation.outdated(world) {
-            _ = await staging.upgrade.worker.remove()
-            return .decided("in-window", because: "no staged upgrade (the application wrote since the online snapshot: \(reason)): the window upgrades in place")
+            guard world.context.isolation?.approach == .swapNetworks else {
+                _ = await staging.upgrade.worker.remove()
+                return .decided("in-window", because: "no staged upgrade (the application wrote since the online snapshot: \(reason); a standby cannot follow it through the window, which recreates the \(world.service) container): the window upgrades in place")
+            }
+            return .decided("standby", because: "the application wrote since the online snapshot (\(reason)): a copy follows the serving cluster as a standby until the window")
         }
         return .decided("stage", because: "a copy of the cluster fits beside it: upgrading the copy before the window")
     }

@@ -28,9 +28,14 @@ struct StopDatabaseStep: PlanStep {
 
     /// "Database cluster state" from `pg_controldata` output ("shut down" after a clean shutdown).
     static func clusterState(pgControldata output: String) -> String {
+        controlField("Database cluster state", pgControldata: output) ?? "unknown"
+    }
+
+    /// One field of `pg_controldata` output (`Latest checkpoint location`, …).
+    static func controlField(_ label: String, pgControldata output: String) -> String? {
         output.split(whereSeparator: \.isNewline)
-            .first { $0.hasPrefix("Database cluster state:") }
-            .map { $0.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            .first { $0.hasPrefix(label + ":") }
+            .map { $0.dropFirst(label.count + 1).trimmingCharacters(in: .whitespaces) }
     }
 
     static func containerPGDATA(_ world: PgUpgradeWorld) -> String {
