@@ -41,11 +41,40 @@ def _stop_app(d, ph):
         d.compose("stop", *APP)
 
 
-def _switch_and_start_db(d, ph):
+def _disconnect(cid):
+    """Takes container `cid` off every network; returns (network, aliases) to connect it again."""
+    import json
+    nets = json.loads(run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", cid]).stdout or "{}")
+    out = []
+    for net, conf in nets.items():
+        run(["docker", "network", "disconnect", net, cid])
+        out.append((net, [a for a in (conf or {}).get("Aliases") or [] if a]))
+    return out
+
+
+def _fence_clients(d, ph, ctx):
+    """With `--writer`: other clients on the database's network (the writer) are kept out of the dump floors'
+    window, as an operator must: right after the app is stopped the old container is taken off its compose
+    network (it keeps its unix socket, which the dump uses), else rows written after the dump are lost; and the
+    new container is taken off its network as soon as it is created (its entrypoint is still running initdb, so
+    nobody got in yet) until the restore and analyze are done, else a client writes into half-restored tables
+    (measured: a duplicate serial id and a failed primary key). `_start_app` connects it again (same aliases).
+    The pg_upgrade floors need none of it: the database is stopped right after the app and the new cluster is
+    complete when it starts."""
+    if not ctx.get("writer"):
+        return
+    with ph("fence other clients"):
+        _disconnect(d.container(DB))
+    ctx["_fence_new"] = True
+
+
+def _switch_and_start_db(d, ph, ctx=None):
     with ph("switch tag"):
         d.set_db_image(OLD_IMAGE, NEW_IMAGE)
     with ph("start new db"):
         d.compose("up", "-d", "--no-deps", DB)
+        if ctx and ctx.pop("_fence_new", False):
+            ctx["_fenced"] = (d.container(DB), _disconnect(d.container(DB)))
         d.wait_db_ready(d.container(DB))
 
 
@@ -54,7 +83,13 @@ def _move_aside(d, ph, suffix=".pg15"):
         os.rename(d.path(PGDATA_REL), d.path(PGDATA_REL + suffix))
 
 
-def _start_app(d, ph):
+def _start_app(d, ph, ctx=None):
+    fenced = ctx and ctx.pop("_fenced", None)
+    if fenced:
+        with ph("let other clients in"):
+            cid, nets = fenced
+            for net, aliases in nets:
+                run(["docker", "network", "connect", *[x for a in aliases for x in ("--alias", a)], net, cid])
     with ph("start app"):
         d.compose("up", "-d")
 
@@ -69,19 +104,20 @@ def dump_single(d, ctx):
     os.makedirs(d.path("backups"), exist_ok=True)
     dump = d.path("backups/dumpall.sql")
     _stop_app(d, ph)
+    _fence_clients(d, ph, ctx)
     with ph("pg_dumpall > file"):
         with open(dump, "wb") as f:
             d.db_exec("pg_dumpall", "-U", user, stdout=f)
     with ph("stop db"):
         d.compose("stop", DB)
     _move_aside(d, ph)
-    _switch_and_start_db(d, ph)
+    _switch_and_start_db(d, ph, ctx)
     with ph("psql < file"):
         with open(dump, "rb") as f:
             d.db_exec("psql", "-X", "-q", "-U", user, "-d", "postgres", stdin=f, stdout=subprocess.DEVNULL)
     with ph("analyze"):
         d.db_exec("vacuumdb", "-U", user, "--all", "--analyze-only", "-q")
-    _start_app(d, ph)
+    _start_app(d, ph, ctx)
     return ph.items
 
 
@@ -94,6 +130,7 @@ def dump_parallel(d, ctx):
     dump_ct = MOUNT_IN_CONTAINER + "/bench-dump"
     os.makedirs(dump_host, exist_ok=True)
     _stop_app(d, ph)
+    _fence_clients(d, ph, ctx)
     with ph("pg_dump -Fd -j N"):
         with open(d.path("backups/globals.sql"), "wb") as f:
             d.db_exec("pg_dumpall", "--globals-only", "-U", user, stdout=f)
@@ -103,7 +140,7 @@ def dump_parallel(d, ctx):
     with ph("stop db"):
         d.compose("stop", DB)
     _move_aside(d, ph)
-    _switch_and_start_db(d, ph)
+    _switch_and_start_db(d, ph, ctx)
     with ph("pg_restore -j N"):
         with open(d.path("backups/globals.sql"), "rb") as f:
             d.db_exec("psql", "-X", "-q", "-U", user, "-d", "postgres", stdin=f, stdout=subprocess.DEVNULL)
@@ -115,7 +152,7 @@ def dump_parallel(d, ctx):
                 d.db_exec("pg_restore", "-U", user, "-j", jobs, "-C", "-d", "postgres", f"{dump_ct}/{db}")
     with ph("analyze"):
         d.db_exec("vacuumdb", "-U", user, "--all", "--analyze-only", "-j", jobs, "-q")
-    _start_app(d, ph)
+    _start_app(d, ph, ctx)
     return ph.items
 
 
@@ -134,6 +171,7 @@ def pipe(d, ctx):
              "-e", "POSTGRES_DB", "-e", "PGDATA", "-v", f"{d.path('inventree-data')}:{MOUNT_IN_CONTAINER}", NEW_IMAGE], env=env)
         d.wait_db_ready(name)
     _stop_app(d, ph)
+    _fence_clients(d, ph, ctx)
     with ph("pg_dumpall | psql"):
         dumper = subprocess.Popen(["docker", "exec", d.container(DB), "pg_dumpall", "-U", user], stdout=subprocess.PIPE)
         loader = subprocess.run(["docker", "exec", "-i", name, "psql", "-X", "-q", "-U", user, "-d", "postgres"],

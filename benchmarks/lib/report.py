@@ -11,6 +11,13 @@ DEFINITIONS = {
                        "upshift's .upshift folder); disk_before_bytes is the first sample",
     "verification_seconds": "sum of upshift's verification steps in the window (check-snapshot or fingerprint-old, + verify) from `upshift log --json --run`",
     "verification_share": "verification_seconds / upshift downtime of the same run",
+    "writer": "--writer RATE: a sidecar psql client on the database's compose network inserting one row into bench_writer "
+              "(serial id) per attempt, RATE seconds of pause between attempts; committed = inserts acknowledged (psql exit 0, "
+              "id returned); failed_attempts = attempts that failed (expected while the database is down or fenced); "
+              "lost = committed ids missing from the database after the run (hard failure, exit 3); duplicates = ids acknowledged "
+              "twice or present twice (hard failure, exit 3); gaps = ids missing "
+              "between the table's smallest and largest id (a sequence may skip, reported only); write_outage_seconds = "
+              "the longest time between two acknowledged inserts from the last one before the run on",
 }
 
 TARGETS = {
@@ -32,6 +39,34 @@ def _run(size, kind, method):
     return runs[(len(runs) - 1) // 2] if runs else None
 
 
+def _writer(r):
+    w = r and r.get("writer")
+    if not w:
+        return None
+    return {k: w.get(k) for k in ("rate", "committed", "lost", "duplicates", "gaps", "failed_attempts", "unacknowledged", "write_outage_seconds")}
+
+
+def lost_rows(doc):
+    """Runs that lost committed writer rows or duplicated serial ids (or whose table could not be read after a
+    successful run): each is a hard failure of the run (exit 3)."""
+    out = []
+    for size in doc.get("sizes", []):
+        for r in size["runs"]:
+            w = r.get("writer")
+            if not w:
+                continue
+            if (w.get("lost") or 0) > 0:
+                out.append(f"scale {size['scale']} {r['kind']} {r['method']} ({r.get('project')}): {w['lost']} of "
+                           f"{w['committed']} committed rows missing, e.g. ids {w.get('lost_ids', [])[:10]}")
+            if (w.get("duplicates") or 0) > 0:
+                out.append(f"scale {size['scale']} {r['kind']} {r['method']} ({r.get('project')}): {w['duplicates']} duplicate "
+                           f"serial ids (acknowledged twice or in the table twice), ids {w.get('duplicate_ids', [])[:10]}")
+            if "check_error" in w and r.get("exit_code") == 0:
+                out.append(f"scale {size['scale']} {r['kind']} {r['method']} ({r.get('project')}): writer table unreadable "
+                           f"after the run: {w['check_error'][-200:]}")
+    return out
+
+
 def _ratio(a, b):
     return round(a / b, 3) if a is not None and b not in (None, 0) else None
 
@@ -49,7 +84,8 @@ def summarize(doc):
             row = {"method": m,
                    "raw_downtime": r and r["downtime_seconds"], "upshift_downtime": u and u["downtime_seconds"],
                    "raw_wall": r and r["wall_seconds"], "upshift_wall": u and u["wall_seconds"],
-                   "raw_disk_peak": r and r["disk_peak_bytes"], "upshift_disk_peak": u and u["disk_peak_bytes"]}
+                   "raw_disk_peak": r and r["disk_peak_bytes"], "upshift_disk_peak": u and u["disk_peak_bytes"],
+                   "raw_writer": _writer(r), "upshift_writer": _writer(u)}
             row["ratio"] = _ratio(row["upshift_downtime"], row["raw_downtime"])
             row["raw_downtimes_all"] = [x["downtime_seconds"] for x in _runs(s, "raw", m)]
             row["upshift_downtimes_all"] = [x["downtime_seconds"] for x in _runs(s, "upshift", m)]
@@ -108,18 +144,29 @@ def _f(x, unit="s"):
     return f"{x:.1f}"
 
 
+def _w(w):
+    if not w:
+        return "-"
+    q = lambda k: "?" if w.get(k) is None else w[k]
+    return f"{w['committed']}/{q('lost')}/{q('duplicates')}/{q('gaps')}/{w['failed_attempts']}"
+
+
 def table(doc):
     s = doc["summary"]
     lines = [f"upshift pg-upgrade 15->18 downtime benchmark {doc['started']}  (engine cores {doc['machine']['engine_cores']}, "
              f"jobs {doc['config']['jobs']}, load {doc['machine']['load_average_start'][0]:.2f} -> "
              f"{doc['machine'].get('load_average_end', [0])[0]:.2f})", ""]
+    writing = any(r.get("writer") for size in doc["sizes"] for r in size["runs"])
     head = f"{'scale':>5} {'DB MB':>6} {'method':<16} {'raw down':>8} {'ups down':>8} {'ups/raw':>7} {'raw wall':>8} {'ups wall':>8} {'raw pkMB':>8} {'ups pkMB':>8} {'verif s':>7}"
+    if writing:
+        head += f" {'raw rows c/lost/dup/gap/fail':>28} {'ups rows c/lost/dup/gap/fail':>28}"
     lines += [head, "-" * len(head)]
     for size in s["per_size"]:
         for r in size["rows"]:
             lines.append(f"{size['scale']:>5} {_f(size['database_bytes'], 'MB'):>6} {r['method']:<16} {_f(r['raw_downtime']):>8} "
                          f"{_f(r['upshift_downtime']):>8} {_f(r['ratio'], 'x'):>7} {_f(r['raw_wall']):>8} {_f(r['upshift_wall']):>8} "
-                         f"{_f(r['raw_disk_peak'], 'MB'):>8} {_f(r['upshift_disk_peak'], 'MB'):>8} {_f(r.get('verification_seconds')):>7}")
+                         f"{_f(r['raw_disk_peak'], 'MB'):>8} {_f(r['upshift_disk_peak'], 'MB'):>8} {_f(r.get('verification_seconds')):>7}"
+                         + (f" {_w(r.get('raw_writer')):>28} {_w(r.get('upshift_writer')):>28}" if writing else ""))
     if s.get("large_over_small"):
         lines += ["", "downtime large/small: " + ", ".join(f"{k} {_f(v, 'x')}" for k, v in s["large_over_small"].items())]
     if s.get("parallel_vs_pipe_large"):
@@ -134,6 +181,11 @@ def table(doc):
             if "error" in r or r.get("exit_code") not in (0, None) or not r.get("check", {}).get("ok", False):
                 lines.append(f"FAILED: scale {size['scale']} {r['kind']} {r['method']}: "
                              f"{(r.get('error') or r.get('output_tail') or str(r.get('check')))[-300:].strip()}")
+            w = r.get("writer")
+            if w and (r.get("error") or r.get("exit_code") not in (0, None)):
+                lines.append(f"  writer in that failed run: committed {w.get('committed')}, lost {w.get('lost', '?')}, "
+                             f"gaps {w.get('gaps', '?')}, failed attempts {w.get('failed_attempts')}"
+                             + (f", check error {w['check_error'][-150:]}" if w.get("check_error") else ""))
     if doc["sizes"]:
         large = max(doc["sizes"], key=lambda x: x["scale"])
         lines += ["", f"where the time goes (scale {large['scale']}, median runs; seconds):"]
@@ -143,6 +195,8 @@ def table(doc):
                 lines.append(f"  raw     {m:<16} " + ", ".join(f"{p['phase']} {p['seconds']:.1f}" for p in r.get("phases", [])))
             if u and u.get("audit"):
                 lines.append(f"  upshift {m:<16} " + ", ".join(f"{st['step']} {st['seconds']:.1f}" for st in u["audit"]["steps"]))
+    for x in lost_rows(doc):
+        lines.append(f"LOST ROWS: {x}")
     if s["targets"]:
         lines += ["", "targets:"]
         lines += [f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {_f(t['value'], 'x')} ({t['limit']})" for t in s["targets"]]
