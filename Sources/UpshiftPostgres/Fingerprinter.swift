@@ -58,17 +58,12 @@ public enum Fingerprinter {
     /// Database -> qualified table name -> size of its main fork in bytes, for the same tables as the
     /// fingerprint: a cheap check that a table's files arrived whole where its rows are not read again.
     public static func relationSizes(_ parameters: ConnectionParameters) throws(PostgresError) -> [String: [String: Int]] {
-        let main = try Connection(parameters)
         var out: [String: [String: Int]] = [:]
-        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
-            let name = try row.requiredString("datname")
-            let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
+        try eachDatabase(parameters) { name, conn throws(PostgresError) in
             var sizes: [String: Int] = [:]
-            for table in try conn.query("""
-                SELECT n.nspname || '.' || c.relname AS name, pg_relation_size(c.oid) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-                """).rows {
+            for table in try conn.query(
+                "SELECT n.nspname || '.' || c.relname AS name, pg_relation_size(c.oid) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + userTablesCondition
+            ).rows {
                 sizes[try table.requiredString("name")] = try table.int("size")
             }
             out[name] = sizes
@@ -79,15 +74,32 @@ public enum Fingerprinter {
     /// Every connectable database's sequences, read now. Sequences advance outside transactions, so a
     /// snapshot cannot vouch for them: comparing these with a fingerprint's is how a caller checks them.
     public static func sequences(_ parameters: ConnectionParameters) throws(PostgresError) -> [String: [SequenceFingerprint]] {
-        let main = try Connection(parameters)
         var out: [String: [SequenceFingerprint]] = [:]
-        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
-            let name = try row.requiredString("datname")
-            let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
-            out[name] = try readSequences(conn)
-        }
+        try eachDatabase(parameters) { name, conn throws(PostgresError) in out[name] = try readSequences(conn) }
         return out
     }
+
+    /// Calls `body` with every connectable database's name and a connection to it (the one to
+    /// `parameters.database` is reused for that database); `cluster` first, with that connection, for
+    /// cluster-wide facts.
+    static func eachDatabase(
+        _ parameters: ConnectionParameters, cluster: (Connection) throws(PostgresError) -> Void = { _ in },
+        _ body: (String, Connection) throws(PostgresError) -> Void
+    ) throws(PostgresError) {
+        let main = try Connection(parameters)
+        try cluster(main)
+        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
+            let name = try row.requiredString("datname")
+            try body(name, name == parameters.database ? main : try Connection(parameters.with(database: name)))
+        }
+    }
+
+    /// The tables a fingerprint covers (`pg_class c` joined to `pg_namespace n`): ordinary tables and
+    /// partitions outside the system, toast and temporary schemas.
+    static let userTablesCondition = """
+        c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        """
 
     /// Roles with their password *kind*. `pg_authid` needs superuser; without it the kind is `unknown`.
     static func readRoles(_ conn: Connection) throws(PostgresError) -> [RoleFingerprint] {
@@ -126,8 +138,7 @@ public enum Fingerprinter {
     static func readTables(_ conn: Connection, database: String, known: [String: TableFingerprint] = [:], progress: Progress?) throws(PostgresError) -> [TableFingerprint] {
         let tables = try conn.query("""
             SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-              AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+            WHERE \(userTablesCondition)
             ORDER BY n.nspname, c.relname
             """).rows
         var out: [TableFingerprint] = []

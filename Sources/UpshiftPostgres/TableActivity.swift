@@ -29,13 +29,12 @@ public struct ClusterActivity: Sendable, Hashable, Codable {
 
     /// Blocking: reads every database through libpq.
     public static func read(_ parameters: ConnectionParameters) throws(PostgresError) -> ClusterActivity {
-        let main = try Connection(parameters)
-        let trackCounts = try main.query("SHOW track_counts").single().bool("track_counts")
+        var trackCounts = false
         var types: [String: String] = [:]
         var tables: [String: [TableActivity]] = [:]
-        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
-            let name = try row.requiredString("datname")
-            let conn = name == parameters.database ? main : try Connection(parameters.with(database: name))
+        try Fingerprinter.eachDatabase(parameters, cluster: { main throws(PostgresError) in
+            trackCounts = try main.query("SHOW track_counts").single().bool("track_counts")
+        }) { name, conn throws(PostgresError) in
             types[name] = try conn.query(typesSQL).single().requiredString("types")
             tables[name] = try conn.query(tablesSQL).rows.map { row throws(PostgresError) in
                 TableActivity(
@@ -66,8 +65,7 @@ public struct ClusterActivity: Sendable, Hashable, Codable {
                md5(coalesce((SELECT string_agg(a.attname || ':' || a.atttypid::text || ':' || a.atttypmod::text || ':' || a.attisdropped::text || ':' || coalesce(a.attmissingval::text, ''), ',' ORDER BY a.attnum)
                              FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0), '')) AS columns
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        WHERE \(Fingerprinter.userTablesCondition)
         ORDER BY n.nspname, c.relname
         """
 
