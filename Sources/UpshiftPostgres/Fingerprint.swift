@@ -137,6 +137,17 @@ extension Fingerprint {
         }
     }
 
+    /// Database -> qualified name -> this fingerprint's entry, for the tables `keeping` names per database:
+    /// the `known` tables of `Fingerprinter.capture`.
+    public func tables(keeping: [String: Set<String>]) -> [String: [String: TableFingerprint]] {
+        var out: [String: [String: TableFingerprint]] = [:]
+        for database in databases {
+            let keep = keeping[database.name] ?? []
+            out[database.name] = Dictionary(database.tables.filter { keep.contains($0.qualifiedName) }.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        return out
+    }
+
     /// Human-readable differences from `self` (before) to `other` (after); empty when they match.
     ///
     /// Compared: databases present, per database locale, extensions present, every table's row count and

@@ -121,13 +121,8 @@ struct FaultKillEndToEndTests {
                         let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "link"]) { watcher, _ in
                             try await watcher.waitForProgress(step, prefix: prefix)
                         }
-                        let rollback = try await d.upshift(["rollback", "--yes"])
-                        outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
-                        verdict.check(rollback.exitCode == 0, "rollback: \(rollback)")
-                        let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
-                        verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run remain")
-                        verdict.check(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "the copy or staged directory remains: \(FaultCampaign.dataEntries(d))")
-                        return "killed before the window; rollback exit \(rollback.exitCode) (run's containers, copy and staged directory removed)"
+                        let exit = try await Self.rollbackRemovesStaging(d, verdict, outputs: outputs, runID: runID, point: point)
+                        return "killed before the window; rollback exit \(exit) (run's containers, copy and staged directory removed)"
                     }
                 }
 
@@ -147,13 +142,8 @@ struct FaultKillEndToEndTests {
                         }
                         let standby = try await E2EEnvironment.docker(["ps", "-q", "--filter", "name=upshift-standby-\(runID)"])
                         verdict.check(!standby.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no standby was running when upshift was killed at \(point)")
-                        let rollback = try await d.upshift(["rollback", "--yes"])
-                        outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
-                        verdict.check(rollback.exitCode == 0, "rollback: \(rollback)")
-                        let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
-                        verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run remain")
-                        verdict.check(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "the copy or staged directory remains: \(FaultCampaign.dataEntries(d))")
-                        return "killed with the standby running; rollback exit \(rollback.exitCode) (standby, copy and staged directory removed)"
+                        let exit = try await Self.rollbackRemovesStaging(d, verdict, outputs: outputs, runID: runID, point: point)
+                        return "killed with the standby running; rollback exit \(exit) (standby, copy and staged directory removed)"
                     }
                 }
 
@@ -311,6 +301,19 @@ struct FaultKillEndToEndTests {
         let state = try RunFolder(projectDirectory: d.path, runID: try #require(RunID(runID))).loadState()
         verdict.check(state.needsRollback == changedSomething, "the killed run \(runID): needs rollback \(state.needsRollback), expected \(changedSomething)")
         return (runID, result)
+    }
+
+    /// `rollback` after a kill while the pg_upgrade method staged: it must succeed and leave none of the run's
+    /// containers (pg_basebackup, the upgrade worker, the standby), no copy and no staged directory.
+    /// - Returns: the rollback's exit code.
+    static func rollbackRemovesStaging(_ d: E2EDeployment, _ verdict: FaultVerdict, outputs: FaultOutputs, runID: String, point: String) async throws -> Int32 {
+        let rollback = try await d.upshift(["rollback", "--yes"])
+        outputs.add("rollback after a kill at \(point)", rollback.stdout + rollback.stderr)
+        verdict.check(rollback.exitCode == 0, "rollback: \(rollback)")
+        let left = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(runID)"])
+        verdict.check(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of the killed run remain")
+        verdict.check(!FaultCampaign.dataEntries(d).contains { $0.contains(".copy-") || $0.contains(".staged-") }, "the copy or staged directory remains: \(FaultCampaign.dataEntries(d))")
+        return rollback.exitCode
     }
 
     /// Polls the newest run's journal until it holds an `intent` record for `step`.

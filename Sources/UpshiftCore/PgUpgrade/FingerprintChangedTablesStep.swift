@@ -29,11 +29,7 @@ struct FingerprintChangedTablesStep: PlanStep {
         let parameters = try await world.serverConnection()
         let now = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
         let unchanged = online.activity.map { now.unchangedTables(since: $0) } ?? [:]
-        var known: [String: [String: TableFingerprint]] = [:]
-        for database in snapshot.databases {
-            let keep = unchanged[database.name] ?? []
-            known[database.name] = Dictionary(database.tables.filter { keep.contains($0.qualifiedName) }.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
-        }
+        let known = snapshot.tables(keeping: unchanged)
         let fingerprint = try await Fingerprinter.captureAsync(parameters, known: known) { db, table, position, count in
             context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items))
         }

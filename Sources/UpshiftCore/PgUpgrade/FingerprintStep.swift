@@ -44,10 +44,7 @@ struct FingerprintStep: PlanStep {
         if reusesUnchanged {
             let data = try Data(contentsOf: URL(fileURLWithPath: FingerprintChangedTablesStep.unchangedPath(world.runFolder)))
             oldSizes = try JSONDecoder().decode([String: [String: Int]].self, from: data)
-            for database in before.databases {
-                let keep = oldSizes[database.name] ?? [:]
-                known[database.name] = Dictionary(database.tables.filter { keep[$0.qualifiedName] != nil }.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
-            }
+            known = before.tables(keeping: oldSizes.mapValues { Set($0.keys) })
         }
         let fingerprint = try await Fingerprinter.captureAsync(parameters, known: known) { db, table, position, count in context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items)) }
         try FingerprintFile.save(fingerprint, to: Self.path(world.runFolder, .after))

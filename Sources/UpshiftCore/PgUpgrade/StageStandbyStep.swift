@@ -32,9 +32,7 @@ struct StageStandbyStep: PlanStep {
         try await standby.start(container: try await DumpClusterStep(world: world).container(), context: context)
         let settings = try await ClusterSettings.read(server)
         try settings.save(to: ClusterSettings.path(world.runFolder))
-        guard FileManager.default.createFile(atPath: StandbyServer.path(world.runFolder), contents: Data("{\"container\":\"\(standby.name)\"}\n".utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw UpshiftError("cannot write \(StandbyServer.path(world.runFolder))")
-        }
+        try PrivateJSON.write(["container": standby.name], to: StandbyServer.path(world.runFolder))
         return StepOutcome(summary: "copied to \(staging.upgrade.oldRelative); a standby follows the serving cluster (\(standby.name))")
     }
 }

@@ -83,12 +83,8 @@ struct StagedServer: Sendable {
     func waitReady() async throws -> String {
         let deadline = world.readyDeadline
         while true {
-            let state = try await ContainerState.inspect(container: name, runner: world.runner)
-            guard let state, state.status == "running" || state.status == "created" else {
-                let logs = try? await world.runner.run(Command("docker", ["logs", "--tail", "15", name], timeout: .seconds(30)))
-                let tail = logs.map { world.redactor.redact(($0.stdoutText + $0.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? ""
-                throw UpshiftError("the one-off PostgreSQL \(world.context.options.targetMajor) server for the staged cluster stopped (\(state?.status ?? "gone"))" + (tail.isEmpty ? "" : "; its last log lines:\n" + tail))
-            }
+            let state = try await OneOffServerState.requireRunning(
+                name, what: "the one-off PostgreSQL \(world.context.options.targetMajor) server for the staged cluster", runner: world.runner, redactor: world.redactor)
             if let address = state.addresses.first {
                 let parameters = world.database.superuserConnection(host: address, port: 5432)
                 do {

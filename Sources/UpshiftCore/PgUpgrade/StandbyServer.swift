@@ -94,12 +94,7 @@ struct StandbyServer: Sendable {
 
     /// Fails with the standby's last log lines when its container is no longer running.
     func requireRunning() async throws {
-        let state = try await ContainerState.inspect(container: name, runner: world.runner)
-        guard let state, state.status == "running" || state.status == "created" else {
-            let logs = try? await world.runner.run(Command("docker", ["logs", "--tail", "15", name], timeout: .seconds(30)))
-            let tail = logs.map { world.redactor.redact(($0.stdoutText + $0.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)) } ?? ""
-            throw UpshiftError("the standby of the old cluster stopped (\(state?.status ?? "gone"))" + (tail.isEmpty ? "" : "; its last log lines:\n" + tail))
-        }
+        try await OneOffServerState.requireRunning(name, what: "the standby of the old cluster", runner: world.runner, redactor: world.redactor)
     }
 
     /// Waits until the standby has replayed the record at `checkpoint` (the old server's shutdown checkpoint,
