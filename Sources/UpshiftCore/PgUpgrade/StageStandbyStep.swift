@@ -23,15 +23,12 @@ struct StageStandbyStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = staging.world
-        guard let server = world.context.onlineConnection() else {
-            throw UpshiftError("no address to reach \(world.service) before the window")
-        }
+        let server = try staging.onlineServer()
         let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
         try await copy.take(context)
         let standby = StandbyServer(world: world, upgrade: staging.upgrade)
         try await standby.start(container: try await DumpClusterStep(world: world).container(), context: context)
-        let settings = try await ClusterSettings.read(server)
-        try settings.save(to: ClusterSettings.path(world.runFolder))
+        try await ClusterSettings.read(server).save(to: ClusterSettings.path(world.runFolder))
         try PrivateJSON.write(["container": standby.name], to: StandbyServer.path(world.runFolder))
         return StepOutcome(summary: "copied to \(staging.upgrade.oldRelative); a standby follows the serving cluster (\(standby.name))")
     }

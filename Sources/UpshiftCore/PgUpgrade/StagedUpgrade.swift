@@ -49,6 +49,15 @@ struct StagedUpgrade: Sendable {
         world.database.dataLocation.subpath + ".copy-" + world.context.runID.rawValue
     }
 
+    /// The serving server at its container's address, which every staging step reads (preflight found it, or
+    /// the run would not stage).
+    func onlineServer() throws -> ConnectionParameters {
+        guard let server = world.context.onlineConnection() else {
+            throw UpshiftError("no address to reach \(world.service) before the window")
+        }
+        return server
+    }
+
     /// The staging sub-plan: one decision whose `stage` branch upgrades the copy.
     func steps() throws -> [ExecutableStep] {
         let stage = try [
@@ -95,9 +104,7 @@ struct DecideStagingStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = staging.world
-        guard let server = world.context.onlineConnection() else {
-            throw UpshiftError("no address to reach \(world.service) before the window")
-        }
+        let server = try staging.onlineServer()
         let databases = try await PsqlRunner(compose: world.compose, database: world.database).databases()
         let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
         if let obstacle = try await copy.obstacle(server: server, databases: databases) {
@@ -131,14 +138,11 @@ struct StageCopyStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = staging.world
-        guard let server = world.context.onlineConnection() else {
-            throw UpshiftError("no address to reach \(world.service) before the window")
-        }
+        let server = try staging.onlineServer()
         let copy = PrivateCopy(world: world, upgrade: staging.upgrade)
         try await copy.take(context)
         try await copy.recover(context)
-        let settings = try await ClusterSettings.read(server)
-        try settings.save(to: ClusterSettings.path(world.runFolder))
+        try await ClusterSettings.read(server).save(to: ClusterSettings.path(world.runFolder))
         return StepOutcome(summary: "copied to \(staging.upgrade.oldRelative), recovered and shut down cleanly")
     }
 }
