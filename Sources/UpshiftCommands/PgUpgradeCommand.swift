@@ -81,7 +81,7 @@ extension Upshift {
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = try await global.runner()
-            try await EngineEndpoint.requireLocal("pg-upgrade", runner: runner)
+            let endpoint = try await EngineEndpoint.current(runner: runner)
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             var options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,
@@ -89,6 +89,7 @@ extension Upshift {
                 mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
             if noOnlinePrepare { options.prepareOnline = false }
             options.targetImage = targetImage
+            if !endpoint.isLocal { options.remoteEngine = endpoint.host }
             let session = try RunSession(
                 project: project, command: "pg-upgrade --to \(targetMajor)", dryRun: change.dryRun, secrets: [try? project.database().password], progress: change.progress)
             defer { session.close() }
@@ -108,6 +109,10 @@ extension Upshift {
             let planner = PgUpgradePlanner(world: PgUpgradeWorld(context: context, runner: runner, runFolder: folder))
             let plan = try planner.plan()
             if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: context.redactor) }
+            let tunnel = try context.options.remoteEngine.map { _ in
+                try DatabaseTunnel(port: context.hostPort, project: context.handle.projectName, service: context.database.service, engine: .of(runner))
+            }
+            defer { tunnel?.stop() }
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: change.yes,

@@ -45,10 +45,11 @@ extension Upshift {
         func run() async throws {
             ChildProcessRegistry.shared.installSignalHandlers()
             let runner = try await global.runner()
-            try await EngineEndpoint.requireLocal("update", runner: runner)
+            let endpoint = try await EngineEndpoint.current(runner: runner)
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
-            let options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
+            var options = AppUpdateOptions(targetVersion: version, service: service, allowDowngrade: allowDowngrade,
                                            rollbackOnFailure: !change.noRollback, backupDirectory: backupDirectory)
+            if !endpoint.isLocal { options.remoteEngine = endpoint.host }
             let session = try RunSession(project: project, command: "update --to \(version)", dryRun: change.dryRun, secrets: [try? project.database().password], progress: change.progress)
             defer { session.close() }
             let reporter = session.reporter
@@ -65,6 +66,10 @@ extension Upshift {
             let planner = AppUpdatePlanner(world: world)
             let plan = try planner.plan()
             if change.dryRun { return try session.printDryRun(plan.plan, json: change.json, redactor: context.redactor) }
+            let tunnel = try options.remoteEngine.map { _ in
+                try DatabaseTunnel(port: context.hostPort, project: context.handle.projectName, service: context.database.service, engine: .of(runner))
+            }
+            defer { tunnel?.stop() }
             let outcome = try await session.execute(
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Update \(context.appService) to \(version)?", yes: change.yes, rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))

@@ -9,6 +9,9 @@ public struct AppUpdateOptions: Sendable, Hashable, Codable {
     public var backupDirectory: String?
     public var stopTimeout: Int
     public var readyTimeout: Int
+    /// The engine's endpoint when it is not on this host: the database is then reached through
+    /// `DatabaseTunnel` and published nowhere. `nil`: a local engine.
+    public var remoteEngine: String?
 
     public init(targetVersion: String, service: String? = nil, allowDowngrade: Bool = false, rollbackOnFailure: Bool = true, backupDirectory: String? = nil, stopTimeout: Int = 60, readyTimeout: Int = 180) {
         self.targetVersion = targetVersion

@@ -13,8 +13,11 @@ struct UpdateIsolateDatabaseStep: PlanStep {
         let payload = RestoreDatabaseServicePayload(
             handle: world.context.handle, service: world.dbService, runFolder: world.runFolder.path,
             leaveStopped: !world.context.databaseWasRunning, readyTimeout: world.context.options.readyTimeout)
+        let title = world.context.options.remoteEngine == nil
+            ? "Publish \(world.dbService) on 127.0.0.1:\(world.context.hostPort) for upshift only, restart policy off"
+            : "Recreate \(world.dbService) with restart policy off; upshift reaches it through docker exec (the engine is remote)"
         return PlannedStep(
-            id: "isolate-db", title: "Publish \(world.dbService) on 127.0.0.1:\(world.context.hostPort) for upshift only, restart policy off",
+            id: "isolate-db", title: title,
             kind: "app.isolate-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: try CompensationSpec(
                 kind: RestoreDatabaseServiceCompensator.kind,
@@ -23,7 +26,12 @@ struct UpdateIsolateDatabaseStep: PlanStep {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
-        try IsolationOverride.write(path: world.overridePath, service: world.dbService, hostPort: world.context.hostPort)
+        if world.context.options.remoteEngine == nil {
+            try IsolationOverride.write(path: world.overridePath, service: world.dbService, hostPort: world.context.hostPort)
+        } else {
+            // The engine's loopback is not this host's: nothing is published there (the tunnel listens here).
+            try IsolationOverride.write(path: world.overridePath, service: world.dbService, settings: ["restart": "no"])
+        }
         try await world.isolatedCompose.up([world.dbService])
         context.progress("waiting for \(world.dbService) on 127.0.0.1:\(world.context.hostPort)")
         try await world.waitForServer()

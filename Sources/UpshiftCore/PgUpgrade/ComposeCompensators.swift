@@ -36,13 +36,17 @@ struct RestoreDatabaseServiceCompensator: Compensating {
         let before = FingerprintStep.path(payload.runFolder, .before)
         if FileManager.default.fileExists(atPath: before) {
             let port = try PgUpgradePreflight.freePort()
+            // A remote engine's loopback is not this host's: publish nothing there, reach it through a tunnel.
+            let remote = (try? await EngineEndpoint.current(runner: runner))?.isLocal == false
+            let tunnel = remote ? try DatabaseTunnel(port: port, project: payload.handle.projectName, service: payload.service, engine: .of(runner)) : nil
+            defer { tunnel?.stop() }
             // In a private temporary folder, not the run folder: the undo must work when the filesystem that
             // holds .upshift is full (the very fault that may have stopped the run).
             let scratch = try PrivateScratch.make(prefix: "upshift-verify-\(runID)")
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let override = scratch + "/verify.override.yml"
             // Verified as isolated as the window was: nobody writes to the old data before the check.
-            try await WindowIsolation.writeOverride(path: override, service: payload.service, hostPort: port, network: network, runID: runID, runner: runner)
+            try await WindowIsolation.writeOverride(path: override, service: payload.service, hostPort: remote ? nil : port, network: network, runID: runID, runner: runner)
             var cli = payload.handle.cli(runner: runner, tool: tool, extraFiles: [override])
             let config = try await cli.config()
             var database = try DatabaseService.select(from: config, named: payload.service)

@@ -27,7 +27,7 @@ struct IsolateDatabaseStep: PlanStep {
                 notes: [note, "proved before the fingerprint: no other session, no former network or port left on the container, the old ports silent"])
         }
         let command = world.isolatedCompose.cli.command(["up", "-d", "--no-deps", world.service])
-        let reach = world.reachesContainersDirectly ? "" : ", published on 127.0.0.1:\(world.context.hostPort) for upshift"
+        let reach = world.upshiftPort.map { ", published on 127.0.0.1:\($0) for upshift" } ?? ""
         return PlannedStep(
             id: "isolate-db", title: "Recreate \(world.service) for upshift only (private network\(reach), restart policy off)",
             kind: "pg.isolate-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
@@ -48,7 +48,7 @@ struct IsolateDatabaseStep: PlanStep {
         if isolation.approach == .swapNetworks && !running { isolation.approach = .recreate }
         // Written in every case: the window's compose commands (stop, the new server) name it.
         try await WindowIsolation.writeOverride(
-            path: world.overridePath, service: world.service, hostPort: world.reachesContainersDirectly ? nil : world.context.hostPort,
+            path: world.overridePath, service: world.service, hostPort: world.upshiftPort,
             network: isolation.network, runID: runID, runner: runner)
 
         let parameters: ConnectionParameters
@@ -66,8 +66,9 @@ struct IsolateDatabaseStep: PlanStep {
         let ended = try await WindowIsolation.endOtherSessions(parameters, deadline: .now + .seconds(30))
         let current = try await ContainerState.read(service: world.service, compose: world.compose, runner: runner)?.id ?? world.service
         let unreachable = try await isolation.detachmentProblems(
-            container: current, allowedPort: world.reachesContainersDirectly ? nil : world.context.hostPort, runner: runner)
-        let ports = await isolation.probePorts()
+            container: current, allowedPort: world.upshiftPort, runner: runner)
+        // Knocking at this host's addresses says nothing about a remote engine's ports.
+        let ports = world.context.options.remoteEngine == nil ? await isolation.probePorts() : []
         let leaks = unreachable + ports
         guard leaks.isEmpty else {
             throw UpshiftError("other clients can still reach the old server: " + leaks.joined(separator: "; "),

@@ -44,6 +44,13 @@ public struct PgUpgradeWorld: Sendable {
     /// (`IsolationOverride`).
     public var reachesContainersDirectly: Bool { context.onlineAddress != nil && context.options.method != .invoke }
 
+    /// The port the window's override publishes on the engine host's 127.0.0.1 for upshift: none when upshift
+    /// reaches container addresses, or when the engine is remote (its loopback is not this host's; the
+    /// `DatabaseTunnel` listens on this port here instead).
+    public var upshiftPort: Int? {
+        reachesContainersDirectly || context.options.remoteEngine != nil ? nil : context.hostPort
+    }
+
     /// Compose that starts the new server: always with the window's override, on the private network. Any
     /// client that reaches the service's networks — a job runner of another stack, a cron container, the
     /// downtime benchmark's writer — would otherwise write into the new cluster before it is verified; a

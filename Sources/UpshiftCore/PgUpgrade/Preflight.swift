@@ -197,7 +197,12 @@ public struct PgUpgradePreflight: Sendable {
                     hint: "free some space, or use --mode link (needs almost no space)")
             }
         }
-        let jobs = await tools.jobs(options.jobs)
+        var jobs = await tools.jobs(options.jobs)
+        if let remote = options.remoteEngine {
+            // pg_dump -Fd -j N writes through a bind mount of the dump folder, a path on the engine's host.
+            if jobs > 1 { notes.append("single-stream dump and restore: the engine is on another host (\(remote)), and a parallel dump would write to a folder there") }
+            jobs = 1
+        }
 
         let port = try Self.freePort()
         var context = PgUpgradeContext(
@@ -215,7 +220,9 @@ public struct PgUpgradePreflight: Sendable {
         context.upgradeTool = upgradeTool
         context.extensions = extensions
         context.sidecars = sidecars.sidecars
-        if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
+        if let remote = options.remoteEngine {
+            context.notes.append("the engine is on another host (\(remote)): upshift reaches the database through `docker exec` (a tunnel on this machine's 127.0.0.1:\(port)), nothing is published; the dump and fingerprint run inside the window")
+        } else if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
             let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)
             context.onlineAddress = probe.address
             if let reason = probe.reason {

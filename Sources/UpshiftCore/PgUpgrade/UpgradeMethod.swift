@@ -51,6 +51,9 @@ public struct PgUpgradeOptions: Sendable, Hashable, Codable {
     /// `false` (`--no-online-prepare`): take the dump and the "before" fingerprint only inside the window.
     /// `nil` = on. Optional so that journals written before the option existed still decode.
     public var prepareOnline: Bool?
+    /// The engine's endpoint when it is not on this host (`tcp://…`, `ssh://…`): upshift then reaches the
+    /// database only through `DatabaseTunnel` and publishes nothing. `nil`: a local engine.
+    public var remoteEngine: String?
 
     /// Whether to dump and fingerprint from a snapshot while the application still serves.
     public var prepareOnlineEnabled: Bool { prepareOnline ?? true }

@@ -47,3 +47,11 @@ public struct DockerEngineRunner: CommandRunning {
         try await base.run(engine.applied(to: command), stdout: stdout, onLine: onLine)
     }
 }
+
+extension DockerEngine {
+    /// The engine `runner` sends its commands to (`.inherited` for a runner that names none): what a child
+    /// started outside the runner (a tunnel's `docker exec`) must be given to reach the same engine.
+    public static func of(_ runner: any CommandRunning) -> DockerEngine {
+        (runner as? DockerEngineRunner)?.engine ?? .inherited
+    }
+}
