@@ -68,7 +68,7 @@ enum InvenTreeE2E {
     static func seed(_ d: E2EDeployment, _ arguments: [String]) async throws {
         try await waitForServerStartup(d)
         let command = Command(E2EEnvironment.repositoryRoot.appendingPathComponent("compose/seed").path, [d.path] + arguments,
-                              environment: E2EEnvironment.childEnvironment.merging(["COMPOSE_PROJECT_NAME": d.projectName]) { $1 },
+                              environment: d.engineEnvironment.merging(["COMPOSE_PROJECT_NAME": d.projectName]) { $1 },
                               workingDirectory: d.path, timeout: .seconds(300))
         try E2EOutput(try await E2EEnvironment.runner.run(command)).checked("compose/seed \(arguments.joined(separator: " "))")
     }

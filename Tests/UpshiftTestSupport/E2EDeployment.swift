@@ -15,10 +15,14 @@ public final class E2EDeployment: Sendable {
     public let directory: URL
 
     public var path: String { directory.path }
+    /// The engine this deployment runs on when it is not the test engine (`tcp://…` of the remote test
+    /// engine): every compose, docker and upshift call of this copy goes there.
+    public let dockerHost: String?
 
     /// Copies `compose/<sample>` (or any folder, via `source`) to a fresh temp folder with a unique project name.
-    public init(sample: String, source: URL? = nil, namePrefix: String? = nil) throws {
+    public init(sample: String, source: URL? = nil, namePrefix: String? = nil, dockerHost: String? = nil) throws {
         self.sample = sample
+        self.dockerHost = dockerHost
         projectName = E2EEnvironment.uniqueName("e2e-\(namePrefix ?? sample)")
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent("upshift-e2e")
         try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
@@ -49,9 +53,10 @@ public final class E2EDeployment: Sendable {
     public static func with<T: Sendable>(
         sample: String,
         namePrefix: String? = nil,
+        dockerHost: String? = nil,
         _ body: (E2EDeployment) async throws -> T
     ) async throws -> T {
-        try await run(try E2EDeployment(sample: sample, namePrefix: namePrefix), body)
+        try await run(try E2EDeployment(sample: sample, namePrefix: namePrefix, dockerHost: dockerHost), body)
     }
 
     /// Like `with(sample:)` for a deployment made of inline `files`.
@@ -107,7 +112,7 @@ public final class E2EDeployment: Sendable {
     public func compose(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, timeout: Duration = .seconds(300)) async throws -> E2EOutput {
         let command = Command(
             "docker", ["compose", "--ansi", "never", "-p", projectName] + arguments,
-            environment: E2EEnvironment.childEnvironment.merging(environment) { $1 }.merging(["PWD": path]) { $1 },
+            environment: engineEnvironment.merging(environment) { $1 }.merging(["PWD": path]) { $1 },
             workingDirectory: path, standardInput: stdin, timeout: timeout)
         return E2EOutput(try await E2EEnvironment.runner.run(command))
     }
@@ -178,12 +183,22 @@ public final class E2EDeployment: Sendable {
         return port
     }
 
+    /// The test engine's environment, pointed at this copy's engine.
+    public var engineEnvironment: [String: String] {
+        E2EEnvironment.childEnvironment.merging(dockerHost.map { ["DOCKER_HOST": $0] } ?? [:]) { $1 }
+    }
+
+    /// `docker ARGS` on this copy's engine.
+    public func docker(_ arguments: [String], timeout: Duration = .seconds(300)) async throws -> E2EOutput {
+        try await E2EEnvironment.docker(arguments, environment: engineEnvironment, timeout: timeout)
+    }
+
     // MARK: - upshift
 
     /// Runs the built `upshift` binary in the copy's folder, as a user would. `environment` is added to the test
     /// process's environment (with `DOCKER_HOST` pointing at the test engine).
     public func upshift(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, timeout: Duration = .seconds(600)) async throws -> E2EOutput {
-        try await E2EUpshift.run(arguments, workingDirectory: path, environment: environment, stdin: stdin, timeout: timeout)
+        try await E2EUpshift.run(arguments, workingDirectory: path, environment: (dockerHost.map { ["DOCKER_HOST": $0] } ?? [:]).merging(environment) { $1 }, stdin: stdin, timeout: timeout)
     }
 
     // MARK: - Teardown
@@ -206,6 +221,12 @@ public final class E2EDeployment: Sendable {
 
     private func removeFolder() async throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
+        if dockerHost != nil {
+            // What the containers wrote is on the engine's host, under the same path: emptied there.
+            try await docker(
+                ["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", "-v", "\(path):/w", "postgres:15",
+                 "-c", "rm -rf /w/* /w/.[!.]* /w/..?*"], timeout: .seconds(120)).checked("emptying \(path) on \(dockerHost ?? "")")
+        }
         do {
             try FileManager.default.removeItem(at: directory)
         } catch {

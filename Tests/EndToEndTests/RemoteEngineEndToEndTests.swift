@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import UpshiftSupport
+import UpshiftTestSupport
+
+/// Issue #21 item 2: the InvenTree sample on a docker engine on another host — the test environment's second
+/// dockerd in its own network and mount namespaces, reached only over TCP (`compose/testenv/remote`). Its
+/// containers' addresses and its loopback are unreachable from here, and the bind-mounted data directory exists
+/// only on its side. `upshift status`, `pg-upgrade` (dump), `rollback`, `update` and `rollback` run as a user
+/// would with `DOCKER_HOST=tcp://…`, and the data is compared through psql on that engine after each.
+@Suite(.serialized, .enabled(if: E2EEnvironment.canRunUpshiftEndToEnd))
+struct RemoteEngineEndToEndTests {
+    /// Set by `compose/testenv/up` (`remote up`); missing means the environment is incomplete, not a reason to skip.
+    static func remoteHost() throws -> String {
+        guard let host = ProcessInfo.processInfo.environment["UPSHIFT_REMOTE_DOCKER_HOST"], !host.isEmpty else {
+            throw E2EFailure("UPSHIFT_REMOTE_DOCKER_HOST is not set: start the test environment with eval \"$(compose/testenv/up)\", which starts the remote engine too")
+        }
+        return host
+    }
+
+    @Test func upgradeRollbackUpdateRollbackOnARemoteEngine() async throws {
+        let host = try Self.remoteHost()
+        try await E2EDeployment.with(sample: "inventree", namePrefix: "remote", dockerHost: host) { d in
+            try await d.up()
+            try await InvenTreeE2E.seed(d, ["--megabytes", "1"])
+            let before = try await InvenTreeE2E.tableDigests(d)
+            // The data directory is on the engine's host only: nothing of it is on this machine.
+            #expect(!FileManager.default.fileExists(atPath: d.url("inventree-data").path))
+
+            let status = try await d.upshift(["status"])
+            #expect(status.exitCode == 0, "\(status)")
+            #expect(status.stdout.contains("PostgreSQL 15 (PG_VERSION 15)"), "\(status.stdout)")
+
+            let plan = try await d.upshift(["pg-upgrade", "--to", "18", "--dry-run"])
+            #expect(plan.exitCode == 0, "\(plan)")
+            #expect(plan.stdout.contains("the engine is on another host (\(host))"), "\(plan.stdout)")
+            #expect(!plan.stdout.contains("published on 127.0.0.1"), "nothing may be published on the engine's host: \(plan.stdout)")
+
+            // 1. Upgrade: the window reaches the database only through the tunnel.
+            let upgraded = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+            #expect(upgraded.exitCode == 0, "\(upgraded)")
+            #expect(upgraded.stderr.contains("verify") && upgraded.stderr.contains("identical"), "\(upgraded.stderr)")
+            #expect(try await InvenTreeE2E.psql(d, "SHOW server_version_num").hasPrefix("18"))
+            #expect(try await InvenTreeE2E.tableDigests(d) == before)
+            #expect(!FileManager.default.fileExists(atPath: d.url("inventree-data").path))
+            let aside = try await d.docker(["run", "--rm", "--network", "none", "-v", "\(d.path)/inventree-data:/w:ro", "postgres:15", "ls", "/w"])
+                .checked("listing the data folder on the remote engine").stdout
+            #expect(aside.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("pgdb.pg15-") }, "\(aside)")
+            try await InvenTreeE2E.expectRunning(d, ["inventree-db", "inventree-server", "inventree-worker"])
+
+            // 2. Rollback: the old cluster back, its fingerprint verified through a tunnel of the undo's own.
+            let back = try await d.upshift(["rollback", "--yes"])
+            #expect(back.exitCode == 0, "\(back)")
+            #expect(back.stderr.contains("old fingerprint verified: identical"), "\(back.stderr)")
+            #expect(try await InvenTreeE2E.psql(d, "SHOW server_version_num").hasPrefix("15"))
+            #expect(try await InvenTreeE2E.tableDigests(d) == before)
+
+            // 3. Update the application, then roll that back too.
+            try await InvenTreeE2E.waitForServerStartup(d)
+            let updated = try await d.upshift(["update", "--to", "1.3.0", "--yes"])
+            #expect(updated.exitCode == 0, "\(updated)")
+            #expect(try await InvenTreeE2E.invokeVersion(d) == "1.3.0")
+            let undone = try await d.upshift(["rollback", "--yes"])
+            #expect(undone.exitCode == 0, "\(undone)")
+            #expect(try await InvenTreeE2E.invokeVersion(d) == "1.0.0")
+            #expect(try await InvenTreeE2E.tableDigests(d) == before)
+
+            // 4. The user's server never restarted as after a crash: the tunnel's relay leaves no orphan behind
+            // for the postmaster (PID 1) to reap.
+            let db = try await d.containerID("inventree-db")
+            let logs = try await d.docker(["logs", db]).stderr
+            #expect(!logs.contains("terminated by signal"), "\(logs.suffix(2000))")
+        }
+    }
+}
