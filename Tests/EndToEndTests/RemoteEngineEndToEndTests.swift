@@ -21,7 +21,21 @@ struct RemoteEngineEndToEndTests {
     @Test func upgradeRollbackUpdateRollbackOnARemoteEngine() async throws {
         let host = try Self.remoteHost()
         try await E2EDeployment.with(sample: "inventree", namePrefix: "remote", dockerHost: host) { d in
+            // An init script bind-mounted from the engine's host (as n8n ships one): it ran when the cluster was
+            // made, and must not run again on the new cluster the restore fills (the mask's stand-in file has to
+            // be on the engine's host too).
+            let compose = try d.read("docker-compose.yml")
+            let dataMount = "      - ${INVENTREE_EXT_VOLUME:?You must specify the 'INVENTREE_EXT_VOLUME' variable in the .env file!}:/var/lib/postgresql/data/:z\n"
+            #expect(compose.contains(dataMount))
+            try d.write("docker-compose.yml", compose.replacingOccurrences(
+                of: dataMount, with: dataMount + "      - ./init/marker.sql:/docker-entrypoint-initdb.d/marker.sql:ro\n"))
+            try await d.docker(
+                ["run", "--rm", "--network", "none", "-v", "\(d.path)/init:/w", "--entrypoint", "sh", "postgres:15", "-c",
+                 "echo 'CREATE TABLE init_marker (id int PRIMARY KEY); INSERT INTO init_marker VALUES (1);' > /w/marker.sql"])
+                .checked("writing the init script on the remote engine's host")
+            #expect(!FileManager.default.fileExists(atPath: d.url("init").path))
             try await d.up()
+            #expect(try await InvenTreeE2E.psql(d, "SELECT count(*) FROM init_marker") == "1")
             try await InvenTreeE2E.seed(d, ["--megabytes", "1"])
             let before = try await InvenTreeE2E.tableDigests(d)
             // The data directory is on the engine's host only: nothing of it is on this machine.

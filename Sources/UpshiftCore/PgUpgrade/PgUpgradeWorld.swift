@@ -72,11 +72,26 @@ public struct PgUpgradeWorld: Sendable {
 
     /// Writes the init-script mask override for `service` (no-op without a mask); returns its settings.
     @discardableResult
-    func writeInitMask() throws -> [String: Any] {
+    func writeInitMask() async throws -> [String: Any] {
         guard let mask = context.initScriptMask else { return [:] }
-        let settings: [String: Any] = ["volumes": try mask.volumes(standInFolder: runFolder.path + "/initdb-empty")]
+        let folder = runFolder.path + "/initdb-empty"
+        let settings: [String: Any] = ["volumes": try mask.volumes(standInFolder: folder)]
         try IsolationOverride.write(path: initMaskPath, service: service, settings: settings)
+        if context.options.remoteEngine != nil { try await copyToEngineHost(folder) }
         return settings
+    }
+
+    /// Puts a local folder's files at the same path on the engine's host, where bind-mount sources are read:
+    /// a tar stream into a helper container of the db image that mounts that path (docker creates it).
+    func copyToEngineHost(_ folder: String) async throws {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder), !names.isEmpty else { return }
+        let archive = try await runner.run(Command("tar", ["-c", "-f", "-", "-C", folder, "."], timeout: .seconds(60)))
+        try archive.check(redactor: redactor)
+        let unpack = Command(
+            "docker", ["run", "--rm", "-i", "--network", "none", "--log-driver", "none", "--label", "com.upshift.helper=true",
+                       "-v", "\(folder):/upshift-copy", "--entrypoint", "tar", database.imageText, "-x", "-f", "-", "-C", "/upshift-copy"],
+            standardInput: archive.standardOutput, timeout: .seconds(120))
+        try (try await runner.run(unpack)).check(redactor: redactor)
     }
 
     /// Where upshift reaches the server the service runs now (old or new): its container's address, or the

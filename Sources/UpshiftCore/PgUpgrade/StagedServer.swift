@@ -63,7 +63,7 @@ struct StagedServer: Sendable {
     /// Starts the one-off server of the target image on the staged directory (initialising it when empty,
     /// as the service's entrypoint would) and waits for a login.
     func start(_ context: StepContext) async throws -> ServerTarget {
-        var settings = try world.writeInitMask()
+        var settings = try await world.writeInitMask()
         settings["image"] = world.context.targetImage.description
         try IsolationOverride.write(path: overridePath, service: world.service, settings: settings)
         context.progress("starting a one-off PostgreSQL \(world.context.options.targetMajor) on \(relativePath) (docker compose run)")

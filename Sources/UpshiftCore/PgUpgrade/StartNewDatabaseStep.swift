@@ -32,7 +32,7 @@ struct StartNewDatabaseStep: PlanStep {
             try await staged.proveRunning(server)
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(staged.systemIdentifier))")
         }
-        try world.writeInitMask()
+        try await world.writeInitMask()
         let (major, server) = try await startTargetServer(context, waiting: "to initialise and accept logins", compose: world.firstStartCompose)
         let parameters = server.with(database: world.database.database)
         let tables = try await Blocking.run { () throws -> String? in
