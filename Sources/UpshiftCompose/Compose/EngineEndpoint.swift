@@ -4,10 +4,10 @@ import UpshiftSupport
 /// Where the docker engine is, as the docker CLI resolves it (`DOCKER_HOST`, `DOCKER_CONTEXT`, the current
 /// context): read with `docker context inspect`, which connects to nothing.
 ///
-/// Changing runs need the engine on this host: the window reaches containers at their addresses and on
-/// 127.0.0.1, dumps go to local folders, bind-mount sources are this host's paths. Against an engine over
-/// TCP or SSH they would fail after the application stopped, so such runs are refused before anything changes
-/// until every step works there.
+/// `pg-upgrade` and `update` work against an engine on another host: they reach the database through
+/// `DatabaseTunnel` and publish nothing there (`remoteEngine` in their options). `import`, `transfer` and
+/// `restore` still read and write this host's files as the engine's (records files, media folders), so they
+/// refuse such an engine before anything changes (`requireLocal`).
 public struct EngineEndpoint: Sendable, Hashable {
     /// `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2376`, `ssh://admin@nas`, …
     public var host: String

@@ -59,13 +59,14 @@ public struct FleetCollector: Sendable {
             return [.unreachable(target.context, because: Self.describe(error))]
         }
         guard !deployments.isEmpty else { return [] }
-        // An engine on another host labels its containers with that host's paths; the same path here would
-        // be another project's files, read against the wrong engine. Such rows keep the labels and say so.
+        // An engine on another host labels its containers with the directory compose ran in, on whichever
+        // machine that was; the same path here may be another project's files, read against the wrong engine.
+        // Such rows keep the labels and say how to read the project where its files are.
         if let endpoint = try? await EngineEndpoint.current(runner: engineRunner), !endpoint.isLocal {
             return deployments.map {
                 FleetRow(
                     context: target.context, project: $0.project, workingDirectory: $0.workingDirectory,
-                    error: "the engine is at \(endpoint.host), not on this host: the project's files are there (run upshift status on that host)")
+                    error: "the engine is at \(endpoint.host), not on this host: its labels name the directory compose ran in, which may be another machine's; where the compose files are, run upshift --context \(target.context) -C \($0.workingDirectory.isEmpty ? "DIR" : ShellQuote.quote($0.workingDirectory)) status")
             }
         }
         let tool: ComposeTool
