@@ -87,11 +87,13 @@ public final class DatabaseTunnel: @unchecked Sendable {
 
     /// Closes the listener and ends every relayed connection.
     public func stop() {
-        let children = state.withLock { state -> [Process] in
-            guard !state.stopped else { return [] }
+        let children = state.withLock { state -> [Process]? in
+            guard !state.stopped else { return nil }
             state.stopped = true
             return Array(state.children.values)
         }
+        // Once only: a second close could hit a descriptor the process has reused since.
+        guard let children else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         for child in children where child.isRunning { child.terminate() }
