@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UpshiftCompose
+import UpshiftCore
 import UpshiftPostgres
 import UpshiftSupport
 import UpshiftTestSupport
@@ -16,7 +17,7 @@ struct DatabaseTunnelEndToEndTests {
         try await E2EDeployment.with(sample: "generic", namePrefix: "tunnel") { d in
             try await d.up(["db"])
             let password = try #require(try d.read(".env").split(separator: "\n").first { $0.hasPrefix("DB_PASSWORD=") }?.dropFirst("DB_PASSWORD=".count))
-            let port = try Self.freePort()
+            let port = try PgUpgradePreflight.freePort()
             let tunnel = try DatabaseTunnel(port: port, project: d.projectName, service: "db", engine: DockerEngine(context: nil))
             defer { tunnel.stop() }
             let parameters = ConnectionParameters(host: "127.0.0.1", port: port, user: "app", password: String(password), database: "app", connectTimeout: 20)
@@ -74,19 +75,5 @@ struct DatabaseTunnelEndToEndTests {
         #expect(sessions == "0", "server sessions left by the tunnel's clients: \(sessions)")
         let logs = try await d.compose(["logs", "--no-color", "db"]).stdout
         #expect(!logs.contains("terminated by signal"), "the server restarted as after a crash:\n\(logs.suffix(2000))")
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw E2EFailure("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -276,7 +276,7 @@ public struct PgUpgradePreflight: Sendable {
     }
 
     /// A free TCP port on 127.0.0.1, found by binding port 0.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw UpshiftError("cannot open a socket to find a free port") }
         defer { close(fd) }
