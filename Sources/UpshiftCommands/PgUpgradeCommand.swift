@@ -117,7 +117,14 @@ extension Upshift {
                 plan: plan, folder: folder, registry: .upshift(runner: runner), redactor: context.redactor,
                 question: "Upgrade \(context.database.service) from PostgreSQL \(context.oldMajor) to \(targetMajor)?", yes: change.yes,
                 rollbackOnFailure: !change.noRollback, engine: await RunEngine.read(runner))
-            try PgUpgradeSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter)
+            var recheck: FullRecheck.Outcome?
+            if outcome.status == .succeeded && FullRecheck.isHeld(context.runID) {
+                let result = await FullRecheck.run(PgUpgradeWorld(context: context, runner: runner, runFolder: folder), progress: { reporter.emit("recheck: \($0)") })
+                session.audit.note("verify.recheck", result.auditFields)
+                recheck = result
+            }
+            FullRecheck.release(context.runID)
+            try PgUpgradeSummary.print(outcome: outcome, context: context, folder: folder, reporter: reporter, recheck: recheck)
         }
     }
 }

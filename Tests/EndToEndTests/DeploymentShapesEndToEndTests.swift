@@ -158,24 +158,26 @@ struct DeploymentShapesEndToEndTests {
 
     // MARK: - Refusals
 
-    /// An engine reached over SSH (or TCP to another host) is refused before anything else, exit 64, for the
-    /// changing commands; nothing changed, no run folder.
+    /// Against an engine on another host, the commands that still read this host's files as the engine's
+    /// (`restore`, `import`, `transfer`) are refused before anything else, exit 64. `pg-upgrade` works there
+    /// (`RemoteEngineEndToEndTests`); against one that cannot be reached it stops in preflight with docker's
+    /// reason. Either way nothing changed and no run folder was made.
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
     func remoteEngineIsRefusedBeforeAnythingChanges() async throws {
         try await E2ELayout.all[0].with { d in
             let composeBefore = try Data(contentsOf: d.url("docker-compose.yml"))
-            // ssh to loopback: no connection is made, `docker context inspect` only reads the setting.
-            for (args, env) in [(["pg-upgrade", "--to", "18", "--yes"], ["DOCKER_HOST": "ssh://upshift@127.0.0.1"]),
-                                (["pg-upgrade", "--to", "18", "--dry-run"], ["DOCKER_HOST": "ssh://upshift@127.0.0.1"]),
-                                (["restore", "--db-file", "backups/none.sql", "--yes"], ["DOCKER_HOST": "tcp://127.0.0.1.nip.invalid:2375"])] {
+            for (args, env) in [(["restore", "--db-file", "backups/none.sql", "--yes"], ["DOCKER_HOST": "tcp://127.0.0.1.nip.invalid:2375"]),
+                                (["import", "-f", "records.json", "--yes"], ["DOCKER_HOST": "ssh://upshift@127.0.0.1"])] {
                 let refused = try await d.upshift(args, environment: env)
                 #expect(refused.exitCode == 64, "\(args) \(env): \(refused)")
                 #expect(refused.stderr.contains("needs the docker engine on this host") && refused.stderr.contains("nothing was changed"), "\(refused.stderr)")
             }
+            // ssh to loopback without a server: preflight's first docker call says why, before any change.
+            let unreachable = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"], environment: ["DOCKER_HOST": "ssh://upshift@127.0.0.1"])
+            #expect(unreachable.exitCode != 0, "\(unreachable)")
+            #expect(unreachable.stderr.contains("ssh") && unreachable.stderr.contains("nothing was changed"), "\(unreachable.stderr)")
             #expect(try Data(contentsOf: d.url("docker-compose.yml")) == composeBefore)
             #expect(E2EUpgrade.runIDs(d).isEmpty)
-            let audit = (try? d.read(".upshift/audit.jsonl")) ?? ""
-            #expect(!audit.contains("pg-upgrade"), "a refused remote run was audited as started: \(audit.suffix(500))")
             #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 15)
         }
     }

@@ -248,6 +248,12 @@ struct StagedUpgradeEndToEndTests {
                 #expect(scanned >= 1 && scanned < total && old.contains("tables changed since the snapshot and fingerprinted"), "\(old)")
                 let verified = try summary("verify")
                 #expect(verified.hasPrefix("identical") && verified.contains("tables unchanged since the snapshot were not scanned again"), "\(verified)")
+                // ...and once the application runs, every table is read again inside a snapshot taken at the end of
+                // the window and compared with the old cluster's fingerprint.
+                #expect(upgrade.stderr.contains("full recheck after the window, with the application running: every table identical again (\(total) tables"), "\(upgrade.stderr.suffix(1500))")
+                let recheck = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "verify.recheck" }
+                #expect(recheck?.1["outcome"] as? String == "identical", "\(String(describing: recheck))")
+                #expect(FileManager.default.fileExists(atPath: d.url(".upshift/runs/\(run)/fingerprint-recheck.json").path))
                 let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
                 #expect(!started.contains("dump") && !started.contains("stage-copy"), "\(started)")
                 let marks = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "point-of-no-return" }

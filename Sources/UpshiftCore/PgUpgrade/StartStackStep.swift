@@ -33,6 +33,13 @@ struct StartStackStep: PlanStep {
         // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
         // run (its interval, seconds of downtime) although the server answers well before.
         try await waitAcceptingConnections(compose)
+        if Self.verifiedInPart(world) {
+            // The window checked unchanged tables by size only: hold this instant for the full recheck that
+            // follows once the application runs (`FullRecheck`). Without it the window's check stands.
+            do { try await FullRecheck.hold(world) } catch {
+                context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
+            }
+        }
         if !world.context.applicationServices.isEmpty {
             try await compose.up(world.context.applicationServices, timeout: timeout)
         }
@@ -61,6 +68,13 @@ struct StartStackStep: PlanStep {
             context.progress(problem)
         }
         return StepOutcome(summary: "running: \(expected.sorted().joined(separator: ", "))")
+    }
+
+    /// Whether the window's verification left tables to their file sizes (the standby branch).
+    static func verifiedInPart(_ world: PgUpgradeWorld) -> Bool {
+        guard let data = FileManager.default.contents(atPath: FingerprintChangedTablesStep.unchangedPath(world.runFolder)),
+              let sizes = try? JSONDecoder().decode([String: [String: Int]].self, from: data) else { return false }
+        return sizes.values.contains { !$0.isEmpty }
     }
 
     static func readyProbe(_ world: PgUpgradeWorld) -> [String] {

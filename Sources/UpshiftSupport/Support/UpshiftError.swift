@@ -5,6 +5,9 @@ public enum ExitCode: Int32, Sendable, Codable {
     case failedRolledBack = 1
     /// The run failed and the rollback could not finish: the message says what state things are in.
     case failedRollbackIncomplete = 2
+    /// The upgrade finished and the application runs, but the full recheck after the window found the new
+    /// cluster different from the old one: the report says what, and how to go back.
+    case recheckDiffers = 3
     case usage = 64
     /// docker, compose or libpq is missing or does not answer.
     case unavailable = 69
