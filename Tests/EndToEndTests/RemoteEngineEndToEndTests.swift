@@ -86,4 +86,29 @@ struct RemoteEngineEndToEndTests {
             #expect(!logs.contains("terminated by signal"), "\(logs.suffix(2000))")
         }
     }
+
+    /// The same engine reached as docker users reach a server: `DOCKER_HOST=ssh://root@…` (docker runs
+    /// `docker system dial-stdio` there through ssh). The generic sample on a named volume: upgrade and rollback.
+    @Test func upgradeAndRollbackOverSSH() async throws {
+        guard let host = ProcessInfo.processInfo.environment["UPSHIFT_REMOTE_SSH_HOST"], !host.isEmpty else {
+            throw E2EFailure("UPSHIFT_REMOTE_SSH_HOST is not set: start the test environment with eval \"$(compose/testenv/up)\"")
+        }
+        try await E2EDeployment.with(sample: "generic", namePrefix: "remote-ssh", dockerHost: host) { d in
+            try await d.up()
+            _ = try await E2EUpgrade.psql(d, service: "db", "CREATE TABLE kept (id serial PRIMARY KEY, note text); INSERT INTO kept (note) SELECT 'row ' || g FROM generate_series(1, 500) g")
+            let digest = "SELECT count(*) || ':' || md5(string_agg(note, ',' ORDER BY id)) FROM kept"
+            let before = try await E2EUpgrade.psql(d, service: "db", digest)
+
+            let upgraded = try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+            #expect(upgraded.exitCode == 0, "\(upgraded)")
+            #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 18)
+            #expect(try await E2EUpgrade.psql(d, service: "db", digest) == before)
+
+            let back = try await d.upshift(["rollback", "--yes"])
+            #expect(back.exitCode == 0, "\(back)")
+            #expect(back.stderr.contains("old fingerprint verified: identical"), "\(back.stderr)")
+            #expect(try await E2EUpgrade.serverMajor(d, service: "db") == 15)
+            #expect(try await E2EUpgrade.psql(d, service: "db", digest) == before)
+        }
+    }
 }

@@ -183,9 +183,17 @@ public final class E2EDeployment: Sendable {
         return port
     }
 
-    /// The test engine's environment, pointed at this copy's engine.
+    /// The test engine's environment, pointed at this copy's engine. An `ssh://` engine also gets the test
+    /// environment's `ssh` wrapper first in PATH (`UPSHIFT_REMOTE_SSH_PATH`: its key and known hosts).
     public var engineEnvironment: [String: String] {
-        E2EEnvironment.childEnvironment.merging(dockerHost.map { ["DOCKER_HOST": $0] } ?? [:]) { $1 }
+        var environment = E2EEnvironment.childEnvironment
+        guard let dockerHost else { return environment }
+        environment["DOCKER_HOST"] = dockerHost
+        let process = ProcessInfo.processInfo.environment
+        if dockerHost.hasPrefix("ssh://"), let wrapper = process["UPSHIFT_REMOTE_SSH_PATH"], !wrapper.isEmpty {
+            environment["PATH"] = wrapper + ":" + (process["PATH"] ?? "/usr/bin:/bin")
+        }
+        return environment
     }
 
     /// `docker ARGS` on this copy's engine.
@@ -198,7 +206,7 @@ public final class E2EDeployment: Sendable {
     /// Runs the built `upshift` binary in the copy's folder, as a user would. `environment` is added to the test
     /// process's environment (with `DOCKER_HOST` pointing at the test engine).
     public func upshift(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, timeout: Duration = .seconds(600)) async throws -> E2EOutput {
-        try await E2EUpshift.run(arguments, workingDirectory: path, environment: (dockerHost.map { ["DOCKER_HOST": $0] } ?? [:]).merging(environment) { $1 }, stdin: stdin, timeout: timeout)
+        try await E2EUpshift.run(arguments, workingDirectory: path, environment: (dockerHost == nil ? [:] : engineEnvironment).merging(environment) { $1 }, stdin: stdin, timeout: timeout)
     }
 
     // MARK: - Teardown
