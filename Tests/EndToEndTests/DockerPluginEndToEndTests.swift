@@ -121,10 +121,11 @@ struct DockerPluginEndToEndTests {
             #expect(dryPlugin.exitCode == 0, "\(dryPlugin)")
             #expect(Self.normalise(dryPlugin.stdout) == Self.normalise(dryPlain.stdout))
 
-            // A context on another host is refused by name before anything changes (remote engines: issue #21 item 2).
+            // A context on another host is used as the run's engine (remote engines, `RemoteEngineEndToEndTests`): this
+            // one has no ssh server, so the dry run stops at preflight's first docker call with docker's reason.
             let remote = try await config.docker(["--context", "upshift-e2e-remote", "upshift", "pg-upgrade", "--to", "18", "--dry-run"], workingDirectory: deployment.path)
-            #expect(remote.exitCode == 64, "\(remote)")
-            #expect(remote.stderr.contains("docker context upshift-e2e-remote talks to ssh://upshift@127.0.0.1"), "\(remote)")
+            #expect(remote.exitCode != 0, "\(remote)")
+            #expect(remote.stderr.contains("ssh") && remote.stderr.contains("127.0.0.1") && remote.stderr.contains("nothing was changed"), "\(remote)")
             // A context that does not exist: upshift says so (64), naming it.
             let missing = try await config.docker(["--context", "upshift-e2e-none", "upshift", "status"], workingDirectory: deployment.path)
             #expect(missing.exitCode == 64 && missing.stderr.contains("upshift-e2e-none"), "\(missing)")
