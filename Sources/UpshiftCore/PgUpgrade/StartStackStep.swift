@@ -40,6 +40,19 @@ struct StartStackStep: PlanStep {
                 context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
             }
         }
+        do {
+            return try await startApplications(context)
+        } catch {
+            // An open transaction would hold up a smart shutdown of the server the undo stops.
+            FullRecheck.release(world.context.runID)
+            throw error
+        }
+    }
+
+    /// The application services, then the check that every service keeps running.
+    func startApplications(_ context: StepContext) async throws -> StepOutcome {
+        let compose = world.compose
+        let timeout = Duration.seconds(world.context.options.readyTimeout)
         if !world.context.applicationServices.isEmpty {
             try await compose.up(world.context.applicationServices, timeout: timeout)
         }
