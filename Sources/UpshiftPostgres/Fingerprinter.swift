@@ -88,10 +88,18 @@ public enum Fingerprinter {
     ) throws(PostgresError) {
         let main = try Connection(parameters)
         try cluster(main)
-        for row in try main.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
-            let name = try row.requiredString("datname")
+        for name in try databaseNames(main) {
             try body(name, name == parameters.database ? main : try Connection(parameters.with(database: name)))
         }
+    }
+
+    /// The databases a fingerprint covers: every connectable one but the templates, by name.
+    public static func databaseNames(_ conn: Connection) throws(PostgresError) -> [String] {
+        var names: [String] = []
+        for row in try conn.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows {
+            names.append(try row.requiredString("datname"))
+        }
+        return names
     }
 
     /// The tables a fingerprint covers (`pg_class c` joined to `pg_namespace n`): ordinary tables and

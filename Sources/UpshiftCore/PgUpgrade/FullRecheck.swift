@@ -42,10 +42,7 @@ public enum FullRecheck {
     /// application starts. Failing here only means no recheck: the window's verification stands.
     static func hold(_ world: PgUpgradeWorld) async throws {
         let parameters = try await world.serverConnection()
-        let names = try await Blocking.run { () throws -> [String] in
-            try Connection(parameters).query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname").rows
-                .map { try $0.requiredString("datname") }
-        }
+        let names = try await Blocking.run { () throws -> [String] in try Fingerprinter.databaseNames(Connection(parameters)) }
         var holders: [String: ExportedSnapshot] = [:]
         for name in names {
             holders[name] = try await Blocking.run { () throws -> ExportedSnapshot in try ExportedSnapshot(parameters.with(database: name)) }
