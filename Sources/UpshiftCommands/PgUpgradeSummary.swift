@@ -22,8 +22,9 @@ enum PgUpgradeSummary {
                 "  roll back: upshift -C \(ShellQuote.quote(context.project.location.directory)) rollback --run \(context.runID)",
             ]
             switch recheck {
-            case let .identical(tables, seconds)?:
-                lines.insert("  full recheck after the window, with the application running: every table identical again (\(tables) tables, \(String(format: "%.1f", seconds)) s)", at: 3)
+            case let .identical(tables, seconds, later)?:
+                let left = later.isEmpty ? "" : "; left out, written after the window by other clients: \(later.prefix(5).joined(separator: ", "))\(later.count > 5 ? " and \(later.count - 5) more" : "")"
+                lines.insert("  full recheck after the window, with the application running: every table identical again (\(tables) tables, \(String(format: "%.1f", seconds)) s)\(left)", at: 3)
             case let .notRun(why)?:
                 lines.insert("  full recheck after the window: not run (\(why)); the window's verification stands", at: 3)
             case .differs?, nil:

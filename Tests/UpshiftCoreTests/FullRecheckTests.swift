@@ -31,3 +31,19 @@ struct FullRecheckTests {
         #expect(before.diff(against: FullRecheck.tablesOnly(Self.fingerprint(rows: 4))) == ["database app: table public.part: rows 3 -> 4"])
     }
 }
+
+extension FullRecheckTests {
+    /// Which tables the recheck asks about, and what is left once the ones written after the window are out.
+    @Test func differingTablesAndLeavingThemOut() {
+        let before = Self.fingerprint()
+        var after = Self.fingerprint(checksum: "abd")
+        after.databases[0].tables.append(TableFingerprint(schema: "public", name: "job", rowCount: 1, checksum: "j"))
+        let differing = FullRecheck.differingTables(FullRecheck.tablesOnly(before), FullRecheck.tablesOnly(after))
+        #expect(differing == ["app": ["public.part", "public.job"]])
+        #expect(FullRecheck.differingTables(before, before).isEmpty)
+        // Leaving out only the new table still shows the changed one; leaving out both leaves no difference.
+        let partial = FullRecheck.leavingOut(["app": ["public.job"]], FullRecheck.tablesOnly(before)).diff(against: FullRecheck.leavingOut(["app": ["public.job"]], FullRecheck.tablesOnly(after)))
+        #expect(partial == ["database app: table public.part: content differs (same 3 rows, checksum abc -> abd)"])
+        #expect(FullRecheck.leavingOut(differing, before).diff(against: FullRecheck.leavingOut(differing, after)).isEmpty)
+    }
+}

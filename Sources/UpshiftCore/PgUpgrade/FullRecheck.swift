@@ -15,14 +15,34 @@ import UpshiftSupport
 /// snapshot's for unchanged tables, the window's for the others). Sequences and roles are left out: they
 /// move outside any snapshot, and the window compared them. It changes nothing; a difference is reported
 /// loudly, with the way back (a rollback, which loses what the application wrote since).
+///
+/// The recreate makes the server reachable before the snapshots can be exported, so a client that is not one
+/// of the stopped services (a job runner of another stack, a script) may already have written. start-stack
+/// therefore notes, while the server is still isolated, the first transaction id not yet assigned and every
+/// table's write counters (`WindowEnd`). A table that differs is left out of the verdict, and named, when it
+/// holds rows written at or after that id or its counters rose since: those are writes after the window.
 public enum FullRecheck {
     /// Snapshots held for a run between start-stack and the recheck (one process: the run's own).
-    private static let held = Mutex<[String: [String: ExportedSnapshot]]>([:])
+    private static let held = Mutex<[String: Held]>([:])
+
+    /// What start-stack keeps for the recheck.
+    struct Held: Sendable {
+        var snapshots: [String: ExportedSnapshot]
+        var windowEnd: WindowEnd
+    }
+
+    /// The new server's state when the window ended, read while nothing else could reach it.
+    struct WindowEnd: Sendable, Hashable {
+        /// `LaterWrites.horizon`: rows with this id or a later one were written after the window.
+        var horizon: String
+        var activity: ClusterActivity
+    }
 
     /// What the recheck found.
     public enum Outcome: Sendable, Equatable {
-        /// Every table equal: `tables` compared, in `seconds`.
-        case identical(tables: Int, seconds: Double)
+        /// Every table equal: `tables` compared, in `seconds`; `later` (database.table) differed only by
+        /// writes made after the window, and were left out.
+        case identical(tables: Int, seconds: Double, later: [String])
         /// Differences (human-readable lines).
         case differs([String])
         /// The recheck could not run (why): nothing is known beyond the window's own verification.
@@ -31,30 +51,42 @@ public enum FullRecheck {
         /// The audit record's fields (`verify.recheck`).
         public var auditFields: [String: String] {
             switch self {
-            case let .identical(tables, seconds): return ["outcome": "identical", "tables": "\(tables)", "seconds": String(format: "%.1f", seconds)]
+            case let .identical(tables, seconds, later):
+                var fields = ["outcome": "identical", "tables": "\(tables)", "seconds": String(format: "%.1f", seconds)]
+                if !later.isEmpty { fields["written-after-window"] = later.prefix(50).joined(separator: ", ") }
+                return fields
             case let .differs(lines): return ["outcome": "differs", "differences": lines.prefix(50).joined(separator: "; ")]
             case let .notRun(why): return ["outcome": "not-run", "reason": why]
             }
         }
     }
 
+    /// Reads the new server's `WindowEnd`; called by start-stack before the recreate, while the server is
+    /// still isolated.
+    static func windowEnd(_ world: PgUpgradeWorld) async throws -> WindowEnd {
+        let parameters = try await world.serverConnection()
+        return try await Blocking.run { () throws -> WindowEnd in
+            WindowEnd(horizon: try LaterWrites.horizon(try Connection(parameters)), activity: try ClusterActivity.read(parameters))
+        }
+    }
+
     /// Exports a snapshot of every database of the new server; called by start-stack before the
     /// application starts. Failing here only means no recheck: the window's verification stands.
-    static func hold(_ world: PgUpgradeWorld) async throws {
+    static func hold(_ world: PgUpgradeWorld, windowEnd: WindowEnd) async throws {
         let parameters = try await world.serverConnection()
         let names = try await Blocking.run { () throws -> [String] in try Fingerprinter.databaseNames(Connection(parameters)) }
         var holders: [String: ExportedSnapshot] = [:]
         for name in names {
             holders[name] = try await Blocking.run { () throws -> ExportedSnapshot in try ExportedSnapshot(parameters.with(database: name)) }
         }
-        let previous = held.withLock { $0.updateValue(holders, forKey: world.context.runID.rawValue) }
-        previous?.values.forEach { $0.release() }
+        let previous = held.withLock { $0.updateValue(Held(snapshots: holders, windowEnd: windowEnd), forKey: world.context.runID.rawValue) }
+        previous?.snapshots.values.forEach { $0.release() }
     }
 
     /// Ends the held transactions of `runID` (no-op when none): after the recheck, or when it does not run.
     public static func release(_ runID: RunID) {
         let holders = held.withLock { $0.removeValue(forKey: runID.rawValue) }
-        holders?.values.forEach { $0.release() }
+        holders?.snapshots.values.forEach { $0.release() }
     }
 
     /// Whether start-stack held snapshots for `runID`.
@@ -65,7 +97,7 @@ public enum FullRecheck {
     public static func run(_ world: PgUpgradeWorld, progress: @escaping @Sendable (String) -> Void = { _ in }) async -> Outcome {
         let runID = world.context.runID
         defer { release(runID) }
-        guard let holders = held.withLock({ $0[runID.rawValue] }), !holders.isEmpty else {
+        guard let kept = held.withLock({ $0[runID.rawValue] }), !kept.snapshots.isEmpty else {
             return .notRun("no snapshot was held at the end of the window")
         }
         let start = ContinuousClock.now
@@ -73,17 +105,75 @@ public enum FullRecheck {
             let parameters = try await world.serverConnection()
             let before = try FingerprintFile.load(FingerprintStep.path(world.runFolder, .before))
             // Every database must have its snapshot; one created since the window cannot be compared.
-            let snapshots = holders.mapValues(\.id)
+            let snapshots = kept.snapshots.mapValues(\.id)
             progress("re-comparing every table in full with the old cluster (the application runs; nothing changes)")
             let after = try await Fingerprinter.captureAsync(parameters, snapshots: snapshots)
             try? FingerprintFile.save(after, to: path(world.runFolder))
-            let differences = tablesOnly(before).diff(against: tablesOnly(after))
+            let later = try await writtenAfterWindow(differingTables(tablesOnly(before), tablesOnly(after)), parameters: parameters, snapshots: snapshots, windowEnd: kept.windowEnd)
+            let differences = leavingOut(later, tablesOnly(before)).diff(against: leavingOut(later, tablesOnly(after)))
             guard differences.isEmpty else { return .differs(differences) }
             let tables = after.databases.reduce(0) { $0 + $1.tables.count }
-            return .identical(tables: tables, seconds: (ContinuousClock.now - start) / .seconds(1))
+            let names = later.keys.sorted().flatMap { database in later[database, default: []].sorted().map { "\(database).\($0)" } }
+            return .identical(tables: tables - names.count, seconds: (ContinuousClock.now - start) / .seconds(1), later: names)
         } catch {
             return .notRun(world.redactor.redact("\(error)"))
         }
+    }
+
+    /// Per database, the tables whose rows or checksum differ, or that only one side has.
+    static func differingTables(_ before: Fingerprint, _ after: Fingerprint) -> [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        let old = Dictionary(before.databases.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for database in after.databases {
+            let earlier = Dictionary((old[database.name]?.tables ?? []).map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+            let now = Dictionary(database.tables.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+            let differing = Set(earlier.keys).union(now.keys).filter { name in
+                guard let a = earlier[name], let b = now[name] else { return true }
+                return a.rowCount != b.rowCount || a.checksum != b.checksum
+            }
+            if !differing.isEmpty { out[database.name] = differing }
+        }
+        return out
+    }
+
+    /// Of the differing tables, those written after the window: created since, rows at or after the
+    /// horizon in the held snapshot, or write counters that rose on the same relation file. A counter reset
+    /// lowers counters and explains nothing: every doubt stays a difference.
+    static func writtenAfterWindow(_ differing: [String: Set<String>], parameters: ConnectionParameters, snapshots: [String: String], windowEnd: WindowEnd) async throws -> [String: Set<String>] {
+        guard !differing.isEmpty else { return [:] }
+        let now = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
+        var out: [String: Set<String>] = [:]
+        for (database, tables) in differing {
+            let then = Dictionary((windowEnd.activity.tables[database] ?? []).map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+            let current = Dictionary((now.tables[database] ?? []).map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+            var explained = Set(tables.filter { then[$0] == nil && current[$0] != nil })
+            explained.formUnion(tables.filter { name in
+                guard let a = then[name], let b = current[name], a.filenode == b.filenode, let x = Int(a.writes), let y = Int(b.writes) else { return false }
+                return y > x
+            })
+            let probe = tables.subtracting(explained).compactMap { name in current[name].map { (schema: $0.schema, name: $0.name) } }
+            if let snapshot = snapshots[database], !probe.isEmpty {
+                let target = parameters.with(database: database)
+                let horizon = windowEnd.horizon
+                explained.formUnion(try await Blocking.run { () throws -> Set<String> in
+                    try LaterWrites.tablesWithNewerRows(target, snapshot: snapshot, horizon: horizon, tables: probe)
+                })
+            }
+            if !explained.isEmpty { out[database] = explained }
+        }
+        return out
+    }
+
+    /// `fingerprint` without the named tables.
+    static func leavingOut(_ tables: [String: Set<String>], _ fingerprint: Fingerprint) -> Fingerprint {
+        var copy = fingerprint
+        copy.databases = copy.databases.map { database in
+            var database = database
+            let drop = tables[database.name] ?? []
+            database.tables.removeAll { drop.contains($0.qualifiedName) }
+            return database
+        }
+        return copy
     }
 
     /// The recheck's fingerprint of the new cluster.

@@ -29,14 +29,21 @@ struct StartStackStep: PlanStep {
         let timeout = Duration.seconds(world.context.options.readyTimeout)
         // The verified server ran on the window's private network: `up` recreates it from the user's files
         // (its networks, ports and restart policy back), and the application starts once it answers.
+        // The window checked unchanged tables by size only: the full recheck follows once the application
+        // runs (`FullRecheck`). Its reference point is read now, while nothing else can reach the server.
+        var windowEnd: FullRecheck.WindowEnd?
+        if Self.verifiedInPart(world) {
+            do { windowEnd = try await FullRecheck.windowEnd(world) } catch {
+                context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
+            }
+        }
         try await compose.up([world.service], timeout: timeout)
         // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
         // run (its interval, seconds of downtime) although the server answers well before.
         try await waitAcceptingConnections(compose)
-        if Self.verifiedInPart(world) {
-            // The window checked unchanged tables by size only: hold this instant for the full recheck that
-            // follows once the application runs (`FullRecheck`). Without it the window's check stands.
-            do { try await FullRecheck.hold(world) } catch {
+        if let windowEnd {
+            // Hold this instant for the recheck. Without it the window's check stands.
+            do { try await FullRecheck.hold(world, windowEnd: windowEnd) } catch {
                 context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
             }
         }
