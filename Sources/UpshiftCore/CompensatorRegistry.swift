@@ -18,6 +18,7 @@ extension CompensationRegistry {
             .registering(RestoreDatabaseServiceCompensator.kind, RestoreDatabaseServiceCompensator(runner: runner))
             .registering(DataRestoreCompensator.kind, DataRestoreCompensator(runner: runner))
             .registering(StagedClusterCompensator.kind, StagedClusterCompensator(runner: runner))
+            .registering(SubscriberCompensator.kind, SubscriberCompensator(runner: runner))
             .registering(LinkUndoCompensator.kind, LinkUndoCompensator(runner: runner))
             .registering(RebuildFromDumpCompensator.kind, RebuildFromDumpCompensator(runner: runner))
             // pg-upgrade before the window: helper containers (an online pg_dump) that outlived upshift.

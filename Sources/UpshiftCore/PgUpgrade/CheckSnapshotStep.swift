@@ -30,6 +30,7 @@ struct CheckSnapshotStep: PlanStep {
             notes: [
                 "reads the commit status of every transaction the snapshot cannot see, and every sequence (libpq, the server isolated)",
                 "nothing committed: the fingerprint taken before the window is the old cluster's",
+                "with a replica (stage-subscriber): waits until it confirmed the old server's last change, ends replication (its subscriptions, slots and publications are dropped) and compares the schema",
             ])
     }
 
@@ -43,6 +44,13 @@ struct CheckSnapshotStep: PlanStep {
         let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)
         online.verdict = verdict
         try online.write(world.runFolder)
+        if stages && SubscriberServer.exists(world.runFolder) {
+            // Written since the snapshot (the replica exists only then): catch up, prove it, end replication.
+            if let problem = try await SubscriberCatchUp(world: world).settle(context) {
+                return .decided(WindowPath.changed.rawValue, because: "changed since the online snapshot (\(verdict.reason)); the replica that followed it cannot be used (\(problem)): the window does the work")
+            }
+            return .decided(WindowPath.subscribed.rawValue, because: "changed since the online snapshot (\(verdict.reason)); the replica confirmed every change up to the old server's last one, its schema is unchanged: it is verified and takes the old cluster's place")
+        }
         if stages && StandbyServer.exists(world.runFolder) {
             return .decided(WindowPath.standby.rawValue, because: "changed since the online snapshot (\(verdict.reason)); a standby followed the old cluster: it is promoted and upgraded once the old server has stopped")
         }
@@ -70,6 +78,9 @@ enum WindowPath: String, Sendable, CaseIterable {
     /// The application wrote after the snapshot, and a standby followed the old cluster: it is promoted once
     /// the old server stopped, upgraded, and takes the old one's place (pg_upgrade method).
     case standby
+    /// The application wrote after the snapshot, and a new-major replica followed the old cluster by logical
+    /// replication: caught up, verified and renamed into place (dump method).
+    case subscribed
 
     /// The condition, for the plan reader.
     var when: String {
@@ -78,6 +89,7 @@ enum WindowPath: String, Sendable, CaseIterable {
         case .snapshot: return "nothing committed since the snapshot, and no cluster was prepared"
         case .prepared: return "nothing committed since the snapshot, and the cluster prepared before the window is ready"
         case .standby: return "a standby of the old cluster followed it since before the window"
+        case .subscribed: return "a new-major replica followed the old cluster by logical replication, caught up, with the same schema"
         }
     }
 }

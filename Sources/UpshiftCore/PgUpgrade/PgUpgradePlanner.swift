@@ -25,6 +25,20 @@ public struct PgUpgradePlanner: Sendable {
 
     /// The dump method's window, for the branch it runs in.
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
+        if path == .subscribed {
+            // Followed by logical replication and caught up: verify the replica in proportion to what changed,
+            // then rename it into place as a cluster prepared before the window. The old cluster is only
+            // renamed aside: no dump is needed to undo.
+            return try [
+                FingerprintChangedTablesStep(world: world).executable,
+                VerifySubscriberStep(world: world).executable,
+                StopDatabaseStep(world: world).executable,
+                MoveDataAsideStep(world: world, placesPrepared: true).executable,
+                SwitchImageStep(world: world, environment: environment).executable,
+                StartNewDatabaseStep(world: world, onPrepared: true).executable,
+                ProvePreparedClusterStep(world: world).executable,
+            ]
+        }
         let prepared = path == .prepared
         var steps = try [
             DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable,
@@ -67,12 +81,17 @@ public struct PgUpgradePlanner: Sendable {
                     ? try StagedUpgrade(world: world).steps()
                     : [try StageNewClusterStep(world: world).executable]
             }
+            let subscribes = StageSubscriberStep.applies(world)
+            if subscribes { steps.append(try StageSubscriberStep(world: world).executable) }
             var branches: [ExecutableBranch] = []
             if stages { branches.append(ExecutableBranch(WindowPath.prepared.rawValue, when: WindowPath.prepared.when, steps: try window(.prepared))) }
             branches.append(ExecutableBranch(WindowPath.snapshot.rawValue, when: WindowPath.snapshot.when, steps: try window(.snapshot)))
             if stages && world.context.options.method == .pgUpgrade {
                 let changedOnly = try FingerprintChangedTablesStep(world: world).executable
                 branches.append(ExecutableBranch(WindowPath.standby.rawValue, when: WindowPath.standby.when, steps: [changedOnly] + (try window(.standby))))
+            }
+            if subscribes {
+                branches.append(ExecutableBranch(WindowPath.subscribed.rawValue, when: WindowPath.subscribed.when, steps: try window(.subscribed)))
             }
             let discard = stages ? [try DiscardStagedStep(world: world).executable] : []
             branches.append(ExecutableBranch(WindowPath.changed.rawValue, when: WindowPath.changed.when, steps: discard + [fingerprint] + (try window(.changed))))

@@ -1,0 +1,112 @@
+import Foundation
+import UpshiftPlans
+import UpshiftPostgres
+import UpshiftSupport
+
+/// Inside the window, with the application stopped and the old server isolated: may the logical replica
+/// stand in for the old cluster? It must have confirmed every change up to the old server's WAL flush
+/// position read now, and
+/// - no DDL ran since its schema was copied (`pg_dump --schema-only` again, compared: replication carries
+///   rows only),
+/// - no table published for inserts only was updated, deleted from or truncated since (those changes were
+///   not carried).
+///
+/// Whatever the answer, replication then ends: the subscriptions are dropped on the replica, the slots and
+/// publications on the old server, so the cluster the user keeps (moved aside) holds nothing of upshift's.
+struct SubscriberCatchUp: Sendable {
+    var world: PgUpgradeWorld
+
+    /// `nil` when the replica may be used, else why not (the window then dumps and restores).
+    func settle(_ context: StepContext) async throws -> String? {
+        guard let record = try SubscriberRecord.load(world.runFolder) else {
+            throw UpshiftError("internal: no \(SubscriberServer.path(world.runFolder))")
+        }
+        let old = try await world.serverConnection()
+        let subscriber = SubscriberServer(world: world)
+        var problem: String?
+        do {
+            try await subscriber.requireRunning()
+            problem = try await waitConfirmed(record, old: old, context: context)
+            if problem == nil { problem = try await copiesUnfinished(record, subscriber: subscriber) }
+            try await dropSubscriptions(record, subscriber: subscriber)
+        } catch {
+            problem = "the replica failed: \(world.redactor.redact("\(error)"))"
+            // Gone before its slots are dropped, so that nothing reconnects to them.
+            _ = try? await world.runner.run(Command("docker", ["rm", "-f", subscriber.name], timeout: .seconds(60)))
+        }
+        let identifier = try? String(contentsOfFile: ReplicationTeardown.identifierPath(world.runFolder), encoding: .utf8)
+        try await ReplicationTeardown.cleanSource(
+            old, runID: world.context.runID, slots: Array(record.slots.values), identifier: identifier?.trimmingCharacters(in: .whitespacesAndNewlines),
+            databases: record.sources.databases.map(\.name))
+        if let problem { return problem }
+
+        context.progress("comparing the schema with the one the replica was built on")
+        let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests, context: context)
+        if !changed.isEmpty {
+            return "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
+        }
+        let sources = record.sources
+        let now = try await Blocking.run { () throws -> [String: [String: String]] in try LogicalSources.insertOnlyCounters(old, sources) }
+        for (database, counters) in now.sorted(by: { $0.key < $1.key }) {
+            for (table, value) in counters.sorted(by: { $0.key < $1.key }) where record.insertOnlyCounters[database]?[table] != value {
+                return "table \(table) in \(database) has no replica identity and was updated, deleted from or truncated since (only its inserts were replicated)"
+            }
+        }
+        return nil
+    }
+
+    /// Polls the run's slots until each has confirmed the old server's flush position (the application is
+    /// stopped and the server isolated: nothing more can be written). `nil` when they did.
+    func waitConfirmed(_ record: SubscriberRecord, old: ConnectionParameters, context: StepContext) async throws -> String? {
+        let slots = Array(record.slots.values).sorted()
+        guard !slots.isEmpty else { return nil }
+        let list = slots.map(ReplicationTeardown.literal).joined(separator: ", ")
+        let target = try await Blocking.run { () throws -> String in
+            try Connection(old).query("SELECT pg_current_wal_flush_lsn()::text AS lsn").single().requiredString("lsn")
+        }
+        context.progress("waiting for the replica to confirm everything up to \(target)")
+        let sql = """
+            SELECT count(*) FILTER (WHERE confirmed_flush_lsn >= '\(target)'::pg_lsn) AS confirmed, count(*) AS present,
+                   coalesce(min(confirmed_flush_lsn)::text, '') AS behind
+            FROM pg_replication_slots WHERE slot_name IN (\(list))
+            """
+        let deadline = ContinuousClock.now + .seconds(Int64(world.context.options.readyTimeout))
+        while true {
+            let row = try await Blocking.run { () throws -> (Int, Int, String) in
+                let r = try Connection(old).query(sql).single()
+                return (try r.int("confirmed"), try r.int("present"), try r.string("behind") ?? "")
+            }
+            if row.1 != slots.count { return "\(slots.count - row.1) of the replica's slots are missing on the old server" }
+            if row.0 == slots.count { return nil }
+            guard ContinuousClock.now < deadline else {
+                return "the replica confirmed only up to \(row.2), not \(target), within \(world.context.options.readyTimeout) s"
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Tables whose first copy has not finished (`srsubstate` other than `r`), or nil.
+    func copiesUnfinished(_ record: SubscriberRecord, subscriber: SubscriberServer) async throws -> String? {
+        for database in record.slots.keys.sorted() {
+            let target = try await subscriber.connection(database: database)
+            let pending = try await Blocking.run { () throws -> Int in
+                try Connection(target).query("SELECT count(*) AS n FROM pg_subscription_rel WHERE srsubstate <> 'r'").single().int("n")
+            }
+            if pending > 0 { return "\(pending) table(s) of \(database) were not fully copied into the replica" }
+        }
+        return nil
+    }
+
+    /// Drops the run's subscription in every followed database of the replica, leaving the old server's slot
+    /// to `ReplicationTeardown.cleanSource`.
+    func dropSubscriptions(_ record: SubscriberRecord, subscriber: SubscriberServer) async throws {
+        let statements = ReplicationTeardown.dropSubscriptionStatements(runID: world.context.runID)
+        for database in record.slots.keys.sorted() {
+            let target = try await subscriber.connection(database: database)
+            try await Blocking.run { () throws in
+                let conn = try Connection(target)
+                for sql in statements { _ = try conn.execute(sql) }
+            }
+        }
+    }
+}
