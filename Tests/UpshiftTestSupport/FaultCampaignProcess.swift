@@ -151,3 +151,13 @@ public enum FaultOrphans {
         return "\(alive.count) orphaned children still alive after \(timeout): killed"
     }
 }
+
+extension FaultProcess {
+    /// Runs `body` while the process is frozen (SIGSTOP), and lets it go on (SIGCONT) whatever `body` does:
+    /// a write made here lands at an exact point of the run.
+    public func whileFrozen<T>(_ body: () async throws -> T) async throws -> T {
+        send(SIGSTOP)
+        defer { send(SIGCONT) }
+        return try await body()
+    }
+}

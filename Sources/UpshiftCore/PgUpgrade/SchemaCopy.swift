@@ -25,31 +25,39 @@ struct SchemaCopy: Sendable {
             argv += ["-d", ConnInfo.dbname(name)]
             let written = try await dumper.dump(argv, to: dir + "/" + file, trailer: "PostgreSQL database dump complete", context: context)
             files.append(DumpManifest.File(database: name, name: file, bytes: written.bytes, sha256: written.sha256))
-            digests[name] = try Self.digest(ofFile: dir + "/" + file)
+            digests[name] = try Self.digest(ofFile: dir + "/" + file, ignoring: SubscriberServer.objectName(world.context.runID))
         }
         return (files, digests)
     }
 
     /// The databases whose schema differs now from `digests` (dumped again into a scratch folder, deleted).
-    func changed(since digests: [String: String], context: StepContext) async throws -> [String] {
+    /// - Parameter ignoring: the run's own publication name: lines naming it are left out of the digest.
+    func changed(since digests: [String: String], ignoring: String, context: StepContext) async throws -> [String] {
         let scratch = directory + "-window"
         try? FileManager.default.removeItem(atPath: scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let names = digests.keys.sorted()
-        let now = try await dump(names, into: scratch, context: context).digests
-        return names.filter { now[$0] != digests[$0] }
+        _ = try await dump(names, into: scratch, context: context)
+        var changed: [String] = []
+        for (index, name) in names.enumerated() {
+            let text = try String(contentsOfFile: scratch + "/db-\(index + 1).sql", encoding: .utf8)
+            if Self.digest(text, ignoring: ignoring) != digests[name] { changed.append(name) }
+        }
+        return changed
     }
 
-    /// SHA-256 of a schema dump without pg_dump's per-run `\restrict` key lines (random in every dump since
-    /// the 2025 releases), so two dumps of one schema digest alike.
-    static func digest(ofFile path: String) throws -> String {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return digest(text)
+    /// SHA-256 of a schema dump's statements: comments and blank lines, pg_dump's per-run `\restrict` key
+    /// lines (random in every dump since the 2025 releases) and lines naming `ignoring` (the run's own
+    /// publications, created after the first dump) are left out, so two dumps of one schema digest alike.
+    static func digest(ofFile path: String, ignoring: String) throws -> String {
+        digest(try String(contentsOfFile: path, encoding: .utf8), ignoring: ignoring)
     }
 
-    static func digest(_ text: String) -> String {
-        let kept = text.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.hasPrefix("\\restrict ") && !$0.hasPrefix("\\unrestrict ") }
+    static func digest(_ text: String, ignoring: String) -> String {
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: true).filter { line in
+            !line.hasPrefix("--") && !line.hasPrefix("\\restrict ") && !line.hasPrefix("\\unrestrict ")
+                && !line.allSatisfy(\.isWhitespace) && (ignoring.isEmpty || !line.contains(ignoring))
+        }
         return SHA256.hex(of: kept.joined(separator: "\n"))
     }
 }

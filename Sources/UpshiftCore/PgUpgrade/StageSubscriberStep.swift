@@ -16,10 +16,12 @@ import UpshiftSupport
 struct StageSubscriberStep: PlanStep {
     var world: PgUpgradeWorld
 
-    /// Whether the plan has this step: the dump method stages, and the window's isolation keeps the db
-    /// container (a recreate would cut the replica off before it caught up).
+    /// Whether the plan has this step: the dump method stages, the window's isolation keeps the db
+    /// container (a recreate would cut the replica off before it caught up), and the target reports apply
+    /// errors (`pg_stat_subscription_stats`, 15+).
     static func applies(_ world: PgUpgradeWorld) -> Bool {
         world.context.options.method == .dump && StagedCluster.applies(world) && world.context.isolation?.approach == .swapNetworks
+            && world.context.options.targetMajor >= 15
     }
 
     func planned() throws -> PlannedStep {

@@ -15,6 +15,8 @@ import UpshiftSupport
 /// publications on the old server, so the cluster the user keeps (moved aside) holds nothing of upshift's.
 struct SubscriberCatchUp: Sendable {
     var world: PgUpgradeWorld
+    /// How long the slots may confirm nothing new before the replica is given up.
+    static let stallSeconds: Int64 = 20
 
     /// `nil` when the replica may be used, else why not (the window then dumps and restores).
     func settle(_ context: StepContext) async throws -> String? {
@@ -26,11 +28,18 @@ struct SubscriberCatchUp: Sendable {
         var problem: String?
         do {
             try await subscriber.requireRunning()
-            problem = try await waitConfirmed(record, old: old, context: context)
+            // The schema first: after DDL the replica stops applying (a column it lacks), and waiting for it
+            // would only add downtime.
+            context.progress("comparing the schema with the one the replica was built on")
+            let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests, ignoring: SubscriberServer.objectName(world.context.runID), context: context)
+            if !changed.isEmpty {
+                problem = "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
+            }
+            if problem == nil { problem = try await waitConfirmed(record, old: old, subscriber: subscriber, context: context) }
             if problem == nil { problem = try await copiesUnfinished(record, subscriber: subscriber) }
             try await dropSubscriptions(record, subscriber: subscriber)
         } catch {
-            problem = "the replica failed: \(world.redactor.redact("\(error)"))"
+            problem = problem ?? "the replica failed: \(world.redactor.redact("\(error)"))"
             // Gone before its slots are dropped, so that nothing reconnects to them.
             _ = try? await world.runner.run(Command("docker", ["rm", "-f", subscriber.name], timeout: .seconds(60)))
         }
@@ -40,11 +49,6 @@ struct SubscriberCatchUp: Sendable {
             databases: record.sources.databases.map(\.name))
         if let problem { return problem }
 
-        context.progress("comparing the schema with the one the replica was built on")
-        let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests, context: context)
-        if !changed.isEmpty {
-            return "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
-        }
         let sources = record.sources
         let now = try await Blocking.run { () throws -> [String: [String: String]] in try LogicalSources.insertOnlyCounters(old, sources) }
         for (database, counters) in now.sorted(by: { $0.key < $1.key }) {
@@ -57,7 +61,10 @@ struct SubscriberCatchUp: Sendable {
 
     /// Polls the run's slots until each has confirmed the old server's flush position (the application is
     /// stopped and the server isolated: nothing more can be written). `nil` when they did.
-    func waitConfirmed(_ record: SubscriberRecord, old: ConnectionParameters, context: StepContext) async throws -> String? {
+    ///
+    /// Gives up as soon as the replica reports an error applying a change, or when its slots confirm nothing
+    /// new for `stallSeconds`: a replica that cannot keep up must not hold the window open.
+    func waitConfirmed(_ record: SubscriberRecord, old: ConnectionParameters, subscriber: SubscriberServer, context: StepContext) async throws -> String? {
         let slots = Array(record.slots.values).sorted()
         guard !slots.isEmpty else { return nil }
         let list = slots.map(ReplicationTeardown.literal).joined(separator: ", ")
@@ -70,7 +77,9 @@ struct SubscriberCatchUp: Sendable {
                    coalesce(min(confirmed_flush_lsn)::text, '') AS behind
             FROM pg_replication_slots WHERE slot_name IN (\(list))
             """
-        let deadline = ContinuousClock.now + .seconds(Int64(world.context.options.readyTimeout))
+        let replica = try await subscriber.connection()
+        var lastMoved = ContinuousClock.now
+        var lastBehind = ""
         while true {
             let row = try await Blocking.run { () throws -> (Int, Int, String) in
                 let r = try Connection(old).query(sql).single()
@@ -78,8 +87,13 @@ struct SubscriberCatchUp: Sendable {
             }
             if row.1 != slots.count { return "\(slots.count - row.1) of the replica's slots are missing on the old server" }
             if row.0 == slots.count { return nil }
-            guard ContinuousClock.now < deadline else {
-                return "the replica confirmed only up to \(row.2), not \(target), within \(world.context.options.readyTimeout) s"
+            let errors = try await Blocking.run { () throws -> Int in
+                try Connection(replica).query("SELECT coalesce(sum(apply_error_count + sync_error_count), 0)::int AS n FROM pg_stat_subscription_stats").single().int("n")
+            }
+            if errors > 0 { return "the replica failed to apply \(errors) change(s) (see its log); it confirmed up to \(row.2), not \(target)" }
+            if row.2 != lastBehind { lastBehind = row.2; lastMoved = .now }
+            guard ContinuousClock.now - lastMoved < .seconds(Self.stallSeconds) else {
+                return "the replica confirmed nothing beyond \(row.2) for \(Self.stallSeconds) s (the old server is at \(target))"
             }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import UpshiftSupport
+import UpshiftTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The dump method's replica (`StageSubscriberStep`), as a user with a writing application runs it: the
+/// InvenTree sample with `wal_level=logical` (the user's own setting; upshift never changes it).
+///
+/// 1. A row written after the online snapshot (upshift frozen while it fingerprints), so the cluster restored
+///    from the snapshot could never be used; a replica follows instead. Another row, and one into a table
+///    without a primary key, when the window opens (frozen as stop-app starts): the window must wait for the
+///    replica to confirm them. No dump and no restore run in the window, only the changed tables are
+///    scanned, every row is on 18, and nothing of the replication is left on either cluster. The rollback
+///    brings back the old cluster without slot or publication.
+/// 2. DDL after the replica was built (frozen as stop-app starts): replication does not carry it, so the
+///    window must see the schema changed, end replication, and dump and restore instead.
+@Suite(.serialized)
+struct LogicalReplicaEndToEndTests {
+    static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
+    static let db = FaultCampaign.dbService
+
+    /// The sample with the database server started with `wal_level=logical`.
+    static func prepare(_ d: E2EDeployment) async throws -> String {
+        let compose = try d.read("docker-compose.yml")
+        let image = "    image: postgres:15\n"
+        try #require(compose.contains(image))
+        try d.write("docker-compose.yml", compose.replacingOccurrences(of: image, with: image + "    command: [\"postgres\", \"-c\", \"wal_level=logical\"]\n"))
+        try await FaultCampaign.prepare(d)
+        let database = try #require(try E2EUpgrade.envValue(d, "INVENTREE_DB_NAME"))
+        #expect(try await E2EUpgrade.psql(d, service: db, "SHOW wal_level") == "logical")
+        _ = try await E2EUpgrade.psql(d, service: db, database: database,
+            "CREATE TABLE upshift_replica_marker (id serial PRIMARY KEY, note text); CREATE TABLE upshift_replica_log (note text)")
+        return database
+    }
+
+    /// Starts `pg-upgrade` (dump method), writes `afterSnapshot` while it fingerprints the snapshot and
+    /// `atWindow` as stop-app starts, each with upshift frozen; returns the finished run.
+    static func upgrade(_ d: E2EDeployment, database: String, afterSnapshot: String, atWindow: String) async throws -> (FaultRunOutput, String) {
+        let watcher = FaultAuditWatcher(projectDirectory: d.path)
+        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "dump", "--yes"], workingDirectory: d.path)
+        do {
+            _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
+            _ = try await process.whileFrozen { try await E2EUpgrade.psql(d, service: db, database: database, afterSnapshot) }
+            _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
+            _ = try await process.whileFrozen { try await E2EUpgrade.psql(d, service: db, database: database, atWindow) }
+        } catch {
+            process.send(SIGKILL)
+            let output = try? await process.wait(timeout: .seconds(30))
+            print("--- pg-upgrade when the online fingerprint or stop-app was not seen\n\(output?.stderr.suffix(3000) ?? "")")
+            throw error
+        }
+        let output = try await process.wait(timeout: .seconds(900))
+        try #require(!output.signaled && output.status == 0, "\(output.stderr.suffix(2500))")
+        return (output, try #require(E2EUpgrade.runIDs(d).last))
+    }
+
+    /// The run's replication slots and publications on the server running now, in every database.
+    static func leftovers(_ d: E2EDeployment, database: String) async throws -> String {
+        let slots = try await E2EUpgrade.psql(d, service: db, "SELECT string_agg(slot_name, ',') FROM pg_replication_slots")
+        let publications = try await E2EUpgrade.psql(d, service: db, database: database, "SELECT string_agg(pubname, ',') FROM pg_publication")
+        let subscriptions = try await E2EUpgrade.psql(d, service: db, database: database, "SELECT string_agg(subname, ',') FROM pg_subscription")
+        return slots + publications + subscriptions
+    }
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func writingApplicationIsFollowedByAReplica() async throws {
+        try await E2EUpgrade.timed("dump method: a logical replica follows a writing application") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-replica") { d in
+                let database = try await Self.prepare(d)
+                let (upgrade, run) = try await Self.upgrade(
+                    d, database: database,
+                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
+                    atWindow: "INSERT INTO upshift_replica_marker (note) VALUES ('written as the window opens'); INSERT INTO upshift_replica_log VALUES ('no primary key')")
+                let summary = { (step: String) throws -> String in try PrepareOnlineEndToEndTests.summary(d, run: run, step: step) }
+                #expect(try summary("stage-new-cluster").hasPrefix("not staged: changed since the online snapshot"))
+                let staged = try summary("stage-subscriber")
+                // The postgres database holds no table: only the application's is followed.
+                #expect(staged.hasPrefix("a PostgreSQL 18 replica follows 1 database(s)") && staged.contains("(1 without a replica identity, for inserts only)"), "\(staged)")
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run) == "subscribed")
+                let old = try summary("fingerprint-old")
+                let counts = old.split(separator: " ").prefix(3)
+                let scanned = Int(counts.first ?? "") ?? -1
+                let total = Int(counts.last ?? "") ?? -1
+                #expect(scanned >= 2 && scanned < total, "\(old)")
+                let verified = try summary("verify-replica")
+                #expect(verified.hasPrefix("identical: ") && verified.contains("sequence value(s) set; shut down cleanly"), "\(verified)")
+                #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster"))
+                let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
+                #expect(!started.contains("dump") && !started.contains("restore") && !started.contains("discard-staged"), "\(started)")
+                #expect(upgrade.stderr.contains("full recheck after the window, with the application running: every table identical again"), "\(upgrade.stderr.suffix(1500))")
+                #expect(!upgrade.stderr.contains("NOTICE"), "\(upgrade.stderr.suffix(1500))")
+
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(note, ' | ' ORDER BY id) FROM upshift_replica_marker")
+                    == "written after the snapshot | written as the window opens")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(note, ',') FROM upshift_replica_log") == "no primary key")
+                // The sequence went on where the old cluster left it.
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT nextval('upshift_replica_marker_id_seq')") == "3")
+                #expect(try await Self.leftovers(d, database: database) == "")
+                let entries = FaultCampaign.dataEntries(d)
+                #expect(!entries.contains { $0.contains(".staged-") }, "\(entries)")
+                let containers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(run)"])
+                #expect(containers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(containers.stdout)")
+
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_replica_marker") == "2")
+                #expect(try await Self.leftovers(d, database: database) == "")
+            }
+        }
+    }
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func schemaChangeAfterTheReplicaWasBuiltFallsBackToDumpAndRestore() async throws {
+        try await E2EUpgrade.timed("dump method: DDL after the replica was built, the window dumps and restores") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-replica-ddl") { d in
+                let database = try await Self.prepare(d)
+                let (_, run) = try await Self.upgrade(
+                    d, database: database,
+                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
+                    atWindow: "ALTER TABLE upshift_replica_marker ADD COLUMN flag int DEFAULT 7; INSERT INTO upshift_replica_marker (note) VALUES ('written with the new column')")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
+                let decided = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
+                #expect(decided?.1["branch"] as? String == "changed")
+                let reason = decided?.1["reason"] as? String ?? ""
+                #expect(reason.contains("the schema of \(database) changed since the replica was built"), "\(String(describing: decided))")
+                let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
+                #expect(started.contains("discard-staged") && started.contains("restore"), "\(started)")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(note || ':' || flag, ' | ' ORDER BY id) FROM upshift_replica_marker")
+                    == "written after the snapshot:7 | written with the new column:7")
+                #expect(try await Self.leftovers(d, database: database) == "")
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
+                #expect(try await Self.leftovers(d, database: database) == "")
+            }
+        }
+    }
+}
