@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import UpshiftCore
+@testable import UpshiftPlans
+import UpshiftPostgres
+@testable import UpshiftSupport
+
+/// The dump method's logical replica, without a server: when the plan has it, what it creates and drops
+/// (named after the run, no password anywhere), and what counts as a schema change or a copy that differs.
+struct LogicalReplicaPlanTests {
+    static let runID = RunID("20261201-090000-a1b2")!
+
+    @Test func thePlanFollowsOnlyWhereTheWindowKeepsTheContainer() throws {
+        let deployment = try RecordedDeployment("inventree")
+        let world = try RecordedWorlds.pgUpgrade(deployment, RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true))
+        #expect(world.context.isolation?.approach == .swapNetworks)
+        #expect(StageSubscriberStep.applies(world))
+        let plan = try PgUpgradePlanner(world: world, environment: [:]).plan().plan
+        let ids = plan.steps.map(\.id)
+        #expect(ids.firstIndex(of: "stage-subscriber")! > ids.firstIndex(of: "stage-new-cluster")!)
+        #expect(ids.firstIndex(of: "stage-subscriber")! < ids.firstIndex(of: "stop-app")!)
+        let decision = try #require(plan.steps.first { $0.id == "check-snapshot" })
+        let subscribed = try #require(decision.branches?.first { $0.name == "subscribed" })
+        // No dump and no restore in that branch; the replica is verified, then renamed into place.
+        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify"])
+
+        // The pg_upgrade method, and a window that recreates the container, have no replica.
+        let link = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: true))
+        #expect(!StageSubscriberStep.applies(link))
+        let offline = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: false))
+        #expect(!StageSubscriberStep.applies(offline))
+        withExtendedLifetime(deployment) {}
+    }
+
+    @Test func publicationsSubscriptionsAndSlotsAreTheRunsOwn() {
+        let name = SubscriberServer.objectName(Self.runID)
+        #expect(name == "upshift_20261201_090000_a1b2")
+        #expect(SubscriberServer.slotName(Self.runID, index: 2) == "upshift_20261201_090000_a1b2_2")
+        let table = { (n: String) in LogicalSources.Table(schema: "public", name: n) }
+        let database = LogicalSources.Database(name: "inv'entory", replicated: [table("part"), table("Stock Item")], insertOnly: [table("log")])
+        #expect(ReplicationTeardown.publicationStatements(database, runID: Self.runID) == [
+            "CREATE PUBLICATION upshift_20261201_090000_a1b2 FOR TABLE \"public\".\"part\", \"public\".\"Stock Item\"",
+            "CREATE PUBLICATION upshift_20261201_090000_a1b2_ins FOR TABLE \"public\".\"log\" WITH (publish = 'insert')",
+        ])
+        let subscription = ReplicationTeardown.subscriptionStatement(database, runID: Self.runID, slot: "upshift_20261201_090000_a1b2_1", superuser: "post'gres")
+        #expect(subscription == "CREATE SUBSCRIPTION upshift_20261201_090000_a1b2 CONNECTION 'host=127.0.0.1 port=5432 user=''post\\''gres'' dbname=''inv\\''entory'' application_name=upshift_replica' PUBLICATION upshift_20261201_090000_a1b2, upshift_20261201_090000_a1b2_ins WITH (slot_name = 'upshift_20261201_090000_a1b2_1')")
+        #expect(!subscription.contains("password"))
+        let insertOnly = LogicalSources.Database(name: "app", replicated: [], insertOnly: [table("log")])
+        #expect(ReplicationTeardown.publicationNames(insertOnly, runID: Self.runID) == ["upshift_20261201_090000_a1b2_ins"])
+        // Table copies' slots are matched only by the replica's identifier, which must be digits.
+        #expect(ReplicationTeardown.dropSlotsSQL(slots: ["a_1"], identifier: "7716382669549572127").contains("LIKE '%\\_7716382669549572127'"))
+        #expect(!ReplicationTeardown.dropSlotsSQL(slots: ["a_1"], identifier: "1' OR true --").contains("OR true"))
+    }
+
+    @Test func schemaDigestsIgnoreCommentsRestrictKeysAndTheRunsPublication() {
+        let first = """
+            --
+            -- PostgreSQL database dump
+            --
+            \\restrict AbC123
+
+            CREATE TABLE public.part (id integer);
+
+            \\unrestrict AbC123
+            """
+        let again = """
+            --
+            -- PostgreSQL database dump, another header
+            --
+            \\restrict XyZ789
+
+            CREATE TABLE public.part (id integer);
+            CREATE PUBLICATION upshift_20261201_090000_a1b2 WITH (publish = 'insert');
+            ALTER PUBLICATION upshift_20261201_090000_a1b2 ADD TABLE ONLY public.part;
+
+            \\unrestrict XyZ789
+            """
+        let name = SubscriberServer.objectName(Self.runID)
+        #expect(SchemaCopy.digest(first, ignoring: name) == SchemaCopy.digest(again, ignoring: name))
+        let altered = first.replacingOccurrences(of: "(id integer)", with: "(id integer, flag integer DEFAULT 7)")
+        #expect(SchemaCopy.digest(first, ignoring: name) != SchemaCopy.digest(altered, ignoring: name))
+        let userPublication = first + "\nCREATE PUBLICATION mine FOR ALL TABLES;"
+        #expect(SchemaCopy.digest(first, ignoring: name) != SchemaCopy.digest(userPublication, ignoring: name))
+    }
+
+    @Test func aCopyThatDiffersWhereNothingWasWrittenIsFound() {
+        let fingerprint = { (rows: Int) in
+            Fingerprint(serverVersion: "15", serverMajor: 15, dataChecksums: false, roles: [], databases: [DatabaseFingerprint(
+                name: "app", encoding: "UTF8", collate: "C", ctype: "C", extensions: [],
+                tables: [TableFingerprint(schema: "public", name: "part", rowCount: rows, checksum: "c\(rows)"), TableFingerprint(schema: "public", name: "job", rowCount: 5, checksum: "j")],
+                sequences: [])])
+        }
+        let snapshot = fingerprint(3)
+        #expect(StageSubscriberStep.differences(snapshot: snapshot, replica: fingerprint(3), unchanged: ["app": ["public.part", "public.job"]]).isEmpty)
+        #expect(StageSubscriberStep.differences(snapshot: snapshot, replica: fingerprint(4), unchanged: ["app": ["public.part"]])
+            == ["database app: table public.part: 3 rows in the snapshot, 4 on the replica (or other content)"])
+        // A table written since the snapshot is not compared here; the window scans it on both sides.
+        #expect(StageSubscriberStep.differences(snapshot: snapshot, replica: fingerprint(4), unchanged: ["app": ["public.job"]]).isEmpty)
+    }
+}
