@@ -182,3 +182,17 @@ struct DoctorRulesTests {
         #expect(back.checks == report.checks && back.unavailable)
     }
 }
+
+extension DoctorRulesTests {
+    /// wal_level is advice, never a warning: without `logical` the window dumps and restores, as always.
+    @Test func walLevelTellsHowAWritingApplicationIsFollowed() {
+        var facts = cluster()
+        #expect(DoctorRules.walLevel(cluster: facts, upgrading: true, service: "db").status == .skip)
+        facts.walLevel = "replica"
+        let replica = DoctorRules.walLevel(cluster: facts, upgrading: true, service: "db")
+        #expect(replica.status == .info && replica.fix?.contains("wal_level=logical") == true && replica.fix?.contains("never changes it") == true)
+        facts.walLevel = "logical"
+        #expect(DoctorRules.walLevel(cluster: facts, upgrading: true, service: "db").status == .pass)
+        #expect(DoctorRules.walLevel(cluster: nil, upgrading: true, service: "db").status == .skip)
+    }
+}

@@ -41,6 +41,7 @@ extension Doctor {
         }
         stage.add(DoctorRules.encodingLocale(cluster: stage.cluster, targetLocale: targetLocale, targetSource: localeSource, initdbArgs: initdbArgs, upgrading: stage.upgrading))
         stage.add(DoctorRules.superuser(database: db, cluster: stage.cluster))
+        stage.add(DoctorRules.walLevel(cluster: stage.cluster, upgrading: stage.upgrading, service: db.service))
 
         var available: Result<Set<String>, UpshiftError>?
         if stage.upgrading, stage.targetImageLocal, let cluster = stage.cluster, !cluster.extensions.isEmpty {

@@ -13,8 +13,10 @@ struct DoctorClusterReader: Sendable {
             UNION ALL SELECT 'm|' || rolname FROM pg_authid WHERE rolpassword LIKE 'md5%'
             UNION ALL SELECT 'p|' || current_setting('shared_preload_libraries')
             UNION ALL SELECT 's|' || coalesce(sum(pg_database_size(oid)), 0)::text FROM pg_database WHERE datallowconn
+            UNION ALL SELECT 'w|' || current_setting('wal_level')
             """, database: "postgres")
         var versionNum = 0, checksums = false, bootstrap = "", md5: [String] = [], preload: [String] = [], total: Int64 = 0
+        var walLevel: String?
         for line in global {
             let (key, value) = Self.split(line)
             switch key {
@@ -24,6 +26,7 @@ struct DoctorClusterReader: Sendable {
             case "m": md5.append(value)
             case "p": preload = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             case "s": total = Int64(value) ?? 0
+            case "w": walLevel = value
             default: break
             }
         }
@@ -58,7 +61,7 @@ struct DoctorClusterReader: Sendable {
         }
         return DoctorClusterFacts(
             serverMajor: major, dataChecksums: checksums, bootstrapRole: bootstrap, md5Roles: md5.sorted(), sharedPreloadLibraries: preload,
-            totalBytes: total, databases: databases, extensions: extensions.sorted(), collationMismatches: mismatches)
+            totalBytes: total, databases: databases, extensions: extensions.sorted(), collationMismatches: mismatches, walLevel: walLevel)
     }
 
     static func split(_ line: String) -> (String, String) {

@@ -35,11 +35,14 @@ public struct DoctorClusterFacts: Sendable, Hashable, Codable {
     public var extensions: [String]
     /// `db: default collation recorded X, now Y` / `db: collation "c" recorded X, now Y`.
     public var collationMismatches: [String]
+    /// `wal_level` (nil when not read).
+    public var walLevel: String?
 
     public init(
         serverMajor: Int, dataChecksums: Bool, bootstrapRole: String, md5Roles: [String], sharedPreloadLibraries: [String],
-        totalBytes: Int64, databases: [Database], extensions: [String], collationMismatches: [String]
+        totalBytes: Int64, databases: [Database], extensions: [String], collationMismatches: [String], walLevel: String? = nil
     ) {
+        self.walLevel = walLevel
         self.serverMajor = serverMajor
         self.dataChecksums = dataChecksums
         self.bootstrapRole = bootstrapRole

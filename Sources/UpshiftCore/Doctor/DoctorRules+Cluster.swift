@@ -51,6 +51,22 @@ extension DoctorRules {
                            fix: "databases restored from the dump keep their own encoding and locale; to give the new postgres/template1 the old defaults set POSTGRES_INITDB_ARGS (e.g. \"--encoding=\(cluster.databases.first?.encoding ?? "UTF8") --locale=\(cluster.databases.first { $0.name == "postgres" }?.collate ?? "C")\") on the db service before upgrading")
     }
 
+    /// Whether a dump-method pg-upgrade can keep a replica current while the application writes
+    /// (`StageSubscriberStep`): only with `wal_level=logical`, which upshift never sets itself (a restart of
+    /// the user's server, their choice). Information, not a warning: without it the window dumps and restores.
+    public static func walLevel(cluster: DoctorClusterFacts?, upgrading: Bool, service: String) -> DoctorCheck {
+        let id = DoctorCheckID.walLevel
+        let title = "downtime while the application writes"
+        guard let cluster, let level = cluster.walLevel else { return DoctorCheck(id, title, .skip, "the database is not running; start it to read wal_level") }
+        guard upgrading else { return DoctorCheck(id, title, .pass, "wal_level is \(level)") }
+        if level == "logical" {
+            return DoctorCheck(id, title, .pass, "wal_level is logical: if the application writes before the window, pg-upgrade (dump) keeps a new-major replica current by logical replication, and the window neither dumps nor restores")
+        }
+        return DoctorCheck(id, title, .info,
+                           "wal_level is \(level): if the application writes after pg-upgrade's online snapshot, the window dumps and restores everything (downtime grows with the data)",
+                           fix: "to let pg-upgrade keep a replica current instead, start \(service) with wal_level=logical (e.g. `command: [\"postgres\", \"-c\", \"wal_level=logical\"]`) and restart it once, at a time of your choosing; upshift never changes it")
+    }
+
     /// `en_US.utf8` == `en_US.UTF-8`; `C` == `POSIX`.
     static func sameLocale(_ a: String, _ b: String) -> Bool {
         func norm(_ s: String) -> String {

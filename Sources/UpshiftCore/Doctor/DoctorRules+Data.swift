@@ -31,6 +31,7 @@ public enum DoctorCheckID {
     public static let interference = "interfering-services"
     public static let appClient = "app-client"
     public static let appImageLine = "app-image-line"
+    public static let walLevel = "wal-level"
 }
 
 extension DoctorRules {
