@@ -17,6 +17,9 @@ import Glibc
 ///    brings back the old cluster without slot or publication.
 /// 2. DDL after the replica was built (frozen as stop-app starts): replication does not carry it, so the
 ///    window must see the schema changed, end replication, and dump and restore instead.
+/// 3. Fault rows: kill -9 while the replica follows (before the window) and during the catch-up proof (in
+///    the window); the rollback removes the replica and its directory and drops the run's slots and
+///    publications on the old server, and the data equals the baseline.
 @Suite(.serialized)
 struct LogicalReplicaEndToEndTests {
     static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
@@ -137,6 +140,35 @@ struct LogicalReplicaEndToEndTests {
                 let rollback = try await d.upshift(["rollback", "--yes"])
                 #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
                 #expect(try await Self.leftovers(d, database: database) == "")
+            }
+        }
+    }
+
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func killWhileTheReplicaFollowsAndDuringTheCatchUp() async throws {
+        try await E2EUpgrade.timed("fault campaign: kill -9 with a logical replica following, and during its catch-up") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "fault-replica") { d in
+                let database = try await Self.prepare(d)
+                let outputs = FaultOutputs()
+                for (point, step, prefix) in [
+                    ("stage-subscriber (dump, replica following)", "stage-subscriber", "copying tables into the replica"),
+                    ("check-snapshot (dump, the replica's catch-up)", "check-snapshot", "waiting for the replica to confirm"),
+                ] {
+                    try await FaultKillEndToEndTests.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                        let (runID, _) = try await FaultKillEndToEndTests.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "dump"]) { watcher, process in
+                            _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
+                            _ = try await process.whileFrozen { try await E2EUpgrade.psql(d, service: Self.db, "SELECT txid_current()") }
+                            _ = try await watcher.waitForProgress(step, prefix: prefix)
+                        }
+                        let replica = try await E2EEnvironment.docker(["ps", "-q", "--filter", "name=upshift-subscriber-\(runID)"])
+                        verdict.check(!replica.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no replica was running when upshift was killed at \(point)")
+                        let exit = try await FaultKillEndToEndTests.rollbackRemovesStaging(d, verdict, outputs: outputs, runID: runID, point: point)
+                        let left = try await Self.leftovers(d, database: database)
+                        verdict.check(left.isEmpty, "replication objects remain on the old server: \(left)")
+                        return "killed with the replica following; rollback exit \(exit) (replica and staged directory removed, slots and publications dropped)"
+                    }
+                }
+                print(try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts")))
             }
         }
     }

@@ -120,8 +120,9 @@ struct PgUpgradeEndToEndTests {
                 let runRollback = try E2EUpgrade.runFingerprint(d, runID, "rollback")
                 #expect(runBefore.diff(against: runRollback).isEmpty)
                 let compensated = try E2EUpgrade.journalSteps(d, runID, type: "compensated")
-                // stage-new-cluster builds the staged cluster: its undo deletes what is left of it.
-                #expect(Set(compensated) == ["start-stack", "start-new-db", "switch-image", "move-data-aside", "isolate-db", "stop-app", "stage-new-cluster", "prepare-online"], "\(compensated)")
+                // stage-new-cluster builds the staged cluster: its undo deletes what is left of it. stage-subscriber
+                // (not needed here: nothing was written) is undone too, in case a replica was left.
+                #expect(Set(compensated) == ["start-stack", "start-new-db", "switch-image", "move-data-aside", "isolate-db", "stop-app", "stage-subscriber", "stage-new-cluster", "prepare-online"], "\(compensated)")
 
                 try Self.expectNoSecret(password, in: d, outputs: outputs)
             }
@@ -266,7 +267,7 @@ struct PgUpgradeEndToEndTests {
 
     /// The pg-upgrade steps that change something before the window's decision, in plan order (as
     /// journaled; snapshot and check-snapshot are read-only and not journaled).
-    static let changingStepIDs = ["prepare-online", "stage-new-cluster", "stop-app", "isolate-db"]
+    static let changingStepIDs = ["prepare-online", "stage-new-cluster", "stage-subscriber", "stop-app", "isolate-db"]
 
     /// `PG_VERSION` of a cluster directory on the host (bind mounts), trimmed; nil when absent.
     static func pgVersion(_ directory: String) -> String? {

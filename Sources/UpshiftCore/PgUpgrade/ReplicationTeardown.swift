@@ -1,6 +1,7 @@
 import Foundation
 import UpshiftPlans
 import UpshiftPostgres
+import UpshiftSupport
 
 /// The SQL that creates and removes what the logical replica needs, in one place so that the staging, the
 /// window and the undo name exactly the same objects: the run's publications and slots on the serving
@@ -8,8 +9,20 @@ import UpshiftPostgres
 enum ReplicationTeardown {
     /// The replica's system identifier, noted as soon as it exists: a table copy's slot is named after it
     /// (`pg_<subscription>_sync_<table>_<identifier>`) and outlives a killed run.
-    static func identifierPath(_ folder: RunFolder) -> String { folder.path + "/subscriber-identifier" }
-    static func identifierPath(folderPath: String) -> String { folderPath + "/subscriber-identifier" }
+    static func identifierPath(_ folder: RunFolder) -> String { identifierPath(folderPath: folder.path) }
+    static func identifierPath(folderPath: String) -> String { folderPath + "/subscriber-identifier.json" }
+
+    /// Notes the replica's system identifier (a private file, as every file of the run folder).
+    static func saveIdentifier(_ identifier: String, folderPath: String) throws {
+        try PrivateJSON.write(["systemIdentifier": identifier], to: identifierPath(folderPath: folderPath))
+    }
+
+    /// The noted identifier, if any.
+    static func identifier(folderPath: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: identifierPath(folderPath: folderPath)),
+              let object = try? JSONDecoder().decode([String: String].self, from: data) else { return nil }
+        return object["systemIdentifier"]
+    }
 
     /// The run's publications of `database` on the serving cluster.
     static func publicationNames(_ database: LogicalSources.Database, runID: RunID) -> [String] {

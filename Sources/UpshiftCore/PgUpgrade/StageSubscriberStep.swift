@@ -81,7 +81,7 @@ struct StageSubscriberStep: PlanStep {
         let target = try await staged.start(context)
         _ = try await RestoreDumpStep(world: world, target: target).restoreVerified(manifest, in: schema.directory, context: context)
         let identifier = try await StagedCluster.systemIdentifier(try await target.connection(world))
-        try identifier.write(toFile: ReplicationTeardown.identifierPath(world.runFolder), atomically: true, encoding: .utf8)
+        try ReplicationTeardown.saveIdentifier(identifier, folderPath: world.runFolder.path)
         try await staged.stop()
 
         let runID = world.context.runID

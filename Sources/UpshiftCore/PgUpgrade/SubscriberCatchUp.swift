@@ -43,9 +43,8 @@ struct SubscriberCatchUp: Sendable {
             // Gone before its slots are dropped, so that nothing reconnects to them.
             _ = try? await world.runner.run(Command("docker", ["rm", "-f", subscriber.name], timeout: .seconds(60)))
         }
-        let identifier = try? String(contentsOfFile: ReplicationTeardown.identifierPath(world.runFolder), encoding: .utf8)
         try await ReplicationTeardown.cleanSource(
-            old, runID: world.context.runID, slots: Array(record.slots.values), identifier: identifier?.trimmingCharacters(in: .whitespacesAndNewlines),
+            old, runID: world.context.runID, slots: Array(record.slots.values), identifier: ReplicationTeardown.identifier(folderPath: world.runFolder.path),
             databases: record.sources.databases.map(\.name))
         if let problem { return problem }
 

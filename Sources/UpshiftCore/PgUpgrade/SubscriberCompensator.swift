@@ -47,7 +47,7 @@ struct SubscriberCompensator: Compensating {
         var redactor = context.redactor
         redactor.add(database.password)
         if try await database.readPasswordInContainer(compose: compose, runner: runner) { redactor.add(database.password) }
-        let identifier = (try? String(contentsOfFile: ReplicationTeardown.identifierPath(folderPath: payload.runFolder), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let identifier = ReplicationTeardown.identifier(folderPath: payload.runFolder)
         let slots = (1...64).map { SubscriberServer.slotName(context.runID, index: $0) }
         let psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", database.superuser]
         var statements = [("postgres", ReplicationTeardown.dropSlotsSQL(slots: slots, identifier: identifier))]
