@@ -4,6 +4,7 @@ Every copy gets a unique compose project name (its folder name) and publishes th
 127.0.0.1 port so the host can probe it. Secrets never go into argv: the database password stays in the
 copy's `.env` and reaches containers through compose or through `-e NAME` with the value in our environment.
 """
+import json
 import os
 import re
 import shutil
@@ -123,6 +124,16 @@ class Deployment:
             raise Failure(f"{self.compose_file}: no 'image: {old}' line")
         with open(self.compose_file, "w") as f:
             f.write(text.replace(f"image: {old}\n", f"image: {new}\n", 1))
+
+    def set_db_command(self, argv):
+        """Gives the db service a `command:` (after its image line), as a user sets server options."""
+        text = open(self.compose_file).read()
+        anchor = "    image: postgres:15\n"
+        if anchor not in text:
+            raise Failure(f"{self.compose_file}: no 'image: postgres:15' line to add a command after")
+        line = "    command: [" + ", ".join(json.dumps(a) for a in argv) + "]\n"
+        with open(self.compose_file, "w") as f:
+            f.write(text.replace(anchor, anchor + line, 1))
 
     # -- compose / docker
     def compose(self, *args, check=True, timeout=1800, **kw):
