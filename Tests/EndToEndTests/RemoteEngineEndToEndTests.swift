@@ -69,15 +69,18 @@ struct RemoteEngineEndToEndTests {
             #expect(try await InvenTreeE2E.psql(d, "SHOW server_version_num").hasPrefix("15"))
             #expect(try await InvenTreeE2E.tableDigests(d) == before)
 
-            // 3. Update the application, then roll that back too.
-            try await InvenTreeE2E.waitForServerStartup(d)
-            let updated = try await d.upshift(["update", "--to", "1.3.0", "--yes"])
-            #expect(updated.exitCode == 0, "\(updated)")
-            #expect(try await InvenTreeE2E.invokeVersion(d) == "1.3.0")
-            let undone = try await d.upshift(["rollback", "--yes"])
-            #expect(undone.exitCode == 0, "\(undone)")
-            #expect(try await InvenTreeE2E.invokeVersion(d) == "1.0.0")
-            #expect(try await InvenTreeE2E.tableDigests(d) == before)
+            // 3. Update the application, then roll that back too (under `scripts/test --full`: CI time; the update's
+            // database work goes through the same tunnel as the upgrade's).
+            if E2EEnvironment.full {
+                try await InvenTreeE2E.waitForServerStartup(d)
+                let updated = try await d.upshift(["update", "--to", "1.3.0", "--yes"])
+                #expect(updated.exitCode == 0, "\(updated)")
+                #expect(try await InvenTreeE2E.invokeVersion(d) == "1.3.0")
+                let undone = try await d.upshift(["rollback", "--yes"])
+                #expect(undone.exitCode == 0, "\(undone)")
+                #expect(try await InvenTreeE2E.invokeVersion(d) == "1.0.0")
+                #expect(try await InvenTreeE2E.tableDigests(d) == before)
+            }
 
             // 4. The user's server never restarted as after a crash: the tunnel's relay leaves no orphan behind
             // for the postmaster (PID 1) to reap.
