@@ -36,6 +36,19 @@ public final class ExportedSnapshot: @unchecked Sendable {
 
     deinit { release() }
 
+    /// One snapshot per database, exported one after the other, keyed by database; when one fails, those
+    /// already exported are released. Blocking.
+    public static func exportEach(_ parameters: ConnectionParameters, databases: [String]) throws(PostgresError) -> [(database: String, snapshot: ExportedSnapshot)] {
+        var out: [(database: String, snapshot: ExportedSnapshot)] = []
+        do {
+            for name in databases { out.append((name, try ExportedSnapshot(parameters.with(database: name)))) }
+        } catch {
+            out.forEach { $0.snapshot.release() }
+            throw error
+        }
+        return out
+    }
+
     /// Snapshot ids are hex groups and dashes; anything else is refused before it reaches SQL or argv.
     public static func isValidID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 64 && id.allSatisfy { $0.isHexDigit || $0 == "-" }

@@ -75,10 +75,8 @@ public enum FullRecheck {
     static func hold(_ world: PgUpgradeWorld, windowEnd: WindowEnd) async throws {
         let parameters = try await world.serverConnection()
         let names = try await Blocking.run { () throws -> [String] in try Fingerprinter.databaseNames(Connection(parameters)) }
-        var holders: [String: ExportedSnapshot] = [:]
-        for name in names {
-            holders[name] = try await Blocking.run { () throws -> ExportedSnapshot in try ExportedSnapshot(parameters.with(database: name)) }
-        }
+        let exported = try await Blocking.run { () throws in try ExportedSnapshot.exportEach(parameters, databases: names) }
+        let holders = Dictionary(exported.map { ($0.database, $0.snapshot) }, uniquingKeysWith: { a, _ in a })
         let previous = held.withLock { $0.updateValue(Held(snapshots: holders, windowEnd: windowEnd), forKey: world.context.runID.rawValue) }
         previous?.snapshots.values.forEach { $0.release() }
     }

@@ -24,24 +24,16 @@ public struct PgUpgradePlanner: Sendable {
     }
 
     /// The dump method's window, for the branch it runs in.
+    ///
+    /// `subscribed` (a replica followed the writing application and caught up) needs no dump: the old cluster
+    /// is only renamed aside. Its replica is verified in proportion to what changed, then renamed into place
+    /// like the cluster `prepared` restored before the window.
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
-        if path == .subscribed {
-            // Followed by logical replication and caught up: verify the replica in proportion to what changed,
-            // then rename it into place as a cluster prepared before the window. The old cluster is only
-            // renamed aside: no dump is needed to undo.
-            return try [
-                FingerprintChangedTablesStep(world: world).executable,
-                VerifySubscriberStep(world: world).executable,
-                StopDatabaseStep(world: world).executable,
-                MoveDataAsideStep(world: world, placesPrepared: true).executable,
-                SwitchImageStep(world: world, environment: environment).executable,
-                StartNewDatabaseStep(world: world, onPrepared: true).executable,
-                ProvePreparedClusterStep(world: world).executable,
-            ]
-        }
-        let prepared = path == .prepared
-        var steps = try [
-            DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable,
+        let prepared = path == .prepared || path == .subscribed
+        var steps = path == .subscribed
+            ? try [FingerprintChangedTablesStep(world: world).executable, VerifySubscriberStep(world: world).executable]
+            : [try DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable]
+        steps += try [
             StopDatabaseStep(world: world).executable,
             MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
             SwitchImageStep(world: world, environment: environment).executable,

@@ -61,16 +61,10 @@ struct PrepareOnlineStep: PlanStep {
         // "changed" for the window (`ClusterActivity`), whichever side of the snapshot it committed on.
         let activity = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
         context.progress("exporting a snapshot of \(databases.count) database(s)")
-        var holders: [ExportedSnapshot] = []
-        defer { holders.forEach { $0.release() } }
-        var snapshots: [String: String] = [:]
-        for name in databases {
-            let target = parameters.with(database: name)
-            let holder = try await Blocking.run { () throws -> ExportedSnapshot in try ExportedSnapshot(target) }
-            holders.append(holder)
-            snapshots[name] = holder.id
-        }
-        guard let first = holders.first else { throw UpshiftError("the old cluster lists no database to dump") }
+        let exported = try await Blocking.run { () throws in try ExportedSnapshot.exportEach(parameters, databases: databases) }
+        defer { exported.forEach { $0.snapshot.release() } }
+        let snapshots = Dictionary(exported.map { ($0.database, $0.snapshot.id) }, uniquingKeysWith: { a, _ in a })
+        guard let first = exported.first?.snapshot else { throw UpshiftError("the old cluster lists no database to dump") }
         // Sequences are read outside any snapshot (by pg_dump as by the fingerprint): note them before
         // anything reads them. Equal again at the window means they did not move in between, since
         // nextval only counts up.

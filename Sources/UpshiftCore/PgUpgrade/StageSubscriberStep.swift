@@ -120,20 +120,13 @@ struct StageSubscriberStep: PlanStep {
         // scans again only the tables replication wrote to since.
         let replica = try await subscriber.connection()
         let activity = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(replica) }
-        var holders: [ExportedSnapshot] = []
-        defer { holders.forEach { $0.release() } }
-        var snapshots: [String: String] = [:]
-        for name in databases {
-            let target = replica.with(database: name)
-            let holder = try await Blocking.run { () throws -> ExportedSnapshot in try ExportedSnapshot(target) }
-            holders.append(holder)
-            snapshots[name] = holder.id
-        }
+        let exported = try await Blocking.run { () throws in try ExportedSnapshot.exportEach(replica, databases: databases) }
+        defer { exported.forEach { $0.snapshot.release() } }
+        let snapshots = Dictionary(exported.map { ($0.database, $0.snapshot.id) }, uniquingKeysWith: { a, _ in a })
         let fingerprint = try await Fingerprinter.captureAsync(replica, snapshots: snapshots) { db, table, position, count in
             context.report("checksum (replica) \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items))
         }
-        holders.forEach { $0.release() }
-        holders = []
+        exported.forEach { $0.snapshot.release() }
         try await checkAgainstSnapshot(fingerprint, server: server)
         try FingerprintFile.save(fingerprint, to: SubscriberServer.fingerprintPath(world.runFolder))
         try SubscriberRecord(container: subscriber.name, sources: sources, slots: slots, schemaDigests: digests, insertOnlyCounters: counters, activity: activity).write(world.runFolder)
