@@ -89,7 +89,8 @@ struct LogicalReplicaEndToEndTests {
                 let total = Int(counts.last ?? "") ?? -1
                 #expect(scanned >= 2 && scanned < total, "\(old)")
                 let verified = try summary("verify-replica")
-                #expect(verified.hasPrefix("identical: ") && verified.contains("sequence value(s) set; shut down cleanly"), "\(verified)")
+                #expect(verified.hasPrefix("identical: ") && verified.hasSuffix("sequence value(s) set"), "\(verified)")
+                #expect(try summary("stop-replica") == "shut down cleanly")
                 #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster"))
                 let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
                 #expect(!started.contains("dump") && !started.contains("restore") && !started.contains("discard-staged"), "\(started)")

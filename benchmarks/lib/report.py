@@ -9,7 +9,7 @@ DEFINITIONS = {
     "command_seconds": "procedure start until the raw script / upshift process finished",
     "disk_peak_bytes": "max of `du -sb <deployment folder>` sampled every 0.5 s (PGDATA, old cluster kept aside, dumps, "
                        "upshift's .upshift folder); disk_before_bytes is the first sample",
-    "verification_seconds": "sum of upshift's verification steps in the window (check-snapshot or fingerprint-old, + verify) from `upshift log --json --run`",
+    "verification_seconds": "sum of upshift's verification steps in the window (check-snapshot, fingerprint-old, verify-replica, verify) from `upshift log --json --run`",
     "verification_share": "verification_seconds / upshift downtime of the same run",
     "writer": "--writer RATE: a sidecar psql client on the database's compose network inserting one row into bench_writer "
               "(serial id) per attempt, RATE seconds of pause between attempts; committed = inserts acknowledged (psql exit 0, "

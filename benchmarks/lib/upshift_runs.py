@@ -14,7 +14,7 @@ METHOD_ARGS = {
 }
 
 # steps of upshift's plan that are verification (fingerprints), by step id
-VERIFICATION_STEPS = ("fingerprint-old", "check-snapshot", "verify")
+VERIFICATION_STEPS = ("fingerprint-old", "check-snapshot", "verify-replica", "verify")
 
 
 def find_binary(repo: str):

@@ -69,7 +69,8 @@ struct StageSubscriberStep: PlanStep {
     func build(sources: LogicalSources, globals: DumpManifest.File, server: ConnectionParameters, context: StepContext) async throws -> Fingerprint {
         let schema = SchemaCopy(world: world)
         let databases = sources.databases.map(\.name)
-        let (files, digests) = try await schema.dump(databases, into: schema.directory, context: context)
+        let files = try await schema.dump(databases, into: schema.directory, context: context)
+        let digests = try await schema.digests(databases)
         let dumpDirectory = DumpClusterStep.directory(world)
         try? FileManager.default.removeItem(atPath: schema.directory + "/" + globals.name)
         try FileManager.default.copyItem(atPath: dumpDirectory + "/" + globals.name, toPath: schema.directory + "/" + globals.name)

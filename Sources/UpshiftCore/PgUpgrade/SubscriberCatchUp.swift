@@ -31,7 +31,7 @@ struct SubscriberCatchUp: Sendable {
             // The schema first: after DDL the replica stops applying (a column it lacks), and waiting for it
             // would only add downtime.
             context.progress("comparing the schema with the one the replica was built on")
-            let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests, ignoring: SubscriberServer.objectName(world.context.runID), context: context)
+            let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests)
             if !changed.isEmpty {
                 problem = "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
             }

@@ -7,15 +7,15 @@ import UpshiftSupport
 /// cluster's sequences are set on it (logical replication does not carry them), then it is compared with
 /// the old cluster's "before" fingerprint in proportion to the change — tables replication did not write to
 /// since the replica's own fingerprint keep that fingerprint, the others are scanned — and shut down
-/// cleanly. Its fingerprint and system identifier become the staged cluster's, which the `prepared` steps
-/// rename into place and prove.
+/// cleanly (`StopReplicaStep`). Its fingerprint and system identifier become the staged cluster's, which the
+/// `prepared` steps rename into place and prove.
 struct VerifySubscriberStep: PlanStep {
     var world: PgUpgradeWorld
 
     func planned() -> PlannedStep {
         PlannedStep(
             id: "verify-replica",
-            title: "Set the old cluster's sequence values on the replica, compare it with the old cluster (the tables written since its fingerprint are scanned), shut it down",
+            title: "Set the old cluster's sequence values on the replica and compare it with the old cluster (the tables written since its fingerprint are scanned)",
             kind: "pg.verify-replica", mutates: true, compensation: nil,
             notes: ["the replica is upshift's own cluster; the undo deletes it with the staged directory"])
     }
@@ -39,14 +39,13 @@ struct VerifySubscriberStep: PlanStep {
         }
         let identifier = try await StagedCluster.systemIdentifier(replica)
         try FingerprintFile.save(fingerprint, to: StagedServer.fingerprintPath(world))
-        try await subscriber.stop()
         let total = fingerprint.databases.reduce(0) { $0 + $1.tables.count }
         let reused = known.values.reduce(0) { $0 + $1.count }
         let cluster = StagedCluster(
             relativePath: subscriber.relativePath, systemIdentifier: identifier,
             summary: "a replica kept current by logical replication, identical to the old cluster in the window (\(total - reused) of \(total) tables scanned): \(FingerprintFile.describe(fingerprint))")
         try cluster.write(world.runFolder)
-        return StepOutcome(summary: "identical: \(total - reused) of \(total) tables scanned, \(reused) unchanged on the replica since its fingerprint; \(sequences) sequence value(s) set; shut down cleanly")
+        return StepOutcome(summary: "identical: \(total - reused) of \(total) tables scanned, \(reused) unchanged on the replica since its fingerprint; \(sequences) sequence value(s) set")
     }
 
     /// `setval` of every sequence with a value on the old cluster; returns how many.
@@ -67,5 +66,22 @@ struct VerifySubscriberStep: PlanStep {
             count += statements.count
         }
         return count
+    }
+}
+
+/// Shuts the verified replica down cleanly (`pg_controldata` must say so) and removes its container, so that
+/// its directory can be renamed into place.
+struct StopReplicaStep: PlanStep {
+    var world: PgUpgradeWorld
+
+    func planned() -> PlannedStep {
+        PlannedStep(
+            id: "stop-replica", title: "Shut the replica down cleanly", kind: "pg.stop-replica", mutates: true, compensation: nil,
+            notes: ["docker stop (SIGINT), then pg_controldata must say \"shut down\""])
+    }
+
+    func run(_ context: StepContext) async throws -> StepOutcome {
+        try await SubscriberServer(world: world).stop()
+        return StepOutcome(summary: "shut down cleanly")
     }
 }
