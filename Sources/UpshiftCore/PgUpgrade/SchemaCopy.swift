@@ -29,16 +29,18 @@ struct SchemaCopy: Sendable {
     }
 
     /// Each database's schema digest, from `pg_dump --schema-only` run by the serving container's own binaries
-    /// (`docker compose exec`: no container to start while the window waits), every database at once. The
-    /// same command before the replica is built and in the window, so the two digests compare like for like.
+    /// (`docker exec`: no container to start while the window waits), every database at once. The same
+    /// command before the replica is built and in the window, so the two digests compare like for like.
     func digests(_ databases: [String]) async throws -> [String: String] {
         let world = world
         let ignoring = SubscriberServer.objectName(world.context.runID)
+        let container = try await DumpClusterStep(world: world).container()
+        let environment = world.database.passwordEnvironment
         return try await withThrowingTaskGroup(of: (String, String).self) { group in
             for name in databases {
                 group.addTask {
                     let argv = ["pg_dump", "-U", world.database.superuser, "--schema-only", "-d", ConnInfo.dbname(name)]
-                    let command = world.compose.execCommand(world.service, argv, environment: world.database.passwordEnvironment, timeout: .seconds(1800))
+                    let command = Command("docker", ["exec"] + environment.keys.sorted().flatMap { ["-e", $0] } + [container] + argv, environment: environment, timeout: .seconds(1800))
                     let result = try await world.runner.run(command)
                     guard result.termination.isSuccess else {
                         throw UpshiftError("pg_dump --schema-only of \(name) failed (\(result.termination)): \(world.redactor.redact(String(result.stderrText.suffix(600))))")

@@ -28,6 +28,8 @@ struct SubscriberCatchUp: Sendable {
         var problem: String?
         do {
             try await subscriber.requireRunning()
+            // Looked up once: each lookup is a compose call, inside the window.
+            let replica = try await subscriber.connection()
             // The schema first: after DDL the replica stops applying (a column it lacks), and waiting for it
             // would only add downtime.
             context.progress("comparing the schema with the one the replica was built on")
@@ -35,9 +37,9 @@ struct SubscriberCatchUp: Sendable {
             if !changed.isEmpty {
                 problem = "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
             }
-            if problem == nil { problem = try await waitConfirmed(record, old: old, subscriber: subscriber, context: context) }
-            if problem == nil { problem = try await copiesUnfinished(record, subscriber: subscriber) }
-            try await dropSubscriptions(record, subscriber: subscriber)
+            if problem == nil { problem = try await waitConfirmed(record, old: old, replica: replica, context: context) }
+            if problem == nil { problem = try await copiesUnfinished(record, replica: replica) }
+            try await dropSubscriptions(record, replica: replica)
         } catch {
             problem = problem ?? "the replica failed: \(world.redactor.redact("\(error)"))"
             // Gone before its slots are dropped, so that nothing reconnects to them.
@@ -63,7 +65,7 @@ struct SubscriberCatchUp: Sendable {
     ///
     /// Gives up as soon as the replica reports an error applying a change, or when its slots confirm nothing
     /// new for `stallSeconds`: a replica that cannot keep up must not hold the window open.
-    func waitConfirmed(_ record: SubscriberRecord, old: ConnectionParameters, subscriber: SubscriberServer, context: StepContext) async throws -> String? {
+    func waitConfirmed(_ record: SubscriberRecord, old: ConnectionParameters, replica: ConnectionParameters, context: StepContext) async throws -> String? {
         let slots = Array(record.slots.values).sorted()
         guard !slots.isEmpty else { return nil }
         let list = slots.map(ReplicationTeardown.literal).joined(separator: ", ")
@@ -76,7 +78,6 @@ struct SubscriberCatchUp: Sendable {
                    coalesce(min(confirmed_flush_lsn)::text, '') AS behind
             FROM pg_replication_slots WHERE slot_name IN (\(list))
             """
-        let replica = try await subscriber.connection()
         var lastMoved = ContinuousClock.now
         var lastBehind = ""
         while true {
@@ -99,9 +100,9 @@ struct SubscriberCatchUp: Sendable {
     }
 
     /// Tables whose first copy has not finished (`srsubstate` other than `r`), or nil.
-    func copiesUnfinished(_ record: SubscriberRecord, subscriber: SubscriberServer) async throws -> String? {
+    func copiesUnfinished(_ record: SubscriberRecord, replica: ConnectionParameters) async throws -> String? {
         for database in record.slots.keys.sorted() {
-            let target = try await subscriber.connection(database: database)
+            let target = replica.with(database: database)
             let pending = try await Blocking.run { () throws -> Int in
                 try Connection(target).query("SELECT count(*) AS n FROM pg_subscription_rel WHERE srsubstate <> 'r'").single().int("n")
             }
@@ -112,10 +113,10 @@ struct SubscriberCatchUp: Sendable {
 
     /// Drops the run's subscription in every followed database of the replica, leaving the old server's slot
     /// to `ReplicationTeardown.cleanSource`.
-    func dropSubscriptions(_ record: SubscriberRecord, subscriber: SubscriberServer) async throws {
+    func dropSubscriptions(_ record: SubscriberRecord, replica: ConnectionParameters) async throws {
         let statements = ReplicationTeardown.dropSubscriptionStatements(runID: world.context.runID)
         for database in record.slots.keys.sorted() {
-            let target = try await subscriber.connection(database: database)
+            let target = replica.with(database: database)
             try await Blocking.run { () throws in
                 let conn = try Connection(target)
                 for sql in statements { _ = try conn.execute(sql) }
