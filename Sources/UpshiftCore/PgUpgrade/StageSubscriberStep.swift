@@ -151,6 +151,16 @@ struct StageSubscriberStep: PlanStep {
             }
             context.report("copying tables into the replica", ProgressMeasure(done: Int64(done), total: Int64(total), unit: .items))
             if done == total { return }
+            // A copy that fails is retried for ever by the server: stop at the first error instead.
+            let replica = try await subscriber.connection()
+            let errors = try await Blocking.run { () throws -> Int in
+                try Connection(replica).query("SELECT coalesce(sum(sync_error_count + apply_error_count), 0)::int AS n FROM pg_stat_subscription_stats").single().int("n")
+            }
+            guard errors == 0 else {
+                let log = try? await world.runner.run(Command("docker", ["logs", "--tail", "15", subscriber.name], timeout: .seconds(30)))
+                let tail = world.redactor.redact((log?.stderrText ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+                throw UpshiftError("the replica failed to copy or apply \(errors) time(s); nothing of your deployment changed. Its last log lines:\n" + tail)
+            }
             guard ContinuousClock.now < deadline else {
                 throw UpshiftError("the replica copied \(done) of \(total) tables within 6 hours")
             }
