@@ -70,6 +70,9 @@ struct PrepareOnlineEndToEndTests {
                 let notStaged = try Self.summary(d, run: firstRun, step: "stage-new-cluster")
                 #expect(notStaged.hasPrefix("not staged: changed since the online snapshot (1 transaction(s) committed"), "\(notStaged)")
                 #expect(notStaged.hasSuffix("the window will dump and restore"), "\(notStaged)")
+                // No replica either: the sample's server runs with the image's wal_level, which upshift never changes.
+                let noReplica = try Self.summary(d, run: firstRun, step: "stage-subscriber")
+                #expect(noReplica.hasPrefix("not used (wal_level is replica, not logical") && noReplica.hasSuffix("the window dumps and restores"), "\(noReplica)")
                 #expect(try Self.summary(d, run: firstRun, step: "discard-staged") == "nothing was staged")
                 #expect(try Self.summary(d, run: firstRun, step: "restore").hasSuffix("databases restored; every dump file's SHA-256 matches the manifest"))
                 #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
@@ -100,6 +103,7 @@ struct PrepareOnlineEndToEndTests {
                 // the window moved into place and proved to be the one verified.
                 let staged = try Self.summary(d, run: secondRun, step: "stage-new-cluster")
                 #expect(staged.contains("restored into pgdb.staged-\(secondRun) and verified"), "\(staged)")
+                #expect(try Self.summary(d, run: secondRun, step: "stage-subscriber") == "not needed: the cluster restored from the snapshot is ready")
                 #expect(try Self.summary(d, run: secondRun, step: "move-data-aside").contains("pgdb.staged-\(secondRun) -> pgdb"))
                 #expect(try Self.summary(d, run: secondRun, step: "start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster restored before the window"))
                 let verified = try Self.summary(d, run: secondRun, step: "verify")
