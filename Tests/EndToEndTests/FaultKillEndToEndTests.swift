@@ -160,7 +160,7 @@ struct FaultKillEndToEndTests {
 
     // MARK: - After the data move: right after move-data-aside, mid-restore, server crash mid-restore, at verify
 
-    /// Under `scripts/test --full` only: CI has the kill after the move on the bind-mount and 18+ layouts (LayoutsEndToEndTests)
+    /// Under `scripts/test --full` only: CI has the kill after the move on the bind mount at PGDATA (LayoutsEndToEndTests)
     /// and after the restore at a fault point (FaultPointEndToEndTests).
     @Test(.enabled(if: enabled && E2EEnvironment.full, "\(E2EEnvironment.full ? E2EEnvironment.skipReason : "scripts/test --full only")"))
     func killAfterMoveMidRestoreAndAtVerify() async throws {
