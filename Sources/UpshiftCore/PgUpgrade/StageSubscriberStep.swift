@@ -98,11 +98,13 @@ struct StageSubscriberStep: PlanStep {
         }
         let subscriber = SubscriberServer(world: world)
         try await subscriber.start(container: try await DumpClusterStep(world: world).container(), context: context)
+        // Looked up once: the address does not change before the window, and each lookup is a compose call.
+        let replica = try await subscriber.connection()
         var slots: [String: String] = [:]
         for (index, database) in followed.enumerated() {
             let slot = SubscriberServer.slotName(runID, index: index + 1)
             let sql = ReplicationTeardown.subscriptionStatement(database, runID: runID, slot: slot, superuser: world.database.superuser)
-            let target = try await subscriber.connection(database: database.name)
+            let target = replica.with(database: database.name)
             context.progress("subscribing \(database.name) (slot \(slot))")
             try await Blocking.run { () throws in
                 let conn = try Connection(target)
@@ -111,15 +113,14 @@ struct StageSubscriberStep: PlanStep {
             }
             slots[database.name] = slot
         }
-        try await waitCopied(subscriber, databases: followed.map(\.name), context: context)
+        try await waitCopied(subscriber, replica: replica, databases: followed.map(\.name), context: context)
         for database in databases {
-            let target = try await subscriber.connection(database: database)
+            let target = replica.with(database: database)
             try await Blocking.run { () throws in _ = try Connection(target).execute("ANALYZE") }
         }
 
         // Its fingerprint from one snapshot per database, with the activity read just before: the window
         // scans again only the tables replication wrote to since.
-        let replica = try await subscriber.connection()
         let activity = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(replica) }
         let exported = try await Blocking.run { () throws in try ExportedSnapshot.exportEach(replica, databases: databases) }
         defer { exported.forEach { $0.snapshot.release() } }
@@ -135,13 +136,13 @@ struct StageSubscriberStep: PlanStep {
     }
 
     /// Waits until every table of every subscription is copied and streaming (`srsubstate = 'r'`).
-    func waitCopied(_ subscriber: SubscriberServer, databases: [String], context: StepContext) async throws {
+    func waitCopied(_ subscriber: SubscriberServer, replica: ConnectionParameters, databases: [String], context: StepContext) async throws {
         let deadline = ContinuousClock.now + .seconds(6 * 3600)
         while true {
             try await subscriber.requireRunning()
             var done = 0, total = 0
             for name in databases {
-                let target = try await subscriber.connection(database: name)
+                let target = replica.with(database: name)
                 let row = try await Blocking.run { () throws -> (Int, Int) in
                     let r = try Connection(target).query("SELECT count(*) FILTER (WHERE srsubstate = 'r') AS done, count(*) AS total FROM pg_subscription_rel").single()
                     return (try r.int("done"), try r.int("total"))
@@ -152,10 +153,7 @@ struct StageSubscriberStep: PlanStep {
             context.report("copying tables into the replica", ProgressMeasure(done: Int64(done), total: Int64(total), unit: .items))
             if done == total { return }
             // A copy that fails is retried for ever by the server: stop at the first error instead.
-            let replica = try await subscriber.connection()
-            let errors = try await Blocking.run { () throws -> Int in
-                try Connection(replica).query("SELECT coalesce(sum(sync_error_count + apply_error_count), 0)::int AS n FROM pg_stat_subscription_stats").single().int("n")
-            }
+            let errors = try await SubscriberServer.errorCount(replica)
             guard errors == 0 else {
                 let log = try? await world.runner.run(Command("docker", ["logs", "--tail", "15", subscriber.name], timeout: .seconds(30)))
                 let tail = world.redactor.redact((log?.stderrText ?? "").trimmingCharacters(in: .whitespacesAndNewlines))

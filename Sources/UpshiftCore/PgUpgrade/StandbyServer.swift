@@ -128,13 +128,9 @@ struct StandbyServer: Sendable {
     func restoreSequences(_ old: Fingerprint) async throws -> Int {
         var count = 0
         for database in old.databases {
-            let statements = database.sequences.compactMap { sequence -> String? in
-                guard let value = sequence.lastValue else { return nil }
-                let name = (quoteIdentifier(sequence.schema) + "." + quoteIdentifier(sequence.name)).replacingOccurrences(of: "'", with: "''")
-                return "SELECT setval('\(name)'::regclass, \(value), true);"
-            }
+            let statements = VerifySubscriberStep.setvalStatements(database)
             guard !statements.isEmpty else { continue }
-            _ = try await query(statements.joined(separator: " "), database: database.name)
+            _ = try await query(statements.map { $0 + ";" }.joined(separator: " "), database: database.name)
             count += statements.count
         }
         return count

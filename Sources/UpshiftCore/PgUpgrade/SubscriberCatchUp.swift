@@ -87,9 +87,7 @@ struct SubscriberCatchUp: Sendable {
             }
             if row.1 != slots.count { return "\(slots.count - row.1) of the replica's slots are missing on the old server" }
             if row.0 == slots.count { return nil }
-            let errors = try await Blocking.run { () throws -> Int in
-                try Connection(replica).query("SELECT coalesce(sum(apply_error_count + sync_error_count), 0)::int AS n FROM pg_stat_subscription_stats").single().int("n")
-            }
+            let errors = try await SubscriberServer.errorCount(replica)
             if errors > 0 { return "the replica failed to apply \(errors) change(s) (see its log); it confirmed up to \(row.2), not \(target)" }
             if row.2 != lastBehind { lastBehind = row.2; lastMoved = .now }
             guard ContinuousClock.now - lastMoved < .seconds(Self.stallSeconds) else {

@@ -95,6 +95,14 @@ struct SubscriberServer: Sendable {
         return world.database.superuserConnection(host: address, port: Self.port, database: database)
     }
 
+    /// Errors of its table copies and of applying changes, over every subscription (`pg_stat_subscription_stats`):
+    /// the server retries both for ever, so any error means the replica cannot be relied on.
+    static func errorCount(_ replica: ConnectionParameters) async throws -> Int {
+        try await Blocking.run { () throws -> Int in
+            try Connection(replica).query("SELECT coalesce(sum(sync_error_count + apply_error_count), 0)::int AS n FROM pg_stat_subscription_stats").single().int("n")
+        }
+    }
+
     /// Fails with its last log lines when its container is no longer running.
     func requireRunning() async throws {
         try await OneOffServerState.requireRunning(name, what: "the PostgreSQL \(world.context.options.targetMajor) server following the serving cluster", runner: world.runner, redactor: world.redactor)

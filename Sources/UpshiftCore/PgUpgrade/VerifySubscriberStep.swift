@@ -48,15 +48,21 @@ struct VerifySubscriberStep: PlanStep {
         return StepOutcome(summary: "identical: \(total - reused) of \(total) tables scanned, \(reused) unchanged on the replica since its fingerprint; \(sequences) sequence value(s) set")
     }
 
+    /// `SELECT setval(...)` for every sequence of `database` that has a value (one never used has none): what
+    /// pg_dump would carry. Shared with the standby, which replays values up to 32 ahead.
+    static func setvalStatements(_ database: DatabaseFingerprint) -> [String] {
+        database.sequences.compactMap { sequence -> String? in
+            guard let value = sequence.lastValue else { return nil }
+            let name = ReplicationTeardown.literal(quoteIdentifier(sequence.schema) + "." + quoteIdentifier(sequence.name))
+            return "SELECT setval(\(name)::regclass, \(value), true)"
+        }
+    }
+
     /// `setval` of every sequence with a value on the old cluster; returns how many.
     static func setSequences(_ old: Fingerprint, on replica: ConnectionParameters) async throws -> Int {
         var count = 0
         for database in old.databases {
-            let statements = database.sequences.compactMap { sequence -> String? in
-                guard let value = sequence.lastValue else { return nil }
-                let name = ReplicationTeardown.literal(quoteIdentifier(sequence.schema) + "." + quoteIdentifier(sequence.name))
-                return "SELECT setval(\(name)::regclass, \(value), true)"
-            }
+            let statements = setvalStatements(database)
             guard !statements.isEmpty else { continue }
             let target = replica.with(database: database.name)
             try await Blocking.run { () throws in
