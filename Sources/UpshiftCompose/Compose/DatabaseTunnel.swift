@@ -119,13 +119,7 @@ public final class DatabaseTunnel: @unchecked Sendable {
 
     /// The container serving the service now, or nil.
     private func currentContainer() -> String? {
-        let args = [
-            "ps", "-q", "--no-trunc",
-            "--filter", "label=com.docker.compose.project=\(project)",
-            "--filter", "label=com.docker.compose.service=\(service)",
-            "--filter", "label=com.docker.compose.oneoff=False",
-            "--filter", "status=running",
-        ]
+        let args = ["ps", "-q", "--no-trunc"] + ContainerState.labelFilters(project: project, service: service) + ["--filter", "status=running"]
         guard let output = try? runToEnd(args) else { return nil }
         return output.split(whereSeparator: \.isNewline).first.map(String.init)
     }
