@@ -189,4 +189,9 @@ public func quoteIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
+/// `'text'` with embedded quotes doubled (standard_conforming_strings is on in every supported server).
+public func quoteLiteral(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+}
+
 import Foundation

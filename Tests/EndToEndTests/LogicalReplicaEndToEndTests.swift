@@ -92,6 +92,10 @@ struct LogicalReplicaEndToEndTests {
                 #expect(verified.hasPrefix("identical: ") && verified.hasSuffix("sequence value(s) set"), "\(verified)")
                 #expect(try summary("stop-replica") == "shut down cleanly")
                 #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster"))
+                // Only the run's own publications touched the catalogs, and they are gone again: the schema
+                // is known unchanged without a pg_dump in the window.
+                let checks = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.progress" && $0.1["step"] as? String == "check-snapshot" }.compactMap { $0.1["message"] as? String }
+                #expect(checks.contains { $0.hasPrefix("schema unchanged since the replica was built: no catalog row of ") }, "\(checks)")
                 let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
                 #expect(!started.contains("dump") && !started.contains("restore") && !started.contains("discard-staged"), "\(started)")
                 #expect(upgrade.stderr.contains("full recheck after the window, with the application running: every table identical again"), "\(upgrade.stderr.suffix(1500))")

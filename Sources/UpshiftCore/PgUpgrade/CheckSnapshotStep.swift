@@ -46,7 +46,7 @@ struct CheckSnapshotStep: PlanStep {
         try online.write(world.runFolder)
         if stages && SubscriberServer.exists(world.runFolder) {
             // Written since the snapshot (the replica exists only then): catch up, prove it, end replication.
-            if let problem = try await SubscriberCatchUp(world: world).settle(context) {
+            if let problem = try await SubscriberCatchUp(world: world).settle(context, old: parameters) {
                 return .decided(WindowPath.changed.rawValue, because: "changed since the online snapshot (\(verdict.reason)); the replica that followed it cannot be used (\(problem)): the window does the work")
             }
             return .decided(WindowPath.subscribed.rawValue, because: "changed since the online snapshot (\(verdict.reason)); the replica confirmed every change up to the old server's last one, its schema is unchanged: it is verified and takes the old cluster's place")

@@ -91,7 +91,7 @@ enum ReplicationTeardown {
     static let quiet = "SET client_min_messages = warning"
 
     /// A SQL string literal.
-    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+    static func literal(_ text: String) -> String { quoteLiteral(text) }
 
     /// Removes the run's slots and publications from the serving cluster through libpq (the window).
     static func cleanSource(_ server: ConnectionParameters, runID: RunID, slots: [String], identifier: String?, databases: [String]) async throws {

@@ -69,8 +69,11 @@ struct StageSubscriberStep: PlanStep {
     func build(sources: LogicalSources, globals: DumpManifest.File, server: ConnectionParameters, context: StepContext) async throws -> Fingerprint {
         let schema = SchemaCopy(world: world)
         let databases = sources.databases.map(\.name)
-        let files = try await schema.dump(databases, into: schema.directory, context: context)
+        // The digests before the schema copy, never after: DDL in between then shows as a change in the
+        // window (safe), where the other order would hide it from both digests.
+        let catalogs = try await SubscriberCatchUp.catalogDigests(server, databases: databases)
         let digests = try await schema.digests(databases)
+        let files = try await schema.dump(databases, into: schema.directory, context: context)
         let dumpDirectory = DumpClusterStep.directory(world)
         try? FileManager.default.removeItem(atPath: schema.directory + "/" + globals.name)
         try FileManager.default.copyItem(atPath: dumpDirectory + "/" + globals.name, toPath: schema.directory + "/" + globals.name)
@@ -131,7 +134,7 @@ struct StageSubscriberStep: PlanStep {
         exported.forEach { $0.snapshot.release() }
         try await checkAgainstSnapshot(fingerprint, server: server)
         try FingerprintFile.save(fingerprint, to: SubscriberServer.fingerprintPath(world.runFolder))
-        try SubscriberRecord(container: subscriber.name, sources: sources, slots: slots, schemaDigests: digests, insertOnlyCounters: counters, activity: activity).write(world.runFolder)
+        try SubscriberRecord(container: subscriber.name, sources: sources, slots: slots, schemaDigests: digests, catalogDigests: catalogs, insertOnlyCounters: counters, activity: activity).write(world.runFolder)
         return fingerprint
     }
 

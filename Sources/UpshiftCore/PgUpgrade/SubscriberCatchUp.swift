@@ -6,8 +6,8 @@ import UpshiftSupport
 /// Inside the window, with the application stopped and the old server isolated: may the logical replica
 /// stand in for the old cluster? It must have confirmed every change up to the old server's WAL flush
 /// position read now, and
-/// - no DDL ran since its schema was copied (`pg_dump --schema-only` again, compared: replication carries
-///   rows only),
+/// - no DDL ran since its schema was copied (the catalog digests, and where they moved `pg_dump
+///   --schema-only` again, compared: replication carries rows only),
 /// - no table published for inserts only was updated, deleted from or truncated since (those changes were
 ///   not carried).
 ///
@@ -19,35 +19,37 @@ struct SubscriberCatchUp: Sendable {
     static let stallSeconds: Int64 = 20
 
     /// `nil` when the replica may be used, else why not (the window then dumps and restores).
-    func settle(_ context: StepContext) async throws -> String? {
+    /// `old` is the old server's connection as `world.serverConnection()` gave it (looked up once: every
+    /// lookup is a docker call inside the window).
+    func settle(_ context: StepContext, old: ConnectionParameters) async throws -> String? {
         guard let record = try SubscriberRecord.load(world.runFolder) else {
             throw UpshiftError("internal: no \(SubscriberServer.path(world.runFolder))")
         }
-        let old = try await world.serverConnection()
         let subscriber = SubscriberServer(world: world)
         var problem: String?
         do {
-            try await subscriber.requireRunning()
-            // Looked up once: each lookup is a compose call, inside the window.
-            let replica = try await subscriber.connection()
-            // The schema first: after DDL the replica stops applying (a column it lacks), and waiting for it
-            // would only add downtime.
-            context.progress("comparing the schema with the one the replica was built on")
-            let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests)
-            if !changed.isEmpty {
-                problem = "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
-            }
-            if problem == nil { problem = try await waitConfirmed(record, old: old, replica: replica, context: context) }
+            let replica = try await subscriber.connection(beside: old)
+            // After DDL the replica may stop applying (a column it lacks): the wait gives up at its first
+            // error, and the schema check below names the cause.
+            problem = try await waitConfirmed(record, old: old, replica: replica, context: context)
             if problem == nil { problem = try await copiesUnfinished(record, replica: replica) }
             try await dropSubscriptions(record, replica: replica)
         } catch {
-            problem = problem ?? "the replica failed: \(world.redactor.redact("\(error)"))"
+            // A stopped container says why better than the connection error it caused.
+            var reason = "\(error)"
+            do { try await subscriber.requireRunning() } catch let stopped { reason = "\(stopped)" }
+            problem = problem ?? "the replica failed: \(world.redactor.redact(reason))"
             // Gone before its slots are dropped, so that nothing reconnects to them.
             _ = try? await world.runner.run(Command("docker", ["rm", "-f", subscriber.name], timeout: .seconds(60)))
         }
         try await ReplicationTeardown.cleanSource(
             old, runID: world.context.runID, slots: Array(record.slots.values), identifier: ReplicationTeardown.identifier(folderPath: world.runFolder.path),
             databases: record.sources.databases.map(\.name))
+        do {
+            if let schema = try await schemaChanged(record, old: old, context: context) { return schema }
+        } catch {
+            return "the schema could not be compared with the one the replica was built on: \(world.redactor.redact("\(error)"))"
+        }
         if let problem { return problem }
 
         let sources = record.sources
@@ -58,6 +60,37 @@ struct SubscriberCatchUp: Sendable {
             }
         }
         return nil
+    }
+
+    /// The databases whose schema may differ from the one the replica was built on, as a reason, or `nil`.
+    /// Run once replication ended, so the run's own publications are gone again: the catalog digests
+    /// (`CatalogVersions`, milliseconds) then say "unchanged" for a database nobody altered; only a database
+    /// whose digest moved pays for `pg_dump --schema-only`, the exact comparison.
+    func schemaChanged(_ record: SubscriberRecord, old: ConnectionParameters, context: StepContext) async throws -> String? {
+        let databases = record.schemaDigests.keys.sorted()
+        let now = try await Self.catalogDigests(old, databases: databases)
+        let unsure = databases.filter { record.catalogDigests?[$0] != now[$0] }
+        guard !unsure.isEmpty else {
+            context.progress("schema unchanged since the replica was built: no catalog row of \(databases.joined(separator: ", ")) was written")
+            return nil
+        }
+        context.progress("catalog rows of \(unsure.joined(separator: ", ")) were written since the replica was built: comparing the schema itself")
+        let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests.filter { unsure.contains($0.key) })
+        guard !changed.isEmpty else { return nil }
+        return "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
+    }
+
+    /// `CatalogVersions` of every database at once (a connection each).
+    static func catalogDigests(_ server: ConnectionParameters, databases: [String]) async throws -> [String: String] {
+        try await withThrowingTaskGroup(of: (String, String).self) { group in
+            for database in databases {
+                let target = server.with(database: database)
+                group.addTask { (database, try await Blocking.run { () throws -> String in try CatalogVersions.digest(target) }) }
+            }
+            var out: [String: String] = [:]
+            for try await (database, digest) in group { out[database] = digest }
+            return out
+        }
     }
 
     /// Polls the run's slots until each has confirmed the old server's flush position (the application is

@@ -87,6 +87,13 @@ struct SubscriberServer: Sendable {
 
     /// libpq to it as the superuser: the db container's current address (it moves with the window's
     /// network swap), port 5433.
+    /// The replica beside the old server `old` (as `world.serverConnection()` gave it): the same container
+    /// address, the replica's port; looked up only when upshift does not reach containers by address.
+    func connection(beside old: ConnectionParameters) async throws -> ConnectionParameters {
+        guard world.reachesContainersDirectly else { return try await connection() }
+        return world.database.superuserConnection(host: old.host, port: Self.port, database: "postgres")
+    }
+
     func connection(database: String = "postgres") async throws -> ConnectionParameters {
         let state = try await ContainerState.read(service: world.service, compose: world.compose, runner: world.runner)
         guard let address = state?.addresses.first else {
@@ -127,8 +134,11 @@ struct SubscriberRecord: Sendable, Hashable, Codable {
     var sources: LogicalSources
     /// Database -> slot on the serving cluster (only databases with published tables).
     var slots: [String: String]
-    /// Database -> SHA-256 of its `pg_dump --schema-only` when the replica was given its schema.
+    /// Database -> SHA-256 of its `pg_dump --schema-only`, taken just before the replica's schema was dumped.
     var schemaDigests: [String: String]
+    /// Database -> `CatalogVersions` digest, taken before `schemaDigests`: unchanged in the window, no DDL ran
+    /// since. Absent in a record written before it existed (every database is then compared by pg_dump).
+    var catalogDigests: [String: String]?
     /// `LogicalSources.insertOnlyCounters` when the subscriptions were created.
     var insertOnlyCounters: [String: [String: String]]
     /// The replica's table activity just before its fingerprint: which tables the window scans again.
