@@ -90,7 +90,7 @@ struct LogicalReplicaEndToEndTests {
                 #expect(scanned >= 2 && scanned < total, "\(old)")
                 let verified = try summary("verify-replica")
                 #expect(verified.hasPrefix("identical: ") && verified.hasSuffix("sequence value(s) set"), "\(verified)")
-                #expect(try summary("stop-replica") == "shut down cleanly")
+                #expect(try summary("stop-db") == "clean shutdown (pg_controldata: shut down); the replica too")
                 #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster"))
                 // Only the run's own publications touched the catalogs, and they are gone again: the schema
                 // is known unchanged without a pg_dump in the window.

@@ -21,8 +21,9 @@ struct LogicalReplicaPlanTests {
         #expect(ids.firstIndex(of: "stage-subscriber")! < ids.firstIndex(of: "stop-app")!)
         let decision = try #require(plan.steps.first { $0.id == "check-snapshot" })
         let subscribed = try #require(decision.branches?.first { $0.name == "subscribed" })
-        // No dump and no restore in that branch; the replica is verified, then renamed into place.
-        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify"])
+        // No dump and no restore in that branch; the replica is verified, shut down with the old server,
+        // then renamed into place.
+        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify"])
 
         // The pg_upgrade method, and a window that recreates the container, have no replica.
         let link = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: true))

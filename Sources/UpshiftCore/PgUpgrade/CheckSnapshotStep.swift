@@ -38,7 +38,7 @@ struct CheckSnapshotStep: PlanStep {
         guard var online = try OnlinePreparation.load(world.runFolder) else {
             throw UpshiftError("internal: \(Self.id) without the online preparation in \(world.runFolder.path)")
         }
-        let parameters = try await world.serverConnection()
+        let parameters = try await world.isolatedServerConnection()
         context.progress("checking whether anything changed since the online snapshot")
         let earlier = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)

@@ -26,7 +26,7 @@ struct FingerprintChangedTablesStep: PlanStep {
             throw UpshiftError("internal: fingerprint-old without the online preparation in \(world.runFolder.path)")
         }
         let snapshot = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
-        let parameters = try await world.serverConnection()
+        let parameters = try await world.isolatedServerConnection()
         let now = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
         let unchanged = online.activity.map { now.unchangedTables(since: $0) } ?? [:]
         let known = snapshot.tables(keeping: unchanged)

@@ -74,6 +74,7 @@ struct IsolateDatabaseStep: PlanStep {
             throw UpshiftError("other clients can still reach the old server: " + leaks.joined(separator: "; "),
                                hint: "nothing was changed yet: upshift puts the container back; report this with `docker inspect` of the container")
         }
+        if world.reachesContainersDirectly { isolation.address = parameters.host }
         try PrivateJSON.write(isolation, to: WindowIsolation.path(world.runFolder.path))
         var proof = ["no other session\(ended > 0 ? " (\(ended) ended)" : "")"]
         if isolation.approach != .portsOnly, !exposure.networks.isEmpty { proof.append("detached from \(exposure.networks.keys.sorted().joined(separator: ", "))") }

@@ -31,10 +31,10 @@ public struct PgUpgradePlanner: Sendable {
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
         let prepared = path == .prepared || path == .subscribed
         var steps = path == .subscribed
-            ? try [FingerprintChangedTablesStep(world: world).executable, VerifySubscriberStep(world: world).executable, StopReplicaStep(world: world).executable]
+            ? try [FingerprintChangedTablesStep(world: world).executable, VerifySubscriberStep(world: world).executable]
             : [try DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable]
         steps += try [
-            StopDatabaseStep(world: world).executable,
+            StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,
             MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
             SwitchImageStep(world: world, environment: environment).executable,
             StartNewDatabaseStep(world: world, onPrepared: prepared).executable,

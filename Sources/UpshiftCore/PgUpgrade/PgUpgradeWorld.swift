@@ -105,6 +105,17 @@ public struct PgUpgradeWorld: Sendable {
         return database.superuserConnection(host: address, port: 5432, database: name)
     }
 
+    /// The old server from isolate-db until stop-db, at the address isolate-db proved it isolated at: nothing
+    /// but upshift acts on the container in between, and every docker lookup inside the window is downtime.
+    /// Looked up as usual when no address was recorded (upshift reaches the server through a published port).
+    public func isolatedServerConnection(database name: String = "postgres") async throws -> ConnectionParameters {
+        if reachesContainersDirectly, let data = FileManager.default.contents(atPath: WindowIsolation.path(runFolder.path)),
+           let host = try? JSONDecoder().decode(WindowIsolation.self, from: data).address {
+            return database.superuserConnection(host: host, port: 5432, database: name)
+        }
+        return try await serverConnection(database: name)
+    }
+
     /// Waits for the server to accept a login with the superuser's password (default: behind the published port).
     public func waitForServer(_ target: ConnectionParameters? = nil) async throws {
         let parameters = target ?? context.connection()

@@ -19,8 +19,7 @@ struct SubscriberCatchUp: Sendable {
     static let stallSeconds: Int64 = 20
 
     /// `nil` when the replica may be used, else why not (the window then dumps and restores).
-    /// `old` is the old server's connection as `world.serverConnection()` gave it (looked up once: every
-    /// lookup is a docker call inside the window).
+    /// `old` is the isolated old server (`world.isolatedServerConnection()`).
     func settle(_ context: StepContext, old: ConnectionParameters) async throws -> String? {
         guard let record = try SubscriberRecord.load(world.runFolder) else {
             throw UpshiftError("internal: no \(SubscriberServer.path(world.runFolder))")

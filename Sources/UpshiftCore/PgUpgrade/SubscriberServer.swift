@@ -87,8 +87,9 @@ struct SubscriberServer: Sendable {
 
     /// libpq to it as the superuser: the db container's current address (it moves with the window's
     /// network swap), port 5433.
-    /// The replica beside the old server `old` (as `world.serverConnection()` gave it): the same container
-    /// address, the replica's port; looked up only when upshift does not reach containers by address.
+    /// The replica beside the old server `old` (as `world.serverConnection()` or
+    /// `isolatedServerConnection()` gave it): the same container address, the replica's port; looked up only
+    /// when upshift does not reach containers by address.
     func connection(beside old: ConnectionParameters) async throws -> ConnectionParameters {
         guard world.reachesContainersDirectly else { return try await connection() }
         return world.database.superuserConnection(host: old.host, port: Self.port, database: "postgres")

@@ -7,7 +7,7 @@ import UpshiftSupport
 /// cluster's sequences are set on it (logical replication does not carry them), then it is compared with
 /// the old cluster's "before" fingerprint in proportion to the change — tables replication did not write to
 /// since the replica's own fingerprint keep that fingerprint, the others are scanned — and shut down
-/// cleanly (`StopReplicaStep`). Its fingerprint and system identifier become the staged cluster's, which the
+/// cleanly with the old server (`StopDatabaseStep` with `withReplica`). Its fingerprint and system identifier become the staged cluster's, which the
 /// `prepared` steps rename into place and prove.
 struct VerifySubscriberStep: PlanStep {
     var world: PgUpgradeWorld
@@ -26,7 +26,7 @@ struct VerifySubscriberStep: PlanStep {
             throw UpshiftError("internal: verify-replica without \(SubscriberServer.path(world.runFolder))")
         }
         let subscriber = SubscriberServer(world: world)
-        let replica = try await subscriber.connection()
+        let replica = try await subscriber.connection(beside: try await world.isolatedServerConnection())
         let sequences = try await Self.setSequences(before, on: replica)
         let now = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(replica) }
         let known = try FingerprintFile.load(SubscriberServer.fingerprintPath(world.runFolder)).tables(keeping: now.unchangedTables(since: record.activity))
@@ -72,22 +72,5 @@ struct VerifySubscriberStep: PlanStep {
             count += statements.count
         }
         return count
-    }
-}
-
-/// Shuts the verified replica down cleanly (`pg_controldata` must say so) and removes its container, so that
-/// its directory can be renamed into place.
-struct StopReplicaStep: PlanStep {
-    var world: PgUpgradeWorld
-
-    func planned() -> PlannedStep {
-        PlannedStep(
-            id: "stop-replica", title: "Shut the replica down cleanly", kind: "pg.stop-replica", mutates: true, compensation: nil,
-            notes: ["docker stop (SIGINT), then pg_controldata must say \"shut down\""])
-    }
-
-    func run(_ context: StepContext) async throws -> StepOutcome {
-        try await SubscriberServer(world: world).stop()
-        return StepOutcome(summary: "shut down cleanly")
     }
 }

@@ -30,6 +30,9 @@ public struct WindowIsolation: Sendable, Hashable, Codable {
     public var network: String?
     /// What the container was reachable through before the window.
     public var before: ContainerExposure
+    /// The address upshift reached the isolated server at, when it reaches containers by address: the window's
+    /// steps up to stop-db connect there without asking docker again (`PgUpgradeWorld.isolatedServerConnection`).
+    public var address: String?
 
     /// The private network of a run.
     public static func networkName(runID: String) -> String { "upshift-window-\(runID)" }
