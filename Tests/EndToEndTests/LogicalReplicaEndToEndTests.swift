@@ -151,6 +151,29 @@ struct LogicalReplicaEndToEndTests {
         }
     }
 
+    /// Under `scripts/test --full` only (CI time): a large object created after the replica was built is not
+    /// replicated, so the window must not use the replica: it dumps and restores, and the object is on 18.
+    @Test(.enabled(if: enabled && E2EEnvironment.full, "\(E2EEnvironment.full ? E2EEnvironment.skipReason : "scripts/test --full only")"))
+    func largeObjectAfterTheReplicaWasBuiltFallsBackToDumpAndRestore() async throws {
+        try await E2EUpgrade.timed("dump method: a large object after the replica was built, the window dumps and restores") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-replica-lo") { d in
+                let database = try await Self.prepare(d)
+                let (_, run) = try await Self.upgrade(
+                    d, database: database,
+                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
+                    atWindow: "SELECT lo_from_bytea(0, convert_to('attachment', 'UTF8'))")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
+                let decided = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
+                #expect(decided?.1["branch"] as? String == "changed")
+                let reason = decided?.1["reason"] as? String ?? ""
+                #expect(reason.contains("1 large object(s) were created in \(database) since the replica was built"), "\(String(describing: decided))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(convert_from(lo_get(oid), 'UTF8'), ',') FROM pg_largeobject_metadata") == "attachment")
+                #expect(try await Self.leftovers(d, database: database) == "")
+            }
+        }
+    }
+
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
     func killWhileTheReplicaFollowsAndDuringTheCatchUp() async throws {
         try await E2EUpgrade.timed("fault campaign: kill -9 with a logical replica following, and during its catch-up") {

@@ -9,7 +9,8 @@ import UpshiftSupport
 /// - no DDL ran since its schema was copied (the catalog digests, and where they moved `pg_dump
 ///   --schema-only` again, compared: replication carries rows only),
 /// - no table published for inserts only was updated, deleted from or truncated since (those changes were
-///   not carried).
+///   not carried),
+/// - no large object was created since (staging refused any before).
 ///
 /// Whatever the answer, replication then ends: the subscriptions are dropped on the replica, the slots and
 /// publications on the old server, so the cluster the user keeps (moved aside) holds nothing of upshift's.
@@ -45,6 +46,7 @@ struct SubscriberCatchUp: Sendable {
             old, runID: world.context.runID, slots: Array(record.slots.values), identifier: ReplicationTeardown.identifier(folderPath: world.runFolder.path),
             databases: record.sources.databases.map(\.name))
         do {
+            if let objects = try await largeObjects(record, old: old) { return objects }
             if let schema = try await schemaChanged(record, old: old, context: context) { return schema }
         } catch {
             return "the schema could not be compared with the one the replica was built on: \(world.redactor.redact("\(error)"))"
@@ -77,6 +79,19 @@ struct SubscriberCatchUp: Sendable {
         let changed = try await SchemaCopy(world: world).changed(since: record.schemaDigests.filter { unsure.contains($0.key) })
         guard !changed.isEmpty else { return nil }
         return "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
+    }
+
+    /// Large objects are not replicated, and staging refused a database that had any: one now was created
+    /// since, and only a dump carries it. `nil` when there is none.
+    func largeObjects(_ record: SubscriberRecord, old: ConnectionParameters) async throws -> String? {
+        for database in record.schemaDigests.keys.sorted() {
+            let target = old.with(database: database)
+            let count = try await Blocking.run { () throws -> Int in
+                try Connection(target).query("SELECT count(*) AS n FROM pg_largeobject_metadata").single().int("n")
+            }
+            if count > 0 { return "\(count) large object(s) were created in \(database) since the replica was built (large objects are not replicated)" }
+        }
+        return nil
     }
 
     /// `CatalogVersions` of every database at once (a connection each).
