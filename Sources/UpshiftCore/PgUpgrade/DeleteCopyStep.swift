@@ -17,7 +17,7 @@ struct DeleteCopyStep: PlanStep {
         let world = upgrade.world
         try await StagedCluster.discard(
             relativePaths: [upgrade.oldRelative], mount: upgrade.mount, image: world.database.imageText,
-            runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
+            runID: world.context.runID.rawValue, runner: world.runner, present: true, progress: context.progress)
         return StepOutcome(summary: "deleted \(upgrade.oldRelative)")
     }
 }
