@@ -27,6 +27,14 @@ TARGETS = {
     "verification_share": 0.15,
 }
 
+# The targets of a run with --writer (issue "flat downtime while the application keeps writing"), at the
+# smallest and largest scale of the run.
+WRITER_TARGETS = {
+    "upshift_large_over_small": 1.2,       # dump-1 and pg_upgrade-link
+    "link_upshift_over_raw_large": 0.6,    # pg_upgrade-link, raw = hand-run in-window link
+    "verification_share_large": 0.10,      # every upshift method run
+}
+
 
 def _runs(size, kind, method):
     return [r for r in size["runs"] if r["kind"] == kind and r["method"] == method and "error" not in r
@@ -131,7 +139,32 @@ def summarize(doc):
                 out["targets"].append({"target": f"verification share of upshift {m} downtime, scale {large['scale']}",
                                        "value": share, "limit": f"<= {TARGETS['verification_share']}",
                                        "met": share <= TARGETS["verification_share"]})
+    if any(r.get("writer") for size in sizes for r in size["runs"]):
+        # The targets above are for an application that never writes; a writing one has its own.
+        out["targets"] = _writer_targets(sizes)
     return out
+
+
+def _writer_targets(sizes):
+    """The writer runs' own targets: flat upshift downtime, link against raw, verification share at scale."""
+    targets = []
+    small, large = sizes[0], sizes[-1]
+    for m in ("dump-1", "pg_upgrade-link"):
+        a, b = _run(large, "upshift", m), _run(small, "upshift", m)
+        if a and b and large is not small:
+            ratio = _ratio(a["downtime_seconds"], b["downtime_seconds"])
+            targets.append({"target": f"writer: upshift {m} downtime scale {large['scale']} / scale {small['scale']}", "value": ratio,
+                            "limit": f"<= {WRITER_TARGETS['upshift_large_over_small']}", "met": ratio <= WRITER_TARGETS["upshift_large_over_small"]})
+        if a and a.get("audit"):
+            share = _ratio(a["audit"]["verification_seconds"], a["downtime_seconds"])
+            targets.append({"target": f"writer: verification share of upshift {m} downtime, scale {large['scale']}", "value": share,
+                            "limit": f"<= {WRITER_TARGETS['verification_share_large']}", "met": share <= WRITER_TARGETS["verification_share_large"]})
+    r, u = _run(large, "raw", "pg_upgrade-link"), _run(large, "upshift", "pg_upgrade-link")
+    if r and u:
+        ratio = _ratio(u["downtime_seconds"], r["downtime_seconds"])
+        targets.append({"target": f"writer: upshift/raw downtime, pg_upgrade-link, scale {large['scale']}", "value": ratio,
+                        "limit": f"<= {WRITER_TARGETS['link_upshift_over_raw_large']}", "met": ratio <= WRITER_TARGETS["link_upshift_over_raw_large"]})
+    return targets
 
 
 def _f(x, unit="s"):
