@@ -174,6 +174,32 @@ struct LogicalReplicaEndToEndTests {
         }
     }
 
+    /// Under `scripts/test --full` only (CI time): a materialized view without data when the replica was built
+    /// (so staging allowed it), refreshed as the window opens. Replication never fills it, so the window must
+    /// dump and restore, and the view answers on 18.
+    @Test(.enabled(if: enabled && E2EEnvironment.full, "\(E2EEnvironment.full ? E2EEnvironment.skipReason : "scripts/test --full only")"))
+    func refreshedMaterializedViewFallsBackToDumpAndRestore() async throws {
+        try await E2EUpgrade.timed("dump method: a materialized view refreshed after the replica was built, the window dumps and restores") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-replica-mv") { d in
+                let database = try await Self.prepare(d)
+                _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                    "CREATE MATERIALIZED VIEW upshift_replica_summary AS SELECT count(*) AS n FROM upshift_replica_marker WITH NO DATA")
+                let (_, run) = try await Self.upgrade(
+                    d, database: database,
+                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
+                    atWindow: "REFRESH MATERIALIZED VIEW upshift_replica_summary")
+                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
+                let decided = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
+                #expect(decided?.1["branch"] as? String == "changed")
+                let reason = decided?.1["reason"] as? String ?? ""
+                #expect(reason.contains("materialized view public.upshift_replica_summary in \(database) was refreshed since the replica was built"), "\(String(describing: decided))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT n FROM upshift_replica_summary") == "1")
+                #expect(try await Self.leftovers(d, database: database) == "")
+            }
+        }
+    }
+
     @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
     func killWhileTheReplicaFollowsAndDuringTheCatchUp() async throws {
         try await E2EUpgrade.timed("fault campaign: kill -9 with a logical replica following, and during its catch-up") {

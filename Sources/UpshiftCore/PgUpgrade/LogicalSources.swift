@@ -66,6 +66,9 @@ struct LogicalSources: Sendable, Hashable, Codable {
             if try conn.query("SELECT count(*) AS n FROM pg_largeobject_metadata").single().int("n") > 0 {
                 return .obstacle("\(name) holds large objects, which logical replication does not carry")
             }
+            if let view = try populatedMaterializedView(conn) {
+                return .obstacle("materialized view \(view) in \(name) has contents, which logical replication does not carry (the replica's would stay empty)")
+            }
             found.append(database)
         }
         let subscriptions = found.filter { !$0.isEmpty }.count
@@ -80,6 +83,16 @@ struct LogicalSources: Sendable, Hashable, Codable {
             return .obstacle("\(slots) free replication slot(s) and \(senders) free WAL sender(s); following \(subscriptions) database(s) needs \(needed) of each")
         }
         return .ready(LogicalSources(databases: found))
+    }
+
+    /// The first materialized view holding rows (`relispopulated`), as `schema.name`, or nil. Its schema is
+    /// copied `WITH NO DATA` and replication never fills it, so the replica would answer "has not been
+    /// populated" where the old cluster answers rows.
+    static func populatedMaterializedView(_ conn: Connection) throws -> String? {
+        try conn.query("""
+            SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'm' AND c.relispopulated ORDER BY 1 LIMIT 1
+            """).rows.first?.requiredString("name")
     }
 
     /// Every user table, and what logical replication can do with it.

@@ -10,7 +10,7 @@ import UpshiftSupport
 ///   --schema-only` again, compared: replication carries rows only),
 /// - no table published for inserts only was updated, deleted from or truncated since (those changes were
 ///   not carried),
-/// - no large object was created since (staging refused any before).
+/// - no large object was created and no materialized view filled since (staging refused both).
 ///
 /// Whatever the answer, replication then ends: the subscriptions are dropped on the replica, the slots and
 /// publications on the old server, so the cluster the user keeps (moved aside) holds nothing of upshift's.
@@ -46,10 +46,10 @@ struct SubscriberCatchUp: Sendable {
             old, runID: world.context.runID, slots: Array(record.slots.values), identifier: ReplicationTeardown.identifier(folderPath: world.runFolder.path),
             databases: record.sources.databases.map(\.name))
         do {
-            if let objects = try await largeObjects(record, old: old) { return objects }
+            if let contents = try await contentsNotReplicated(record, old: old) { return contents }
             if let schema = try await schemaChanged(record, old: old, context: context) { return schema }
         } catch {
-            return "the schema could not be compared with the one the replica was built on: \(world.redactor.redact("\(error)"))"
+            return "the old server could not be checked for what replication does not carry: \(world.redactor.redact("\(error)"))"
         }
         if let problem { return problem }
 
@@ -81,15 +81,18 @@ struct SubscriberCatchUp: Sendable {
         return "the schema of \(changed.joined(separator: ", ")) changed since the replica was built (DDL is not replicated)"
     }
 
-    /// Large objects are not replicated, and staging refused a database that had any: one now was created
-    /// since, and only a dump carries it. `nil` when there is none.
-    func largeObjects(_ record: SubscriberRecord, old: ConnectionParameters) async throws -> String? {
+    /// Contents replication does not carry, which staging refused where they existed: a large object, or a
+    /// materialized view holding rows, now was created or refreshed since, and only a dump carries it. `nil`
+    /// when there is none.
+    func contentsNotReplicated(_ record: SubscriberRecord, old: ConnectionParameters) async throws -> String? {
         for database in record.schemaDigests.keys.sorted() {
             let target = old.with(database: database)
-            let count = try await Blocking.run { () throws -> Int in
-                try Connection(target).query("SELECT count(*) AS n FROM pg_largeobject_metadata").single().int("n")
+            let found = try await Blocking.run { () throws -> (Int, String?) in
+                let conn = try Connection(target)
+                return (try conn.query("SELECT count(*) AS n FROM pg_largeobject_metadata").single().int("n"), try LogicalSources.populatedMaterializedView(conn))
             }
-            if count > 0 { return "\(count) large object(s) were created in \(database) since the replica was built (large objects are not replicated)" }
+            if found.0 > 0 { return "\(found.0) large object(s) were created in \(database) since the replica was built (large objects are not replicated)" }
+            if let view = found.1 { return "materialized view \(view) in \(database) was refreshed since the replica was built (its contents are not replicated)" }
         }
         return nil
     }
