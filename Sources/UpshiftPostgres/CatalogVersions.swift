@@ -6,7 +6,8 @@
 /// and each of those moves a row, adds one with a new `xmin`, or removes one: the digest changes. What changes
 /// catalogs without DDL is left out or does not move rows: planner statistics (`pg_statistic*`, written by
 /// ANALYZE), large object data, and the in-place updates VACUUM makes to `relpages`, `reltuples` and the
-/// frozen-xid horizons. Shared catalogs (roles, databases) are not per database and are not read.
+/// frozen-xid horizons. Shared catalogs (roles, databases) are not per database and are not read, except the
+/// database's own rows of `pg_subscription`, which its schema dump includes. Read as a superuser.
 ///
 /// The digest can only say "unchanged" or "maybe changed": a VACUUM FULL of a catalog, a TRUNCATE or a
 /// temporary table still alive change it without changing the schema, so callers confirm a changed digest
@@ -33,6 +34,11 @@ public enum CatalogVersions {
             parts.append("SELECT \(quoteLiteral(name)) AS catalog, count(*) AS n, md5(coalesce(string_agg(\(version), ',' ORDER BY ctid), '')) AS h FROM pg_catalog.\(quoteIdentifier(name))")
         }
         guard !parts.isEmpty else { throw PostgresError(.queryFailed, "no system catalog found in \(parameters.database)") }
+        // The one shared catalog a database's schema dump includes rows of: its subscriptions.
+        parts.append("""
+            SELECT 'pg_subscription' AS catalog, count(*) AS n, md5(coalesce(string_agg(ctid::text || ' ' || xmin::text || ' ' || oid::text, ',' ORDER BY ctid), '')) AS h
+            FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+            """)
         let sql = "SELECT md5(string_agg(catalog || ':' || n || ':' || h, ',' ORDER BY catalog)) AS digest FROM (" + parts.joined(separator: " UNION ALL ") + ") AS s"
         return try conn.query(sql).single().requiredString("digest")
     }

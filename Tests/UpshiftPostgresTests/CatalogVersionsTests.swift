@@ -4,7 +4,7 @@ import UpshiftPostgres
 import UpshiftTestSupport
 
 /// `CatalogVersions` on real servers: writes, reads, ANALYZE and VACUUM leave the digest alone; every kind of
-/// DDL the replica would miss (create, alter, drop, index, grant, comment, function) changes it, and the digest
+/// DDL the replica would miss (create, alter, drop, index, grant, comment, function, subscription) changes it, and the digest
 /// of a database is its own.
 @Suite(.serialized)
 struct CatalogVersionsTests {
@@ -44,6 +44,7 @@ struct CatalogVersionsTests {
                 "ALTER TABLE item ALTER COLUMN qty SET DEFAULT 0",
                 "CREATE VIEW cheap AS SELECT id FROM item WHERE qty < 10",
                 "DROP VIEW cheap",
+                "CREATE SUBSCRIPTION elsewhere CONNECTION 'host=127.0.0.1 dbname=nowhere' PUBLICATION nothing WITH (connect = false)",
             ]
             for statement in ddl {
                 try TableActivityTests.run(parameters, [statement])
