@@ -140,9 +140,7 @@ struct FaultKillEndToEndTests {
                     try await Self.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
                         let (runID, _) = try await Self.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "link"]) { watcher, process in
                             try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
-                            process.send(SIGSTOP)
-                            _ = try await E2EUpgrade.psql(d, service: FaultCampaign.dbService, "SELECT txid_current()")
-                            process.send(SIGCONT)
+                            _ = try await process.whileFrozen { try await E2EUpgrade.psql(d, service: FaultCampaign.dbService, "SELECT txid_current()") }
                             try await watcher.waitForProgress(step, prefix: prefix)
                         }
                         let standby = try await E2EEnvironment.docker(["ps", "-q", "--filter", "name=upshift-standby-\(runID)"])

@@ -93,10 +93,10 @@ struct StagedUpgradeEndToEndTests {
                 let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], workingDirectory: d.path)
                 do {
                     _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
-                    process.send(SIGSTOP)
-                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
-                        "CREATE TABLE upshift_staged_marker (note text); INSERT INTO upshift_staged_marker VALUES ('written after the staging')")
-                    process.send(SIGCONT)
+                    _ = try await process.whileFrozen {
+                        try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                            "CREATE TABLE upshift_staged_marker (note text); INSERT INTO upshift_staged_marker VALUES ('written after the staging')")
+                    }
                 } catch {
                     process.send(SIGCONT)
                     process.send(SIGKILL)
@@ -212,15 +212,14 @@ struct StagedUpgradeEndToEndTests {
                 let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], workingDirectory: d.path)
                 do {
                     _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
-                    process.send(SIGSTOP)
-                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
-                        "CREATE TABLE upshift_standby_marker (id serial, note text); INSERT INTO upshift_standby_marker (note) VALUES ('written before the staging')")
-                    process.send(SIGCONT)
+                    _ = try await process.whileFrozen {
+                        try await E2EUpgrade.psql(d, service: Self.db, database: database,
+                            "CREATE TABLE upshift_standby_marker (id serial, note text); INSERT INTO upshift_standby_marker (note) VALUES ('written before the staging')")
+                    }
                     _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
-                    process.send(SIGSTOP)
-                    _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
-                        "INSERT INTO upshift_standby_marker (note) VALUES ('written as the window opens')")
-                    process.send(SIGCONT)
+                    _ = try await process.whileFrozen {
+                        try await E2EUpgrade.psql(d, service: Self.db, database: database, "INSERT INTO upshift_standby_marker (note) VALUES ('written as the window opens')")
+                    }
                 } catch {
                     process.send(SIGCONT)
                     process.send(SIGKILL)
