@@ -15,8 +15,9 @@ import Glibc
 ///    replica to confirm them. No dump and no restore run in the window, only the changed tables are
 ///    scanned, every row is on 18, and nothing of the replication is left on either cluster. The rollback
 ///    brings back the old cluster without slot or publication.
-/// 2. DDL after the replica was built (frozen as stop-app starts): replication does not carry it, so the
-///    window must see the schema changed, end replication, and dump and restore instead.
+/// 2. DDL, a large object or a refreshed materialized view after the replica was built (frozen as stop-app
+///    starts): replication carries none of them, so the window must say which, end replication, and dump and
+///    restore instead.
 /// 3. Fault rows: kill -9 while the replica follows (before the window) and during the catch-up proof (in
 ///    the window); the rollback removes the replica and its directory and drops the run's slots and
 ///    publications on the old server, and the data equals the baseline.
@@ -122,28 +123,38 @@ struct LogicalReplicaEndToEndTests {
         }
     }
 
+    /// A row after the snapshot (so the replica is built), then `atWindow` as stop-app starts, which the replica
+    /// cannot stand in for: the window must end replication, say `reason`, dump and restore onto 18, and leave
+    /// nothing of the replication behind. The caller checks the data on 18.
+    static func fallsBack(_ d: E2EDeployment, database: String, atWindow: String, reason: String) async throws {
+        let (_, run) = try await upgrade(
+            d, database: database,
+            afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')", atWindow: atWindow)
+        #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
+        let events = try PrepareOnlineEndToEndTests.events(d, run: run)
+        let decided = events.first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
+        #expect(decided?.1["branch"] as? String == "changed")
+        #expect((decided?.1["reason"] as? String ?? "").contains(reason), "\(String(describing: decided))")
+        let started = events.filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
+        #expect(started.contains("discard-staged") && started.contains("restore"), "\(started)")
+        #expect(try await E2EUpgrade.serverMajor(d, service: db) == 18)
+        #expect(try await leftovers(d, database: database) == "")
+    }
+
     /// Under `scripts/test --full` only (CI time): the digest that tells a schema change is unit-tested
-    /// (`LogicalReplicaPlanTests`), and the branch it falls back to is the `changed` one every other test runs.
+    /// (`CatalogVersionsTests`, `LogicalReplicaPlanTests`), and the branch it falls back to is the `changed` one
+    /// every other test runs.
     @Test(.enabled(if: enabled && E2EEnvironment.full, "\(E2EEnvironment.full ? E2EEnvironment.skipReason : "scripts/test --full only")"))
     func schemaChangeAfterTheReplicaWasBuiltFallsBackToDumpAndRestore() async throws {
         try await E2EUpgrade.timed("dump method: DDL after the replica was built, the window dumps and restores") {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-replica-ddl") { d in
                 let database = try await Self.prepare(d)
-                let (_, run) = try await Self.upgrade(
+                try await Self.fallsBack(
                     d, database: database,
-                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
-                    atWindow: "ALTER TABLE upshift_replica_marker ADD COLUMN flag int DEFAULT 7; INSERT INTO upshift_replica_marker (note) VALUES ('written with the new column')")
-                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
-                let decided = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
-                #expect(decided?.1["branch"] as? String == "changed")
-                let reason = decided?.1["reason"] as? String ?? ""
-                #expect(reason.contains("the schema of \(database) changed since the replica was built"), "\(String(describing: decided))")
-                let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
-                #expect(started.contains("discard-staged") && started.contains("restore"), "\(started)")
-                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                    atWindow: "ALTER TABLE upshift_replica_marker ADD COLUMN flag int DEFAULT 7; INSERT INTO upshift_replica_marker (note) VALUES ('written with the new column')",
+                    reason: "the schema of \(database) changed since the replica was built")
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(note || ':' || flag, ' | ' ORDER BY id) FROM upshift_replica_marker")
                     == "written after the snapshot:7 | written with the new column:7")
-                #expect(try await Self.leftovers(d, database: database) == "")
                 let rollback = try await d.upshift(["rollback", "--yes"])
                 #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
                 #expect(try await Self.leftovers(d, database: database) == "")
@@ -158,18 +169,10 @@ struct LogicalReplicaEndToEndTests {
         try await E2EUpgrade.timed("dump method: a large object after the replica was built, the window dumps and restores") {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-replica-lo") { d in
                 let database = try await Self.prepare(d)
-                let (_, run) = try await Self.upgrade(
-                    d, database: database,
-                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
-                    atWindow: "SELECT lo_from_bytea(0, convert_to('attachment', 'UTF8'))")
-                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
-                let decided = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
-                #expect(decided?.1["branch"] as? String == "changed")
-                let reason = decided?.1["reason"] as? String ?? ""
-                #expect(reason.contains("1 large object(s) were created in \(database) since the replica was built"), "\(String(describing: decided))")
-                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                try await Self.fallsBack(
+                    d, database: database, atWindow: "SELECT lo_from_bytea(0, convert_to('attachment', 'UTF8'))",
+                    reason: "1 large object(s) were created in \(database) since the replica was built")
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(convert_from(lo_get(oid), 'UTF8'), ',') FROM pg_largeobject_metadata") == "attachment")
-                #expect(try await Self.leftovers(d, database: database) == "")
             }
         }
     }
@@ -184,18 +187,10 @@ struct LogicalReplicaEndToEndTests {
                 let database = try await Self.prepare(d)
                 _ = try await E2EUpgrade.psql(d, service: Self.db, database: database,
                     "CREATE MATERIALIZED VIEW upshift_replica_summary AS SELECT count(*) AS n FROM upshift_replica_marker WITH NO DATA")
-                let (_, run) = try await Self.upgrade(
-                    d, database: database,
-                    afterSnapshot: "INSERT INTO upshift_replica_marker (note) VALUES ('written after the snapshot')",
-                    atWindow: "REFRESH MATERIALIZED VIEW upshift_replica_summary")
-                #expect(try PrepareOnlineEndToEndTests.summary(d, run: run, step: "stage-subscriber").hasPrefix("a PostgreSQL 18 replica follows"))
-                let decided = try PrepareOnlineEndToEndTests.events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == "check-snapshot" }
-                #expect(decided?.1["branch"] as? String == "changed")
-                let reason = decided?.1["reason"] as? String ?? ""
-                #expect(reason.contains("materialized view public.upshift_replica_summary in \(database) was refreshed since the replica was built"), "\(String(describing: decided))")
-                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                try await Self.fallsBack(
+                    d, database: database, atWindow: "REFRESH MATERIALIZED VIEW upshift_replica_summary",
+                    reason: "materialized view public.upshift_replica_summary in \(database) was refreshed since the replica was built")
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT n FROM upshift_replica_summary") == "1")
-                #expect(try await Self.leftovers(d, database: database) == "")
             }
         }
     }
