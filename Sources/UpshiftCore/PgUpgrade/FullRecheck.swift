@@ -32,7 +32,7 @@ public enum FullRecheck {
     }
 
     /// The new server's state when the window ended, read while nothing else could reach it.
-    struct WindowEnd: Sendable, Hashable {
+    struct WindowEnd: Sendable, Hashable, Codable {
         /// `LaterWrites.horizon`: rows with this id or a later one were written after the window.
         var horizon: String
         var activity: ClusterActivity
@@ -69,6 +69,26 @@ public enum FullRecheck {
             WindowEnd(horizon: try LaterWrites.horizon(try Connection(parameters)), activity: try ClusterActivity.read(parameters))
         }
     }
+
+    /// Reads the `WindowEnd` of the subscribed branch's replica, once it is verified and before it is shut
+    /// down to take the old cluster's place: the same cluster, restarted under its new name, assigns no
+    /// transaction id before a client does, and its counters survive the clean shutdown. Saved in the run
+    /// folder for start-stack, because the new server then starts in its final form, reachable at once
+    /// (`StartNewDatabaseStep.finalForm`). Failing here only means no recheck.
+    static func saveWindowEnd(_ world: PgUpgradeWorld, replica: ConnectionParameters) async throws {
+        let end = try await Blocking.run { () throws -> WindowEnd in
+            WindowEnd(horizon: try LaterWrites.horizon(try Connection(replica)), activity: try ClusterActivity.read(replica))
+        }
+        try PrivateJSON.write(end, to: windowEndPath(world.runFolder))
+    }
+
+    /// The `WindowEnd` read before the window's end (`saveWindowEnd`), if any.
+    static func savedWindowEnd(_ world: PgUpgradeWorld) throws -> WindowEnd? {
+        guard let data = FileManager.default.contents(atPath: windowEndPath(world.runFolder)) else { return nil }
+        return try JSONDecoder().decode(WindowEnd.self, from: data)
+    }
+
+    static func windowEndPath(_ folder: RunFolder) -> String { folder.path + "/window-end.json" }
 
     /// Exports a snapshot of every database of the new server; called by start-stack before the
     /// application starts. Failing here only means no recheck: the window's verification stands.

@@ -37,7 +37,8 @@ public struct PgUpgradePlanner: Sendable {
             StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,
             MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
             SwitchImageStep(world: world, environment: environment).executable,
-            StartNewDatabaseStep(world: world, onPrepared: prepared).executable,
+            StartNewDatabaseStep(world: world, onPrepared: prepared,
+                                 finalForm: path == .subscribed && StartNewDatabaseStep.startsInFinalForm(world)).executable,
         ]
         if prepared {
             steps.append(try ProvePreparedClusterStep(world: world).executable)

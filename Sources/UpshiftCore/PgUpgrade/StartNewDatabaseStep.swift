@@ -12,23 +12,44 @@ struct StartNewDatabaseStep: PlanStep {
     /// The window's `prepared` branch: not empty, the cluster restored and verified before the window,
     /// proven by its system identifier.
     var onPrepared = false
+    /// Start from the user's files, reachable by every client at once, instead of on the window's private
+    /// network: only for a cluster whose contents were verified before it starts (the `subscribed`
+    /// branch), so nothing is left to check that another client could disturb, and start-stack need not
+    /// recreate the container — a restart of seconds, all of it downtime (`startsInFinalForm`).
+    var finalForm = false
+
+    /// Whether the `subscribed` branch's new server may start in its final form: upshift must reach it by
+    /// its container address (the window's override publishes no port then), its image's entrypoint must
+    /// not run a second, temporary server (bitnami), and no extension update may follow in the window.
+    static func startsInFinalForm(_ world: PgUpgradeWorld) -> Bool {
+        world.reachesContainersDirectly && world.database.family != .bitnami && !UpdateExtensionsStep.applies(world)
+    }
+
+    /// Marks a run whose new server started in its final form, for start-stack.
+    static func finalFormPath(_ folder: RunFolder) -> String { folder.path + "/new-db-final-form" }
+
+    static func startedInFinalForm(_ world: PgUpgradeWorld) -> Bool {
+        FileManager.default.fileExists(atPath: finalFormPath(world.runFolder))
+    }
 
     func planned() throws -> PlannedStep {
-        let command = world.firstStartCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let command = (finalForm ? world.compose : world.firstStartCompose).cli.command(["up", "-d", "--no-deps", world.service])
         let initialised = "the image's entrypoint initialises the empty directory (initdb as \(world.database.superuser), its pg_hba line, POSTGRES_DB, which the restore drops and recreates as it was)"
         return PlannedStep(
             id: "start-new-db", title: "Start PostgreSQL \(world.context.options.targetMajor) on \(onPrepared ? "the cluster restored before the window" : "an empty data directory") (\(world.context.placement.newPGDATA))",
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
                 handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"),
-            notes: onPrepared ? ["proven to be that cluster by its system identifier"] : [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? []))
+            notes: onPrepared ? ["proven to be that cluster by its system identifier"] + (finalForm ? ["from your files, not the window's private network: its contents were verified before it starts"] : []) : [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? []))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         if onPrepared {
             let staged = try StagedCluster.required(world)
             // Not empty: the cluster restored and verified before the window. Proven to be that one.
-            let (major, server) = try await startTargetServer(context, waiting: "to accept logins")
+            try? FileManager.default.removeItem(atPath: Self.finalFormPath(world.runFolder))
+            let (major, server) = try await startTargetServer(context, waiting: "to accept logins", compose: finalForm ? world.compose : nil)
+            if finalForm { FileManager.default.createFile(atPath: Self.finalFormPath(world.runFolder), contents: Data()) }
             try await staged.proveRunning(server)
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(staged.systemIdentifier))")
         }

@@ -3,8 +3,8 @@ import UpshiftCompose
 import UpshiftPlans
 import UpshiftSupport
 
-/// Drop the isolation override (recreating the database from the user's files) and start every
-/// service that was running before, then check each one runs.
+/// Drop the isolation override (recreating the database from the user's files, unless it already
+/// started from them) and start every service that was running before, then check each one runs.
 struct StartStackStep: PlanStep {
     var world: PgUpgradeWorld
 
@@ -31,13 +31,16 @@ struct StartStackStep: PlanStep {
         // (its networks, ports and restart policy back), and the application starts once it answers.
         // The window checked unchanged tables by size only: the full recheck follows once the application
         // runs (`FullRecheck`). Its reference point is read now, while nothing else can reach the server.
+        // A server already started from the user's files (`StartNewDatabaseStep.finalForm`) is not
+        // recreated: its reference point was read on the replica before the window ended.
+        let final = StartNewDatabaseStep.startedInFinalForm(world)
         var windowEnd: FullRecheck.WindowEnd?
         if Self.verifiedInPart(world) {
-            do { windowEnd = try await FullRecheck.windowEnd(world) } catch {
+            do { windowEnd = try await final ? FullRecheck.savedWindowEnd(world) : FullRecheck.windowEnd(world) } catch {
                 context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
             }
         }
-        try await compose.up([world.service], timeout: timeout)
+        if !final { try await compose.up([world.service], timeout: timeout) }
         // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
         // run (its interval, seconds of downtime) although the server answers well before.
         try await waitAcceptingConnections(compose)

@@ -45,6 +45,9 @@ struct VerifySubscriberStep: PlanStep {
             relativePath: subscriber.relativePath, systemIdentifier: identifier,
             summary: "a replica kept current by logical replication, identical to the old cluster in the window (\(total - reused) of \(total) tables scanned): \(FingerprintFile.describe(fingerprint))")
         try cluster.write(world.runFolder)
+        do { try await FullRecheck.saveWindowEnd(world, replica: replica) } catch {
+            context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
+        }
         return StepOutcome(summary: "identical: \(total - reused) of \(total) tables scanned, \(reused) unchanged on the replica since its fingerprint; \(sequences) sequence value(s) set")
     }
 
