@@ -108,6 +108,7 @@ struct PrepareOnlineEndToEndTests {
                 #expect(try Self.summary(d, run: secondRun, step: "start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster restored before the window"))
                 let verified = try Self.summary(d, run: secondRun, step: "verify")
                 #expect(verified.hasPrefix("identical: verified before the window"), "\(verified)")
+                try await Self.expectNotRecreated(d, run: secondRun, service: Self.db)
                 #expect(!FaultCampaign.dataEntries(d).contains { $0.contains(".staged-") }, "\(FaultCampaign.dataEntries(d))")
                 let leftovers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(secondRun)"])
                 #expect(leftovers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(leftovers.stdout)")
@@ -150,6 +151,28 @@ struct PrepareOnlineEndToEndTests {
                   object["run"] as? String == run else { return nil }
             return (object["event"] as? String ?? "", object["details"] as? [String: Any] ?? [:])
         }
+    }
+
+    /// A cluster verified before it starts starts from the user's files (`StartNewDatabaseStep.finalForm`):
+    /// the `service` container running now must have started before start-stack did, which therefore did
+    /// not recreate it (a restart of seconds, all of it downtime).
+    static func expectNotRecreated(_ d: E2EDeployment, run: String, service: String) async throws {
+        let container = try await d.containerID(service)
+        let startedAt = try await E2EEnvironment.dockerChecked(["inspect", "--format", "{{.State.StartedAt}}", container]).stdout
+        let stackStarted = try stepStarted(d, run: run, step: "start-stack")
+        #expect(String(startedAt.prefix(23)) < stackStarted, "\(service) started \(startedAt), start-stack at \(stackStarted)")
+    }
+
+    /// When `step` of `run` started: the audit's time stamp, to the millisecond (`2026-12-07T12:52:24.412`),
+    /// comparable as text with docker's.
+    static func stepStarted(_ d: E2EDeployment, run: String, step: String) throws -> String {
+        let line = try d.read(".upshift/audit.jsonl").split(whereSeparator: \.isNewline).compactMap { line -> [String: Any]? in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["run"] as? String == run, object["event"] as? String == "step.started",
+                  (object["details"] as? [String: Any])?["step"] as? String == step else { return nil }
+            return object
+        }.first
+        return try String(#require(line?["ts"] as? String, "no step.started for \(step) in run \(run)").prefix(23))
     }
 
     /// The summary a step of `run` finished with.

@@ -60,6 +60,7 @@ struct StagedUpgradeEndToEndTests {
                 }
                 #expect(try summary("start-new-db").hasPrefix("PostgreSQL 18 ready on the cluster upgraded before the window"))
                 #expect(try summary("verify").hasPrefix("identical: verified before the window"))
+                try await PrepareOnlineEndToEndTests.expectNotRecreated(d, run: run, service: Self.db)
                 let marks = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "point-of-no-return" }
                 #expect(marks.isEmpty, "a point of no return was written although the old cluster was never touched")
 

@@ -33,6 +33,38 @@ struct LogicalReplicaPlanTests {
         withExtendedLifetime(deployment) {}
     }
 
+    /// Only a cluster verified before it starts starts from the user's files (no recreate in start-stack);
+    /// one still to be verified in the window starts on the private network, and so does every cluster
+    /// upshift cannot reach by container address or whose extensions the window updates.
+    @Test func onlyAClusterVerifiedBeforeItStartsStartsInFinalForm() throws {
+        let deployment = try RecordedDeployment("inventree")
+        let world = try RecordedWorlds.pgUpgrade(deployment, RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true))
+        #expect(StartNewDatabaseStep.startsInFinalForm(world))
+        let plan = try PgUpgradePlanner(world: world, environment: [:]).plan().plan
+        let decision = try #require(plan.steps.first { $0.id == "check-snapshot" })
+        let start = { (branch: String) throws -> PlannedStep in
+            try #require(decision.branches?.first { $0.name == branch }?.steps.first { $0.id == "start-new-db" }, "\(branch)")
+        }
+        for branch in ["prepared", "subscribed"] {
+            let step = try start(branch)
+            #expect(step.notes.contains(StartNewDatabaseStep.finalFormNote), "\(branch)")
+            #expect(!(step.commands.first ?? "").contains("isolate.override.yml"), "\(branch): \(step.commands)")
+        }
+        for branch in ["snapshot", "changed"] {
+            let step = try start(branch)
+            #expect(!step.notes.contains(StartNewDatabaseStep.finalFormNote), "\(branch)")
+            #expect((step.commands.first ?? "").contains("isolate.override.yml"), "\(branch): \(step.commands)")
+        }
+        // Not reachable by address (no online address): the override publishes the port upshift uses.
+        let offline = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: false))
+        #expect(!StartNewDatabaseStep.startsInFinalForm(offline))
+        var facts = RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true)
+        facts.extensions = [InstalledExtension(database: "postgres", name: "pg_trgm", version: "1.6")]
+        let extended = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), facts)
+        #expect(!StartNewDatabaseStep.startsInFinalForm(extended))
+        withExtendedLifetime(deployment) {}
+    }
+
     @Test func publicationsSubscriptionsAndSlotsAreTheRunsOwn() {
         let name = SubscriberServer.objectName(Self.runID)
         #expect(name == "upshift_20261201_090000_a1b2")

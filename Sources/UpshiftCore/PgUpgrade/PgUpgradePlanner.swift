@@ -37,8 +37,7 @@ public struct PgUpgradePlanner: Sendable {
             StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,
             MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
             SwitchImageStep(world: world, environment: environment).executable,
-            StartNewDatabaseStep(world: world, onPrepared: prepared,
-                                 finalForm: path == .subscribed && StartNewDatabaseStep.startsInFinalForm(world)).executable,
+            StartNewDatabaseStep(world: world, onPrepared: prepared, finalForm: prepared && StartNewDatabaseStep.startsInFinalForm(world)).executable,
         ]
         if prepared {
             steps.append(try ProvePreparedClusterStep(world: world).executable)

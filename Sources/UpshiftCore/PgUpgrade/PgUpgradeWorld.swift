@@ -51,11 +51,12 @@ public struct PgUpgradeWorld: Sendable {
         reachesContainersDirectly || context.options.remoteEngine != nil ? nil : context.hostPort
     }
 
-    /// Compose that starts the new server: always with the window's override, on the private network. Any
-    /// client that reaches the service's networks — a job runner of another stack, a cron container, the
-    /// downtime benchmark's writer — would otherwise write into the new cluster before it is verified; a
-    /// failed verification then rolls back and those acknowledged writes are gone from the database the user
-    /// runs. start-stack recreates it from the user's files once verified (one restart, about a second).
+    /// Compose that starts a new server still to be verified: with the window's override, on the private
+    /// network. Any client that reaches the service's networks — a job runner of another stack, a cron
+    /// container, the downtime benchmark's writer — would otherwise write into the new cluster before it is
+    /// verified; a failed verification then rolls back and those acknowledged writes are gone from the
+    /// database the user runs. start-stack recreates it from the user's files once verified (one restart, a
+    /// second or two). A cluster verified before it starts skips both (`StartNewDatabaseStep.finalForm`).
     public var newServerCompose: ComposeOperations { isolatedCompose }
 
     /// The override that hides init scripts from the new cluster's first start (`InitScriptMask`).

@@ -13,12 +13,13 @@ struct StartNewDatabaseStep: PlanStep {
     /// proven by its system identifier.
     var onPrepared = false
     /// Start from the user's files, reachable by every client at once, instead of on the window's private
-    /// network: only for a cluster whose contents were verified before it starts (the `subscribed`
-    /// branch), so nothing is left to check that another client could disturb, and start-stack need not
-    /// recreate the container — a restart of seconds, all of it downtime (`startsInFinalForm`).
+    /// network: only for a cluster whose contents were verified before it starts (the `prepared` and
+    /// `subscribed` branches), so nothing is left to check that another client could disturb, and
+    /// start-stack need not recreate the container — a restart of seconds, all of it downtime
+    /// (`startsInFinalForm`).
     var finalForm = false
 
-    /// Whether the `subscribed` branch's new server may start in its final form: upshift must reach it by
+    /// Whether a prepared cluster's new server may start in its final form: upshift must reach it by
     /// its container address (the window's override publishes no port then), its image's entrypoint must
     /// not run a second, temporary server (bitnami), and no extension update may follow in the window.
     static func startsInFinalForm(_ world: PgUpgradeWorld) -> Bool {
@@ -40,17 +41,13 @@ struct StartNewDatabaseStep: PlanStep {
             kind: "pg.start-new-db", commands: PlannedStep.render([command], redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
                 handle: world.context.handle, services: [world.service], action: .stop, description: "stop the new \(world.service)"),
-            notes: onPrepared ? ["proven to be that cluster by its system identifier"] + (finalForm ? ["from your files, not the window's private network: its contents were verified before it starts"] : []) : [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? []))
+            notes: onPrepared ? ["proven to be that cluster by its system identifier"] + (finalForm ? [Self.finalFormNote] : []) : [initialised] + (world.context.initScriptMask.map { [$0.summary] } ?? []))
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         if onPrepared {
-            let staged = try StagedCluster.required(world)
-            // Not empty: the cluster restored and verified before the window. Proven to be that one.
-            try? FileManager.default.removeItem(atPath: Self.finalFormPath(world.runFolder))
-            let (major, server) = try await startTargetServer(context, waiting: "to accept logins", compose: finalForm ? world.compose : nil)
-            if finalForm { FileManager.default.createFile(atPath: Self.finalFormPath(world.runFolder), contents: Data()) }
-            try await staged.proveRunning(server)
+            // Not empty: the cluster restored and verified before the window.
+            let (major, staged) = try await startPrepared(context)
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster restored before the window (system identifier \(staged.systemIdentifier))")
         }
         try await world.writeInitMask()
@@ -66,6 +63,20 @@ struct StartNewDatabaseStep: PlanStep {
         }
         return StepOutcome(summary: "PostgreSQL \(major) ready on an empty cluster")
     }
+
+    /// Starts the cluster prepared before the window (in its final form when `finalForm`) and proves it is
+    /// that one by its system identifier. Shared with the pg_upgrade method.
+    func startPrepared(_ context: StepContext) async throws -> (major: Int, staged: StagedCluster) {
+        let staged = try StagedCluster.required(world)
+        try? FileManager.default.removeItem(atPath: Self.finalFormPath(world.runFolder))
+        let (major, server) = try await startTargetServer(context, waiting: "to accept logins", compose: finalForm ? world.compose : nil)
+        if finalForm { FileManager.default.createFile(atPath: Self.finalFormPath(world.runFolder), contents: Data()) }
+        try await staged.proveRunning(server)
+        return (major, staged)
+    }
+
+    /// The note of a start in final form, for plans.
+    static let finalFormNote = "from your files, not the window's private network: its contents were verified before it starts"
 
     /// Starts the service on the target image (in its final form, or isolated; see
     /// `PgUpgradeWorld.reachesContainersDirectly`) and waits for a password login; refuses a server of

@@ -11,12 +11,15 @@ struct StartUpgradedDatabaseStep: PlanStep {
     /// The window's `prepared` branch: the cluster upgraded before the window, now in place, whose files the
     /// old cluster does not share — no point of no return, and it is proven to be that cluster.
     var onPrepared = false
+    /// Start from the user's files (`StartNewDatabaseStep.finalForm`): for the `prepared` branch, verified
+    /// before the window.
+    var finalForm = false
 
     func planned() throws -> PlannedStep {
         let world = upgrade.world
-        let command = world.newServerCompose.cli.command(["up", "-d", "--no-deps", world.service])
+        let command = (finalForm ? world.compose : world.newServerCompose).cli.command(["up", "-d", "--no-deps", world.service])
         let compensation: CompensationSpec
-        var notes: [String] = []
+        var notes: [String] = finalForm ? [StartNewDatabaseStep.finalFormNote] : []
         if upgrade.mode == .link && !onPrepared {
             compensation = try RebuildFromDumpCompensator.spec(upgrade)
             notes.append("POINT OF NO RETURN for the old cluster (--link): once the new server starts, undo rebuilds the old cluster from the dump")
@@ -32,9 +35,7 @@ struct StartUpgradedDatabaseStep: PlanStep {
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = upgrade.world
         if onPrepared {
-            let staged = try StagedCluster.required(world)
-            let (major, server) = try await StartNewDatabaseStep(world: world).startTargetServer(context, waiting: "to accept logins")
-            try await staged.proveRunning(server)
+            let (major, staged) = try await StartNewDatabaseStep(world: world, onPrepared: true, finalForm: finalForm).startPrepared(context)
             return StepOutcome(summary: "PostgreSQL \(major) ready on the cluster upgraded before the window (system identifier \(staged.systemIdentifier)); the old cluster was never touched")
         }
         if upgrade.mode == .link {
