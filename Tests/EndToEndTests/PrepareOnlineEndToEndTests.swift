@@ -133,6 +133,24 @@ struct PrepareOnlineEndToEndTests {
                 #expect(back.exitCode == 0, "\(back.stderr.suffix(1500))")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
                 #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
+
+                // 3. Fault row: killed once the prepared cluster runs from the user's files, before that is journaled;
+                // the rollback must stop it and bring back the old cluster as it was.
+                let outputs = FaultOutputs()
+                try await FaultKillEndToEndTests.scenario(d, "kill -9", at: "after:start-new-db (prepared branch: the new server runs from your files, not yet journaled)", outputs: outputs) { d, verdict, _ in
+                    let (runID, _) = try await FaultKillEndToEndTests.killRun(d, verdict, outputs: outputs, faultPoint: "after:start-new-db") { _, process in
+                        try await process.waitForFaultPoint("after:start-new-db", timeout: .seconds(300))
+                    }
+                    verdict.check(try Self.decision(d, run: runID) == "prepared", "the window did not take the prepared branch")
+                    // Started from the user's files: on the project's network, not the window's private one.
+                    let container = try await d.containerID(Self.db)
+                    let networks = try await E2EEnvironment.dockerChecked(["inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", container]).stdout
+                    verdict.check(networks.split(separator: " ").map(String.init).contains("\(d.projectName)_default"), "the new server is not on the project's network: \(networks)")
+                    verdict.check(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18, "PostgreSQL 18 does not run at the fault point")
+                    return "killed stopped at after:start-new-db;"
+                }
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
+                #expect(try await E2EUpgrade.tableCounts(d, service: Self.db, database: database) == counts)
             }
         }
     }
