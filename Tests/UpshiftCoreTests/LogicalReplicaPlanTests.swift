@@ -23,7 +23,7 @@ struct LogicalReplicaPlanTests {
         let subscribed = try #require(decision.branches?.first { $0.name == "subscribed" })
         // No dump and no restore in that branch; the replica is verified, shut down with the old server,
         // then renamed into place.
-        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify"])
+        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"])
 
         // The pg_upgrade method, and a window that recreates the container, have no replica.
         let link = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: true))
@@ -39,29 +39,35 @@ struct LogicalReplicaPlanTests {
     @Test func onlyAClusterVerifiedBeforeItStartsStartsInFinalForm() throws {
         let deployment = try RecordedDeployment("inventree")
         let world = try RecordedWorlds.pgUpgrade(deployment, RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true))
-        #expect(StartNewDatabaseStep.startsInFinalForm(world))
+        #expect(StartNewDatabaseStep.startsInFinalForm(world, on: .prepared) && StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed))
         let plan = try PgUpgradePlanner(world: world, environment: [:]).plan().plan
         let decision = try #require(plan.steps.first { $0.id == "check-snapshot" })
-        let start = { (branch: String) throws -> PlannedStep in
-            try #require(decision.branches?.first { $0.name == branch }?.steps.first { $0.id == "start-new-db" }, "\(branch)")
+        let step = { (branch: String, id: String) throws -> PlannedStep in
+            try #require(decision.branches?.first { $0.name == branch }?.steps.first { $0.id == id }, "\(branch) \(id)")
         }
+        // start-stack is part of each branch and agrees with its start-new-db: no recreate after a final start.
         for branch in ["prepared", "subscribed"] {
-            let step = try start(branch)
-            #expect(step.notes.contains(StartNewDatabaseStep.finalFormNote), "\(branch)")
-            #expect(!(step.commands.first ?? "").contains("isolate.override.yml"), "\(branch): \(step.commands)")
+            let start = try step(branch, "start-new-db")
+            #expect(start.notes.contains(StartNewDatabaseStep.finalFormNote), "\(branch)")
+            #expect(!(start.commands.first ?? "").contains("isolate.override.yml"), "\(branch): \(start.commands)")
+            let stack = try step(branch, "start-stack")
+            #expect(!stack.commands.contains { $0.hasSuffix("up -d --no-deps inventree-db") }, "\(branch): \(stack.commands)")
         }
         for branch in ["snapshot", "changed"] {
-            let step = try start(branch)
-            #expect(!step.notes.contains(StartNewDatabaseStep.finalFormNote), "\(branch)")
-            #expect((step.commands.first ?? "").contains("isolate.override.yml"), "\(branch): \(step.commands)")
+            let start = try step(branch, "start-new-db")
+            #expect(!start.notes.contains(StartNewDatabaseStep.finalFormNote), "\(branch)")
+            #expect((start.commands.first ?? "").contains("isolate.override.yml"), "\(branch): \(start.commands)")
+            let stack = try step(branch, "start-stack")
+            #expect(stack.commands.contains { $0.hasSuffix("up -d --no-deps inventree-db") }, "\(branch): \(stack.commands)")
         }
         // Not reachable by address (no online address): the override publishes the port upshift uses.
         let offline = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: false))
-        #expect(!StartNewDatabaseStep.startsInFinalForm(offline))
+        #expect(!StartNewDatabaseStep.startsInFinalForm(offline, on: .prepared))
         var facts = RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18), online: true)
         facts.extensions = [InstalledExtension(database: "postgres", name: "pg_trgm", version: "1.6")]
         let extended = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), facts)
-        #expect(!StartNewDatabaseStep.startsInFinalForm(extended))
+        #expect(!StartNewDatabaseStep.startsInFinalForm(extended, on: .prepared))
+        #expect(!StartNewDatabaseStep.startsInFinalForm(world, on: .standby) && !StartNewDatabaseStep.startsInFinalForm(world, on: .changed))
         withExtendedLifetime(deployment) {}
     }
 

@@ -19,7 +19,8 @@ import UpshiftSupport
 /// The recreate makes the server reachable before the snapshots can be exported, so a client that is not one
 /// of the stopped services (a job runner of another stack, a script) may already have written. start-stack
 /// therefore notes, while the server is still isolated, the first transaction id not yet assigned and every
-/// table's write counters (`WindowEnd`). A table that differs is left out of the verdict, and named, when it
+/// table's write counters (`WindowEnd`); a server the branch started from the user's files was reachable
+/// from its start, so its `WindowEnd` is read on the replica before the window ends (`saveWindowEnd`). A table that differs is left out of the verdict, and named, when it
 /// holds rows written at or after that id or its counters rose since: those are writes after the window.
 public enum FullRecheck {
     /// Snapshots held for a run between start-stack and the recheck (one process: the run's own).

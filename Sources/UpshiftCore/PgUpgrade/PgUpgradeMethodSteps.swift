@@ -48,7 +48,7 @@ public struct PgUpgradeMethodSteps: Sendable {
                 StopDatabaseStep(world: world).executable,
                 MoveDataAsideStep(world: world, placesPrepared: true).executable,
                 SwitchImageStep(world: world, environment: environment).executable,
-                StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true, finalForm: StartNewDatabaseStep.startsInFinalForm(world)).executable,
+                StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true, finalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable,
                 ProvePreparedClusterStep(world: world).executable,
             ]
         }

@@ -37,7 +37,7 @@ public struct PgUpgradePlanner: Sendable {
             StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,
             MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
             SwitchImageStep(world: world, environment: environment).executable,
-            StartNewDatabaseStep(world: world, onPrepared: prepared, finalForm: prepared && StartNewDatabaseStep.startsInFinalForm(world)).executable,
+            StartNewDatabaseStep(world: world, onPrepared: prepared, finalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable,
         ]
         if prepared {
             steps.append(try ProvePreparedClusterStep(world: world).executable)
@@ -51,14 +51,15 @@ public struct PgUpgradePlanner: Sendable {
         return steps
     }
 
-    /// The plan of the dump and pg_upgrade methods: the opening, the window built by `window` for the branch
-    /// it runs in, then extensions and the stack.
+    /// The plan of the dump and pg_upgrade methods: the opening, then, for the branch it runs in, the window
+    /// built by `window`, extensions and the stack (`finish`).
     ///
     /// Without online preparation there is nothing to decide: the window does everything. With it, the
     /// work before the window (the snapshot's dump and fingerprint, and where the new cluster fits in the
     /// service's mount, the staged cluster) is followed, inside the window, by `CheckSnapshotStep`, the one
     /// decision that picks the branch: `prepared`, `snapshot` or `changed` (`WindowPath`).
-    static func steps(_ world: PgUpgradeWorld, window: (WindowPath) throws -> [ExecutableStep]) throws -> [ExecutableStep] {
+    static func steps(_ world: PgUpgradeWorld, window build: (WindowPath) throws -> [ExecutableStep]) throws -> [ExecutableStep] {
+        func window(_ path: WindowPath) throws -> [ExecutableStep] { try build(path) + finish(world, path) }
         var steps = [try SnapshotFilesStep(world: world).executable]
         let stop = try [
             StopServicesStep(world: world).executable,
@@ -91,10 +92,14 @@ public struct PgUpgradePlanner: Sendable {
         } else {
             steps += stop + [fingerprint] + (try window(.changed))
         }
-        if UpdateExtensionsStep.applies(world) {
-            steps.append(try UpdateExtensionsStep(world: world).executable)
-        }
-        return steps + [try StartStackStep(world: world).executable]
+        return steps
+    }
+
+    /// The end of every branch: extensions, then the stack. Built per branch because start-stack must know
+    /// whether the branch already started the new server from the user's files (nothing to recreate).
+    static func finish(_ world: PgUpgradeWorld, _ path: WindowPath) throws -> [ExecutableStep] {
+        let extensions = UpdateExtensionsStep.applies(world) ? [try UpdateExtensionsStep(world: world).executable] : []
+        return extensions + [try StartStackStep(world: world, serverInFinalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable]
     }
 
     /// The opening of a window with no online preparation: snapshot the files, stop the application,

@@ -19,18 +19,14 @@ struct StartNewDatabaseStep: PlanStep {
     /// (`startsInFinalForm`).
     var finalForm = false
 
-    /// Whether a prepared cluster's new server may start in its final form: upshift must reach it by
-    /// its container address (the window's override publishes no port then), its image's entrypoint must
-    /// not run a second, temporary server (bitnami), and no extension update may follow in the window.
-    static func startsInFinalForm(_ world: PgUpgradeWorld) -> Bool {
-        world.reachesContainersDirectly && world.database.family != .bitnami && !UpdateExtensionsStep.applies(world)
-    }
-
-    /// Marks a run whose new server started in its final form, for start-stack.
-    static func finalFormPath(_ folder: RunFolder) -> String { folder.path + "/new-db-final-form" }
-
-    static func startedInFinalForm(_ world: PgUpgradeWorld) -> Bool {
-        FileManager.default.fileExists(atPath: finalFormPath(world.runFolder))
+    /// Whether the branch `path` starts its new server in its final form: only where the cluster was
+    /// verified before it starts (`prepared`, `subscribed`); upshift must reach it by its container address
+    /// (the window's override publishes no port then), its image's entrypoint must not run a second,
+    /// temporary server (bitnami), and no extension update may follow in the window. The window's start
+    /// step and start-stack both ask here, so they agree.
+    static func startsInFinalForm(_ world: PgUpgradeWorld, on path: WindowPath) -> Bool {
+        (path == .prepared || path == .subscribed)
+            && world.reachesContainersDirectly && world.database.family != .bitnami && !UpdateExtensionsStep.applies(world)
     }
 
     func planned() throws -> PlannedStep {
@@ -68,9 +64,7 @@ struct StartNewDatabaseStep: PlanStep {
     /// that one by its system identifier. Shared with the pg_upgrade method.
     func startPrepared(_ context: StepContext) async throws -> (major: Int, staged: StagedCluster) {
         let staged = try StagedCluster.required(world)
-        try? FileManager.default.removeItem(atPath: Self.finalFormPath(world.runFolder))
         let (major, server) = try await startTargetServer(context, waiting: "to accept logins", compose: finalForm ? world.compose : nil)
-        if finalForm { FileManager.default.createFile(atPath: Self.finalFormPath(world.runFolder), contents: Data()) }
         try await staged.proveRunning(server)
         return (major, staged)
     }

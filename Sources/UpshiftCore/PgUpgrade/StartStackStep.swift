@@ -7,10 +7,13 @@ import UpshiftSupport
 /// started from them) and start every service that was running before, then check each one runs.
 struct StartStackStep: PlanStep {
     var world: PgUpgradeWorld
+    /// The branch started the new server from the user's files (`StartNewDatabaseStep.finalForm`): it is
+    /// not recreated, and the full recheck's reference point was read before the window ended.
+    var serverInFinalForm = false
 
     func planned() throws -> PlannedStep {
         let services = [world.service] + world.context.applicationServices
-        var commands = [
+        var commands = serverInFinalForm ? [] : [
             world.compose.cli.command(["up", "-d", "--no-deps", world.service]),
             world.compose.execCommand(world.service, Self.readyProbe(world)),
         ]
@@ -21,7 +24,8 @@ struct StartStackStep: PlanStep {
             id: "start-stack", title: "Start the stack on PostgreSQL \(world.context.options.targetMajor): \(services.joined(separator: ", "))",
             kind: "pg.start-stack", commands: PlannedStep.render(commands, redactor: world.redactor), mutates: true,
             compensation: try ComposeServicesCompensator.spec(
-                handle: world.context.handle, services: services, action: .stop, description: "stop \(services.joined(separator: ", "))"))
+                handle: world.context.handle, services: services, action: .stop, description: "stop \(services.joined(separator: ", "))"),
+            notes: serverInFinalForm ? ["\(world.service) already runs from your files: not recreated"] : [])
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
@@ -33,14 +37,13 @@ struct StartStackStep: PlanStep {
         // runs (`FullRecheck`). Its reference point is read now, while nothing else can reach the server.
         // A server already started from the user's files (`StartNewDatabaseStep.finalForm`) is not
         // recreated: its reference point was read on the replica before the window ended.
-        let final = StartNewDatabaseStep.startedInFinalForm(world)
         var windowEnd: FullRecheck.WindowEnd?
         if Self.verifiedInPart(world) {
-            do { windowEnd = try await final ? FullRecheck.savedWindowEnd(world) : FullRecheck.windowEnd(world) } catch {
+            do { windowEnd = try await serverInFinalForm ? FullRecheck.savedWindowEnd(world) : FullRecheck.windowEnd(world) } catch {
                 context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
             }
         }
-        if !final { try await compose.up([world.service], timeout: timeout) }
+        if !serverInFinalForm { try await compose.up([world.service], timeout: timeout) }
         // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
         // run (its interval, seconds of downtime) although the server answers well before.
         try await waitAcceptingConnections(compose)
