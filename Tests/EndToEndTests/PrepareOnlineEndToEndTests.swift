@@ -162,13 +162,18 @@ struct PrepareOnlineEndToEndTests {
         try events(d, run: run).first { $0.0 == "plan.decided" && $0.1["step"] as? String == step }?.1["branch"] as? String
     }
 
-    /// Every audit record of one run: (event, details).
-    static func events(_ d: E2EDeployment, run: String) throws -> [(String, [String: Any])] {
+    /// Every audit record of one run, whole.
+    static func records(_ d: E2EDeployment, run: String) throws -> [[String: Any]] {
         try d.read(".upshift/audit.jsonl").split(whereSeparator: \.isNewline).compactMap { line in
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   object["run"] as? String == run else { return nil }
-            return (object["event"] as? String ?? "", object["details"] as? [String: Any] ?? [:])
+            return object
         }
+    }
+
+    /// Every audit record of one run: (event, details).
+    static func events(_ d: E2EDeployment, run: String) throws -> [(String, [String: Any])] {
+        try records(d, run: run).map { ($0["event"] as? String ?? "", $0["details"] as? [String: Any] ?? [:]) }
     }
 
     /// A cluster verified before it starts starts from the user's files (`StartNewDatabaseStep.finalForm`):
@@ -184,13 +189,10 @@ struct PrepareOnlineEndToEndTests {
     /// When `step` of `run` started: the audit's time stamp, to the millisecond (`2026-12-07T12:52:24.412`),
     /// comparable as text with docker's.
     static func stepStarted(_ d: E2EDeployment, run: String, step: String) throws -> String {
-        let line = try d.read(".upshift/audit.jsonl").split(whereSeparator: \.isNewline).compactMap { line -> [String: Any]? in
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["run"] as? String == run, object["event"] as? String == "step.started",
-                  (object["details"] as? [String: Any])?["step"] as? String == step else { return nil }
-            return object
-        }.first
-        return try String(#require(line?["ts"] as? String, "no step.started for \(step) in run \(run)").prefix(23))
+        let record = try records(d, run: run).first {
+            $0["event"] as? String == "step.started" && ($0["details"] as? [String: Any])?["step"] as? String == step
+        }
+        return try String(#require(record?["ts"] as? String, "no step.started for \(step) in run \(run)").prefix(23))
     }
 
     /// The summary a step of `run` finished with.

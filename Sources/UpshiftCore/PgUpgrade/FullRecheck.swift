@@ -71,16 +71,14 @@ public enum FullRecheck {
         }
     }
 
-    /// Reads the `WindowEnd` of the subscribed branch's replica, once it is verified and before it is shut
-    /// down to take the old cluster's place: the same cluster, restarted under its new name, assigns no
+    /// Saves the `WindowEnd` of the subscribed branch's replica (`activity` read by verify-replica), once it
+    /// is verified and before it is shut down to take the old cluster's place: the same cluster, restarted under its new name, assigns no
     /// transaction id before a client does, and its counters survive the clean shutdown. Saved in the run
     /// folder for start-stack, because the new server then starts in its final form, reachable at once
     /// (`StartNewDatabaseStep.finalForm`). Failing here only means no recheck.
-    static func saveWindowEnd(_ world: PgUpgradeWorld, replica: ConnectionParameters) async throws {
-        let end = try await Blocking.run { () throws -> WindowEnd in
-            WindowEnd(horizon: try LaterWrites.horizon(try Connection(replica)), activity: try ClusterActivity.read(replica))
-        }
-        try PrivateJSON.write(end, to: windowEndPath(world.runFolder))
+    static func saveWindowEnd(_ world: PgUpgradeWorld, replica: ConnectionParameters, activity: ClusterActivity) async throws {
+        let horizon = try await Blocking.run { () throws -> String in try LaterWrites.horizon(try Connection(replica)) }
+        try PrivateJSON.write(WindowEnd(horizon: horizon, activity: activity), to: windowEndPath(world.runFolder))
     }
 
     /// The `WindowEnd` read before the window's end (`saveWindowEnd`), if any.

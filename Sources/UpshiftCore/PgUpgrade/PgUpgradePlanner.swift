@@ -31,7 +31,8 @@ public struct PgUpgradePlanner: Sendable {
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
         let prepared = path == .prepared || path == .subscribed
         var steps = path == .subscribed
-            ? try [FingerprintChangedTablesStep(world: world).executable, VerifySubscriberStep(world: world).executable]
+            ? try [FingerprintChangedTablesStep(world: world).executable,
+                   VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable]
             : [try DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable]
         steps += try [
             StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,

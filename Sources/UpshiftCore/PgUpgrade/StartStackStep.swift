@@ -43,10 +43,13 @@ struct StartStackStep: PlanStep {
                 context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
             }
         }
-        if !serverInFinalForm { try await compose.up([world.service], timeout: timeout) }
-        // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
-        // run (its interval, seconds of downtime) although the server answers well before.
-        try await waitAcceptingConnections(compose)
+        if !serverInFinalForm {
+            try await compose.up([world.service], timeout: timeout)
+            // Ready is polled directly rather than through `up --wait`: that waits for the next healthcheck
+            // run (its interval, seconds of downtime) although the server answers well before. A server in
+            // its final form was already proven ready by start-new-db and verify.
+            try await waitAcceptingConnections(compose)
+        }
         if let windowEnd {
             // Hold this instant for the recheck. Without it the window's check stands.
             do { try await FullRecheck.hold(world, windowEnd: windowEnd) } catch {

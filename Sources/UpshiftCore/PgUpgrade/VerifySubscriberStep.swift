@@ -11,6 +11,9 @@ import UpshiftSupport
 /// `prepared` steps rename into place and prove.
 struct VerifySubscriberStep: PlanStep {
     var world: PgUpgradeWorld
+    /// The new server will start in its final form (`StartNewDatabaseStep.finalForm`): the full recheck's
+    /// reference point is read here, while nothing else can reach the cluster (`FullRecheck.saveWindowEnd`).
+    var savesWindowEnd = false
 
     func planned() -> PlannedStep {
         PlannedStep(
@@ -45,8 +48,11 @@ struct VerifySubscriberStep: PlanStep {
             relativePath: subscriber.relativePath, systemIdentifier: identifier,
             summary: "a replica kept current by logical replication, identical to the old cluster in the window (\(total - reused) of \(total) tables scanned): \(FingerprintFile.describe(fingerprint))")
         try cluster.write(world.runFolder)
-        do { try await FullRecheck.saveWindowEnd(world, replica: replica) } catch {
-            context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
+        if savesWindowEnd {
+            // `now` stands: since it was read, only the fingerprint ran, which writes nothing.
+            do { try await FullRecheck.saveWindowEnd(world, replica: replica, activity: now) } catch {
+                context.progress("no full recheck after the window: \(world.redactor.redact("\(error)"))")
+            }
         }
         return StepOutcome(summary: "identical: \(total - reused) of \(total) tables scanned, \(reused) unchanged on the replica since its fingerprint; \(sequences) sequence value(s) set")
     }
