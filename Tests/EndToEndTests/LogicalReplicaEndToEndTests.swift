@@ -42,9 +42,9 @@ struct LogicalReplicaEndToEndTests {
 
     /// Starts `pg-upgrade` (dump method), writes `afterSnapshot` while it fingerprints the snapshot and
     /// `atWindow` as stop-app starts, each with upshift frozen; returns the finished run.
-    static func upgrade(_ d: E2EDeployment, database: String, afterSnapshot: String, atWindow: String) async throws -> (FaultRunOutput, String) {
+    static func upgrade(_ d: E2EDeployment, database: String, afterSnapshot: String, atWindow: String, method: [String] = ["--method", "dump"]) async throws -> (FaultRunOutput, String) {
         let watcher = FaultAuditWatcher(projectDirectory: d.path)
-        let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "dump", "--yes"], workingDirectory: d.path)
+        let process = try FaultProcess(["pg-upgrade", "--to", "18"] + method + ["--yes"], workingDirectory: d.path)
         do {
             _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
             _ = try await process.whileFrozen { try await E2EUpgrade.psql(d, service: db, database: database, afterSnapshot) }
@@ -119,6 +119,84 @@ struct LogicalReplicaEndToEndTests {
                 #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
                 #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
                 #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_replica_marker") == "2")
+                #expect(try await Self.leftovers(d, database: database) == "")
+            }
+        }
+    }
+
+    /// 4. `--method pg_upgrade --mode link` with a writing application: the copy follows as a standby, is
+    ///    promoted exactly where the run's logical slots begin, upgraded with pg_upgrade before the window and
+    ///    then follows by logical replication, so the window runs no pg_upgrade, no dump and no promotion. A
+    ///    writer inserts rows without pause from the snapshot until stop-app starts, through the promotion
+    ///    at the slots' start: on 18 the ids have no gap and none is doubled (a doubled row would stop the
+    ///    replica on its primary key and send the window to the fallback).
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func pgUpgradeLinkIsUpgradedBeforeTheWindowAndFollowsLogically() async throws {
+        try await E2EUpgrade.timed("pg_upgrade --link: upgraded before the window, then a logical replica") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-logical") { d in
+                let database = try await Self.prepare(d)
+                let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                let writer = Task { () -> Int in
+                    var written = 0
+                    while !Task.isCancelled {
+                        if (try? await E2EUpgrade.psql(d, service: Self.db, database: database, "INSERT INTO upshift_replica_marker (note) VALUES ('writer')")) != nil { written += 1 }
+                    }
+                    return written
+                }
+                let process = try FaultProcess(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--yes"], workingDirectory: d.path)
+                do {
+                    _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
+                    _ = try await process.whileFrozen {
+                        writer.cancel()
+                        _ = await writer.value
+                        _ = try await E2EUpgrade.psql(d, service: Self.db, database: database, "INSERT INTO upshift_replica_log VALUES ('as the window opens')")
+                    }
+                } catch {
+                    writer.cancel()
+                    process.send(SIGKILL)
+                    let output = try? await process.wait(timeout: .seconds(30))
+                    print("--- pg-upgrade when stop-app was not seen\n\(output?.stderr.suffix(3000) ?? "")")
+                    throw error
+                }
+                let written = await writer.value
+                print("pgu-logical: the writer committed \(written) rows before the window")
+                let upgrade = try await process.wait(timeout: .seconds(900))
+                try #require(!upgrade.signaled && upgrade.status == 0, "\(upgrade.stderr.suffix(2500))")
+                let run = try #require(E2EUpgrade.runIDs(d).last)
+                let summary = { (step: String) throws -> String in try PrepareOnlineEndToEndTests.summary(d, run: run, step: step) }
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run, step: "decide-staging") == "logical")
+                let promoted = try summary("stage-promote-at-slots")
+                #expect(promoted.hasPrefix("slots for 1 database(s) begin at ") && promoted.hasSuffix("the standby replayed exactly up to there, promoted and shut down cleanly"), "\(promoted)")
+                let subscribed = try summary("stage-subscribe-upgraded")
+                #expect(subscribed.contains("follows 1 database(s) from ") && subscribed.contains("equals the snapshot where nothing was written"), "\(subscribed)")
+                #expect(try PrepareOnlineEndToEndTests.decision(d, run: run) == "subscribed")
+                let verified = try summary("verify-replica")
+                #expect(verified.hasPrefix("identical: "), "\(verified)")
+                try await PrepareOnlineEndToEndTests.expectNotRecreated(d, run: run, service: Self.db)
+                let started = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "step.started" }.compactMap { $0.1["step"] as? String }
+                #expect(started.contains("stage-pg-upgrade") && started.contains("stage-promote-at-slots"), "\(started)")
+                let window = started.drop { $0 != "stop-app" }
+                #expect(!window.contains("pg-upgrade") && !window.contains("promote-standby") && !window.contains("dump") && !window.contains("discard-staged"), "\(started)")
+                let marks = try PrepareOnlineEndToEndTests.events(d, run: run).filter { $0.0 == "point-of-no-return" }
+                #expect(marks.isEmpty, "a point of no return was written although the old cluster was never touched")
+                #expect(upgrade.stderr.contains("full recheck after the window, with the application running: every table identical again"), "\(upgrade.stderr.suffix(1500))")
+
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 18)
+                #expect(written > 0)
+                let rows = try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) || ' ' || coalesce(max(id), 0) || ' ' || count(DISTINCT id) FROM upshift_replica_marker")
+                #expect(rows == "\(written) \(written) \(written)", "rows, max id, distinct ids on 18 after \(written) committed inserts: \(rows)")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT string_agg(note, ',') FROM upshift_replica_log") == "as the window opens")
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT nextval('upshift_replica_marker_id_seq')") == "\(written + 1)")
+                #expect(try await Self.leftovers(d, database: database) == "")
+                let entries = FaultCampaign.dataEntries(d)
+                #expect(!entries.contains { $0.contains(".staged-") || $0.contains(".copy-") }, "\(entries)")
+                let containers = try await E2EEnvironment.docker(["ps", "-aq", "--filter", "label=com.upshift.run=\(run)"])
+                #expect(containers.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(containers.stdout)")
+
+                let rollback = try await d.upshift(["rollback", "--yes"])
+                #expect(rollback.exitCode == 0, "\(rollback.stderr.suffix(1500))")
+                #expect(try await E2EUpgrade.serverMajor(d, service: Self.db) == 15)
+                #expect(try await E2EUpgrade.psql(d, service: Self.db, database: database, "SELECT count(*) FROM upshift_replica_marker") == "\(written)")
                 #expect(try await Self.leftovers(d, database: database) == "")
             }
         }

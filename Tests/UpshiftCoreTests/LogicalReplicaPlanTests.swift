@@ -33,6 +33,48 @@ struct LogicalReplicaPlanTests {
         withExtendedLifetime(deployment) {}
     }
 
+    /// The pg_upgrade method with a writing application: `decide-staging` may upgrade the copy before the
+    /// window and let it follow by logical replication (`logical`), so the window's `subscribed` branch runs
+    /// neither pg_upgrade nor a promotion nor a dump; without a window that keeps the container, neither exists.
+    @Test func pgUpgradeUpgradesBeforeTheWindowAndFollowsLogically() throws {
+        let deployment = try RecordedDeployment("inventree")
+        let link = try RecordedWorlds.pgUpgrade(deployment, RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: true))
+        #expect(StagedUpgrade.followsLogically(link))
+        let plan = try PgUpgradePlanner(world: link, environment: [:]).plan().plan
+        let staging = try #require(plan.steps.first { $0.id == "decide-staging" })
+        #expect(staging.branches?.map(\.name) == ["stage", "logical", "standby", "in-window"])
+        let logical = try #require(staging.branches?.first { $0.name == "logical" })
+        #expect(logical.steps.map(\.id) == [
+            "stage-standby", "stage-promote-at-slots", "stage-init-new-cluster", "stage-pg-upgrade-check", "stage-pg-upgrade", "stage-carry-config", "stage-subscribe-upgraded",
+        ])
+        // Every step before the window that changes the serving cluster drops what it created when undone.
+        for step in logical.steps where ["stage-promote-at-slots", "stage-subscribe-upgraded"].contains(step.id) {
+            #expect(step.compensation?.kind == SubscriberCompensator.kind, "\(step.id)")
+            #expect(step.pointOfNoReturn == false)
+        }
+        let promote = try #require(logical.steps.first { $0.id == "stage-promote-at-slots" })
+        #expect(promote.commands.first?.contains("recovery_target_lsn=<where-the-slots-begin>' -c recovery_target_inclusive=off -c recovery_target_action=promote") == true, "\(promote.commands)")
+        let decision = try #require(plan.steps.first { $0.id == "check-snapshot" })
+        let subscribed = try #require(decision.branches?.first { $0.name == "subscribed" })
+        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"])
+        #expect(!subscribed.steps.contains { $0.pointOfNoReturn })
+
+        let offline = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: false))
+        #expect(!StagedUpgrade.followsLogically(offline))
+        withExtendedLifetime(deployment) {}
+    }
+
+    @Test func aSubscriptionOnAnExistingSlotCopiesNothingAndStartsWhereTheCopyEnds() {
+        let database = LogicalSources.Database(name: "app", replicated: [LogicalSources.Table(schema: "public", name: "part")], insertOnly: [])
+        let subscription = ReplicationTeardown.subscriptionStatement(database, runID: Self.runID, slot: "upshift_20261201_090000_a1b2_1", superuser: "postgres", existingSlot: true)
+        #expect(subscription.hasSuffix("WITH (slot_name = 'upshift_20261201_090000_a1b2_1', create_slot = false, copy_data = false, enabled = false)"))
+        #expect(ReplicationTeardown.startAtSlotStatements(runID: Self.runID, lsn: "0/3000148") == [
+            "SELECT pg_replication_origin_advance('pg_' || oid, '0/3000148'::pg_lsn) FROM pg_subscription WHERE subname = 'upshift_20261201_090000_a1b2' AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            "ALTER SUBSCRIPTION upshift_20261201_090000_a1b2 ENABLE",
+        ])
+        #expect(ReplicationTeardown.standbySlotName(Self.runID) == "upshift_20261201_090000_a1b2_standby")
+    }
+
     /// Only a cluster verified before it starts starts from the user's files (no recreate in start-stack);
     /// one still to be verified in the window starts on the private network, and so does every cluster
     /// upshift cannot reach by container address or whose extensions the window updates.

@@ -31,8 +31,7 @@ public struct PgUpgradePlanner: Sendable {
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
         let prepared = path == .prepared || path == .subscribed
         var steps = path == .subscribed
-            ? try [FingerprintChangedTablesStep(world: world).executable,
-                   VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable]
+            ? try Self.replicaChecks(world)
             : [try DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable]
         steps += try [
             StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,
@@ -50,6 +49,14 @@ public struct PgUpgradePlanner: Sendable {
             ]
         }
         return steps
+    }
+
+    /// The `subscribed` branch's checks before the old server stops: the tables changed since the snapshot
+    /// fingerprinted, the replica compared with them. The pg_upgrade method's replica (upgraded before the
+    /// window) is verified the same way.
+    static func replicaChecks(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
+        try [FingerprintChangedTablesStep(world: world).executable,
+             VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed)).executable]
     }
 
     /// The plan of the dump and pg_upgrade methods: the opening, then, for the branch it runs in, the window
@@ -77,6 +84,7 @@ public struct PgUpgradePlanner: Sendable {
             }
             let subscribes = StageSubscriberStep.applies(world)
             if subscribes { steps.append(try StageSubscriberStep(world: world).executable) }
+            let subscribed = subscribes || (stages && world.context.options.method == .pgUpgrade && StagedUpgrade.followsLogically(world))
             var branches: [ExecutableBranch] = []
             if stages { branches.append(ExecutableBranch(WindowPath.prepared.rawValue, when: WindowPath.prepared.when, steps: try window(.prepared))) }
             branches.append(ExecutableBranch(WindowPath.snapshot.rawValue, when: WindowPath.snapshot.when, steps: try window(.snapshot)))
@@ -84,7 +92,7 @@ public struct PgUpgradePlanner: Sendable {
                 let changedOnly = try FingerprintChangedTablesStep(world: world).executable
                 branches.append(ExecutableBranch(WindowPath.standby.rawValue, when: WindowPath.standby.when, steps: [changedOnly] + (try window(.standby))))
             }
-            if subscribes {
+            if subscribed {
                 branches.append(ExecutableBranch(WindowPath.subscribed.rawValue, when: WindowPath.subscribed.when, steps: try window(.subscribed)))
             }
             let discard = stages ? [try DiscardStagedStep(world: world).executable] : []

@@ -43,11 +43,30 @@ enum ReplicationTeardown {
     /// The replica's subscription to `database`: the serving server on 127.0.0.1 of the shared network
     /// namespace, no password in the connection string (libpq takes `PGPASSWORD` from the server's
     /// environment), the slot named by upshift.
-    static func subscriptionStatement(_ database: LogicalSources.Database, runID: RunID, slot: String, superuser: String) -> String {
+    ///
+    /// `existingSlot`: the slot was created before the replica's contents were fixed (`PromoteAtSlotsStep`),
+    /// so nothing is copied and the subscription starts disabled, to be pointed at the slot's start first
+    /// (`startAtSlotStatements`).
+    static func subscriptionStatement(_ database: LogicalSources.Database, runID: RunID, slot: String, superuser: String, existingSlot: Bool = false) -> String {
         let conninfo = "host=127.0.0.1 port=5432 user=\(StandbyServer.conninfoValue(superuser)) dbname=\(StandbyServer.conninfoValue(database.name)) application_name=upshift_replica"
+        let options = existingSlot ? ", create_slot = false, copy_data = false, enabled = false" : ""
         return "CREATE SUBSCRIPTION \(SubscriberServer.objectName(runID)) CONNECTION \(literal(conninfo)) PUBLICATION "
-            + publicationNames(database, runID: runID).joined(separator: ", ") + " WITH (slot_name = \(literal(slot)))"
+            + publicationNames(database, runID: runID).joined(separator: ", ") + " WITH (slot_name = \(literal(slot))\(options))"
     }
+
+    /// Points the run's disabled subscription at `lsn` and enables it: its origin (`pg_<oid>`, as the apply
+    /// worker names it) asks the slot for what committed from `lsn` on, as `pg_createsubscriber` does.
+    static func startAtSlotStatements(runID: RunID, lsn: String) -> [String] {
+        let name = literal(SubscriberServer.objectName(runID))
+        return [
+            "SELECT pg_replication_origin_advance('pg_' || oid, \(literal(lsn))::pg_lsn) FROM pg_subscription WHERE subname = \(name) AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            "ALTER SUBSCRIPTION \(SubscriberServer.objectName(runID)) ENABLE",
+        ]
+    }
+
+    /// The physical slot that keeps the serving cluster's WAL while the standby is stopped and started
+    /// again to be promoted at the logical slots' start.
+    static func standbySlotName(_ runID: RunID) -> String { SubscriberServer.objectName(runID) + "_standby" }
 
     /// Ends the replica's subscription without reaching the serving server (its slot is dropped there by
     /// `sourceCleanup`); the apply worker exits, which also flushes its table counters.

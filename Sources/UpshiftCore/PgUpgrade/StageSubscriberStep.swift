@@ -122,8 +122,16 @@ struct StageSubscriberStep: PlanStep {
             try await Blocking.run { () throws in _ = try Connection(target).execute("ANALYZE") }
         }
 
-        // Its fingerprint from one snapshot per database, with the activity read just before: the window
-        // scans again only the tables replication wrote to since.
+        let (activity, fingerprint) = try await fingerprintReplica(replica, databases: databases, context: context)
+        try await checkAgainstSnapshot(fingerprint, server: server)
+        try FingerprintFile.save(fingerprint, to: SubscriberServer.fingerprintPath(world.runFolder))
+        try SubscriberRecord(container: subscriber.name, sources: sources, slots: slots, schemaDigests: digests, catalogDigests: catalogs, insertOnlyCounters: counters, activity: activity).write(world.runFolder)
+        return fingerprint
+    }
+
+    /// The replica's fingerprint from one snapshot per database, with the activity read just before: the
+    /// window scans again only the tables replication wrote to since.
+    func fingerprintReplica(_ replica: ConnectionParameters, databases: [String], context: StepContext) async throws -> (ClusterActivity, Fingerprint) {
         let activity = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(replica) }
         let exported = try await Blocking.run { () throws in try ExportedSnapshot.exportEach(replica, databases: databases) }
         defer { exported.forEach { $0.snapshot.release() } }
@@ -132,10 +140,7 @@ struct StageSubscriberStep: PlanStep {
             context.report("checksum (replica) \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items))
         }
         exported.forEach { $0.snapshot.release() }
-        try await checkAgainstSnapshot(fingerprint, server: server)
-        try FingerprintFile.save(fingerprint, to: SubscriberServer.fingerprintPath(world.runFolder))
-        try SubscriberRecord(container: subscriber.name, sources: sources, slots: slots, schemaDigests: digests, catalogDigests: catalogs, insertOnlyCounters: counters, activity: activity).write(world.runFolder)
-        return fingerprint
+        return (activity, fingerprint)
     }
 
     /// Waits until every table of every subscription is copied and streaming (`srsubstate = 'r'`).

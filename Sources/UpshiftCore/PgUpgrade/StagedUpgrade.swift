@@ -23,9 +23,13 @@ import UpshiftSupport
 ///    update_extensions.sql, analyze, fingerprint compared with the online one, system identifier, clean
 ///    shutdown.
 ///
-/// When the application has written since the snapshot, the copy could never be used; with the `standby`
-/// branch the copy instead follows the serving cluster as a standby (`StageStandbyStep`, `StandbyServer`),
-/// and the new cluster is initialised beside it; the window's `standby` branch promotes and upgrades it.
+/// When the application has written since the snapshot, the copy could never be used as it is:
+/// - `logical` (logical replication can follow the serving cluster, `LogicalSources`): the copy follows as a
+///   standby, is promoted exactly where the run's logical slots begin (`PromoteAtSlotsStep`), upgraded by the
+///   same `stage-*` steps, and then follows by logical replication (`SubscribeUpgradedCopyStep`); the window
+///   is the dump method's `subscribed` one, with no pg_upgrade inside the downtime;
+/// - `standby`: the copy follows the serving cluster as a standby (`StageStandbyStep`, `StandbyServer`), and
+///   the new cluster is initialised beside it; the window's `standby` branch promotes and upgrades it.
 ///
 /// The window uses it like the dump method's staged cluster (`CheckSnapshotStep`): only if nothing committed
 /// since the snapshot, which also proves the copy (taken after the snapshot) shows the snapshot's state. The
@@ -72,11 +76,32 @@ struct StagedUpgrade: Sendable {
             StageStandbyStep(staging: self).executable,
             Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
         ]
-        return [try DecideStagingStep(staging: self).deciding([
-            ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage),
+        var branches = [ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage)]
+        if Self.followsLogically(world) {
+            let logical = try [
+                StageStandbyStep(staging: self).executable,
+                PromoteAtSlotsStep(staging: self).executable,
+                Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
+                Self.onCopy(PgUpgradeCheckStep(upgrade: upgrade), world),
+                Self.onCopy(TransferDataStep(upgrade: upgrade), world),
+                Self.onCopy(CarryConfigurationStep(upgrade: upgrade), world),
+                SubscribeUpgradedCopyStep(staging: self).executable,
+            ]
+            branches.append(ExecutableBranch("logical", when: "the same, the application wrote since the snapshot, and logical replication can follow it: the copy is upgraded now and follows it until the window", steps: logical))
+        }
+        branches += [
             ExecutableBranch("standby", when: "the same, but the application wrote since the snapshot: the copy follows it as a standby until the window", steps: standby),
             ExecutableBranch("in-window", when: "it has not, wal_level or an unlogged table rule the copy out, or the application wrote and the window recreates the container", steps: []),
-        ])]
+        ]
+        return [try DecideStagingStep(staging: self).deciding(branches)]
+    }
+
+    /// Whether the plan can upgrade the copy before the window even while the application writes (the
+    /// `logical` branch, then the window's `subscribed` one): the standby must survive the window (network
+    /// swap), and the target must report apply errors (`pg_stat_subscription_stats`, 15+), as for the dump
+    /// method's replica.
+    static func followsLogically(_ world: PgUpgradeWorld) -> Bool {
+        world.context.isolation?.approach == .swapNetworks && world.context.options.targetMajor >= 15
     }
 
     /// A window step of the pg_upgrade method run on the private copy before the window: its own id, and the
@@ -115,6 +140,14 @@ struct DecideStagingStep: PlanStep {
             guard world.context.isolation?.approach == .swapNetworks else {
                 _ = await staging.upgrade.worker.remove()
                 return .decided("in-window", because: "no staged upgrade (the application wrote since the online snapshot: \(reason); a standby cannot follow it through the window, which recreates the \(world.service) container): the window upgrades in place")
+            }
+            if StagedUpgrade.followsLogically(world) {
+                switch try await Blocking.run({ () throws -> LogicalSources.Assessment in try LogicalSources.read(server, databases: databases) }) {
+                case .ready:
+                    return .decided("logical", because: "the application wrote since the online snapshot (\(reason)): a copy is upgraded now and follows the serving cluster by logical replication until the window")
+                case .obstacle(let why):
+                    return .decided("standby", because: "the application wrote since the online snapshot (\(reason)), and logical replication cannot follow it (\(why)): a copy follows the serving cluster as a standby until the window, which upgrades it")
+                }
             }
             return .decided("standby", because: "the application wrote since the online snapshot (\(reason)): a copy follows the serving cluster as a standby until the window")
         }

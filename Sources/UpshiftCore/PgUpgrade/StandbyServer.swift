@@ -42,7 +42,9 @@ struct StandbyServer: Sendable {
     }
 
     /// The `docker run -d` of the standby, in the db container's network namespace, as the data owner.
-    func runCommand(container: String) -> Command {
+    /// With `stopBefore`, it replays every record before that LSN and none from it, then promotes
+    /// (`PromoteAtSlotsStep`): exactly what the run's logical slots do not send.
+    func runCommand(container: String, stopBefore: String? = nil) -> Command {
         var args = ["run", "-d", "--name", name, "--network", "container:" + container, "--stop-signal", "SIGINT", "--user", "\(upgrade.tool.uid):\(upgrade.tool.gid)"]
         args += DataDirectoryOperations.mountArguments(upgrade.mount, readOnly: false)
         args += ["--label", "com.upshift.helper=true"] + RunHelperContainers.arguments(runID: world.context.runID.rawValue)
@@ -53,6 +55,11 @@ struct StandbyServer: Sendable {
             "primary_conninfo=\(primaryConninfo)", "primary_slot_name=", "restore_command=", "recovery_target_timeline=latest",
         ] {
             args += ["-c", setting]
+        }
+        if let stopBefore {
+            for setting in ["recovery_target_lsn=\(stopBefore)", "recovery_target_inclusive=off", "recovery_target_action=promote"] {
+                args += ["-c", setting]
+            }
         }
         return Command("docker", args, environment: world.database.passwordEnvironment, timeout: .seconds(120))
     }
@@ -75,8 +82,7 @@ struct StandbyServer: Sendable {
     func start(container: String, context: StepContext) async throws {
         try await upgrade.run("touch", [copyPath + "/standby.signal"], what: "marking the copy as a standby")
         context.progress("starting a PostgreSQL \(world.context.oldMajor) standby on \(upgrade.oldRelative)")
-        _ = try? await world.runner.run(Command("docker", ["rm", "-f", name], timeout: .seconds(60)))
-        try (try await world.runner.run(runCommand(container: container))).check(redactor: world.redactor)
+        try await launch(container: container, stopBefore: nil)
         let deadline = world.readyDeadline
         var last = ""
         while true {
@@ -90,6 +96,39 @@ struct StandbyServer: Sendable {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    /// Removes any earlier container of the same name and starts a new one.
+    func launch(container: String, stopBefore: String?) async throws {
+        _ = try? await world.runner.run(Command("docker", ["rm", "-f", name], timeout: .seconds(60)))
+        try (try await world.runner.run(runCommand(container: container, stopBefore: stopBefore))).check(redactor: world.redactor)
+    }
+
+    /// Starts the standby again, to replay up to `lsn` (not including the record there) and promote; waits
+    /// until it has promoted and returns where its replay ended.
+    func replayAndPromote(container: String, before lsn: String, context: StepContext) async throws -> String {
+        context.progress("replaying the standby up to \(lsn) and promoting it")
+        try await launch(container: container, stopBefore: lsn)
+        let deadline = world.readyDeadline
+        while true {
+            try await requireRunning()
+            if let answer = try? await query("SELECT pg_is_in_recovery()::text || ' ' || coalesce(pg_last_wal_replay_lsn()::text, '')") {
+                let parts = answer.split(separator: " ").map(String.init)
+                if parts.first == "false" { return parts.count > 1 ? parts[1] : "" }
+            }
+            guard ContinuousClock.now < deadline else {
+                throw UpshiftError("the standby did not reach \(lsn) and promote within \(world.context.options.readyTimeout) s")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Stops the standby while it still follows (a standby's clean shutdown is a restart point, not
+    /// "shut down"), and removes its container.
+    func pause() async throws {
+        let timeout = world.context.options.stopTimeout
+        try (try await world.runner.run(Command("docker", ["stop", "-t", String(timeout), name], timeout: .seconds(Int64(timeout) + 120)))).check()
+        try (try await world.runner.run(Command("docker", ["rm", "-v", name], timeout: .seconds(60)))).check()
     }
 
     /// Fails with the standby's last log lines when its container is no longer running.

@@ -11,7 +11,9 @@ struct SubscriberPayload: Sendable, Hashable, Codable {
     var runFolder: String
 }
 
-/// Undoes `stage-subscriber`: the replica's container and directory go (as for any staged cluster), then
+/// Undoes `stage-subscriber` (and the pg_upgrade method's `stage-promote-at-slots` and
+/// `stage-subscribe-upgraded`, with the copy and the standby's physical slot): the replica's container and
+/// directory go (as for any staged cluster), then
 /// the run's replication slots and publications are dropped on the old server, through `psql` in its
 /// container. A slot left behind would keep WAL on the user's disk for ever.
 ///
@@ -24,17 +26,17 @@ struct SubscriberCompensator: Compensating {
     static func spec(world: PgUpgradeWorld) throws -> CompensationSpec {
         let own = StagedCluster.ownDirectories(world)
         let payload = SubscriberPayload(
-            staged: StagedClusterPayload(mount: world.context.placement.mount, image: world.database.imageText, relativePath: own[0], copyRelativePath: nil),
+            staged: StagedClusterPayload(mount: world.context.placement.mount, image: world.database.imageText, relativePath: own[0], copyRelativePath: own.count > 1 ? own[1] : nil),
             handle: world.context.handle, service: world.service, runFolder: world.runFolder.path)
         return try CompensationSpec(
-            kind: kind, description: "stop the replica, delete \(own[0]) if still there, drop this run's replication slots and publications on \(world.service)",
+            kind: kind, description: "stop the replica, delete \(own.joined(separator: " and ")) if still there, drop this run's replication slots and publications on \(world.service)",
             typedPayload: payload)
     }
 
     func compensate(_ spec: CompensationSpec, state: CompensationState, context: CompensationContext) async throws {
         let payload = try spec.payload.decode(SubscriberPayload.self)
         try await StagedCluster.discard(
-            relativePaths: [payload.staged.relativePath], mount: payload.staged.mount, image: payload.staged.image, runID: context.runID.rawValue,
+            relativePaths: [payload.staged.relativePath] + (payload.staged.copyRelativePath.map { [$0] } ?? []), mount: payload.staged.mount, image: payload.staged.image, runID: context.runID.rawValue,
             runner: runner, progress: context.progress)
         let tool = try await ComposeCLI.detect(runner: runner)
         var cli = payload.handle.cli(runner: runner, tool: tool)
@@ -48,7 +50,7 @@ struct SubscriberCompensator: Compensating {
         redactor.add(database.password)
         if try await database.readPasswordInContainer(compose: compose, runner: runner) { redactor.add(database.password) }
         let identifier = ReplicationTeardown.identifier(folderPath: payload.runFolder)
-        let slots = (1...64).map { SubscriberServer.slotName(context.runID, index: $0) }
+        let slots = (1...64).map { SubscriberServer.slotName(context.runID, index: $0) } + [ReplicationTeardown.standbySlotName(context.runID)]
         let psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", database.superuser]
         var statements = [("postgres", ReplicationTeardown.dropSlotsSQL(slots: slots, identifier: identifier))]
         let list = try await runner.run(compose.execCommand(payload.service, psql + ["-A", "-t", "-d", "postgres", "-c", "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"], environment: database.passwordEnvironment, timeout: .seconds(120)))
