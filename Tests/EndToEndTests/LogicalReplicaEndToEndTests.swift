@@ -21,6 +21,8 @@ import Glibc
 /// 3. Fault rows: kill -9 while the replica follows (before the window) and during the catch-up proof (in
 ///    the window); the rollback removes the replica and its directory and drops the run's slots and
 ///    publications on the old server, and the data equals the baseline.
+/// 4. The pg_upgrade method's `logical` branch: upgraded before the window from a standby promoted exactly
+///    where the run's slots begin, then a replica like the dump method's; with its own fault rows.
 @Suite(.serialized)
 struct LogicalReplicaEndToEndTests {
     static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
@@ -136,9 +138,11 @@ struct LogicalReplicaEndToEndTests {
             try await E2EDeployment.with(sample: "inventree", namePrefix: "pgu-logical") { d in
                 let database = try await Self.prepare(d)
                 let watcher = FaultAuditWatcher(projectDirectory: d.path)
+                // Stopped between two inserts, never during one: a cancelled insert may have committed.
+                let stop = StopFlag()
                 let writer = Task { () -> Int in
                     var written = 0
-                    while !Task.isCancelled {
+                    while !stop.isSet {
                         if (try? await E2EUpgrade.psql(d, service: Self.db, database: database, "INSERT INTO upshift_replica_marker (note) VALUES ('writer')")) != nil { written += 1 }
                     }
                     return written
@@ -147,12 +151,12 @@ struct LogicalReplicaEndToEndTests {
                 do {
                     _ = try await watcher.waitForStepStart("stop-app", timeout: .seconds(600))
                     _ = try await process.whileFrozen {
-                        writer.cancel()
+                        stop.set()
                         _ = await writer.value
                         _ = try await E2EUpgrade.psql(d, service: Self.db, database: database, "INSERT INTO upshift_replica_log VALUES ('as the window opens')")
                     }
                 } catch {
-                    writer.cancel()
+                    stop.set()
                     process.send(SIGKILL)
                     let output = try? await process.wait(timeout: .seconds(30))
                     print("--- pg-upgrade when stop-app was not seen\n\(output?.stderr.suffix(3000) ?? "")")
@@ -302,4 +306,51 @@ struct LogicalReplicaEndToEndTests {
             }
         }
     }
+
+    /// Fault rows of the pg_upgrade method's `logical` branch: kill -9 while the standby replays up to the
+    /// slots' start (the run's publications, logical slots and the physical slot exist on the serving
+    /// cluster), and while the upgraded copy subscribes (the copy deleted, the replica running). The rollback
+    /// must remove the containers and both directories and drop every slot and publication of the run.
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"))
+    func killWhileTheCopyIsPromotedAtTheSlotsAndWhileItSubscribes() async throws {
+        try await E2EUpgrade.timed("fault campaign: kill -9 while the standby is promoted at the slots, and while the upgraded copy subscribes") {
+            try await E2EDeployment.with(sample: "inventree", namePrefix: "fault-pgu-logical") { d in
+                let database = try await Self.prepare(d)
+                let outputs = FaultOutputs()
+                // The standby runs only briefly once the slots exist (it promotes within a second), so only the
+                // replica's container is required to be running at the kill; the slots are, at both points.
+                for (point, step, prefix, container) in [
+                    ("stage-promote-at-slots (pg_upgrade, standby replaying to the slots)", "stage-promote-at-slots", "replaying the standby up to", nil),
+                    ("stage-subscribe-upgraded (pg_upgrade, upgraded copy subscribing)", "stage-subscribe-upgraded", "subscribing ", "upshift-subscriber-"),
+                ] as [(String, String, String, String?)] {
+                    try await FaultKillEndToEndTests.scenario(d, "kill -9", at: point, outputs: outputs, rollbackAfter: false) { d, verdict, _ in
+                        let (runID, _) = try await FaultKillEndToEndTests.killRun(d, verdict, outputs: outputs, extraArguments: ["--method", "pg_upgrade", "--mode", "link"]) { watcher, process in
+                            _ = try await watcher.waitForProgress("prepare-online", prefix: "checksum ")
+                            _ = try await process.whileFrozen { try await E2EUpgrade.psql(d, service: Self.db, "SELECT txid_current()") }
+                            _ = try await watcher.waitForProgress(step, prefix: prefix)
+                        }
+                        if let container {
+                            let running = try await E2EEnvironment.docker(["ps", "-q", "--filter", "name=\(container)\(runID)"])
+                            verdict.check(!running.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "no \(container)\(runID) was running when upshift was killed at \(point)")
+                        }
+                        let slots = try await E2EUpgrade.psql(d, service: Self.db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'upshift\\_%'")
+                        verdict.check(slots != "0", "no slot of the run existed when upshift was killed at \(point)")
+                        let exit = try await FaultKillEndToEndTests.rollbackRemovesStaging(d, verdict, outputs: outputs, runID: runID, point: point)
+                        let left = try await Self.leftovers(d, database: database)
+                        verdict.check(left.isEmpty, "replication objects remain on the old server: \(left)")
+                        return "killed at \(step); rollback exit \(exit) (containers and staged directories removed, slots and publications dropped)"
+                    }
+                }
+                print(try FaultCampaign.expectNoSecrets(d, outputs: outputs.all, verdict: FaultVerdict(scenario: "secrets", injectedAt: "all artefacts")))
+            }
+        }
+    }
+}
+
+/// A flag one task sets and another polls.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
