@@ -79,7 +79,8 @@ enum WindowPath: String, Sendable, CaseIterable {
     /// the old server stopped, upgraded, and takes the old one's place (pg_upgrade method).
     case standby
     /// The application wrote after the snapshot, and a new-major replica followed the old cluster by logical
-    /// replication: caught up, verified and renamed into place (dump method).
+    /// replication: caught up, verified and renamed into place (the dump method's replica, or the pg_upgrade
+    /// method's copy upgraded before the window).
     case subscribed
 
     /// The condition, for the plan reader.
