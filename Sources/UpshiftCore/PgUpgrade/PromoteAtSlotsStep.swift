@@ -52,6 +52,10 @@ struct PromoteAtSlotsStep: PlanStep {
         let digests = try await SchemaCopy(world: world).digests(databases)
         let counters = try await Blocking.run { () throws -> [String: [String: String]] in try LogicalSources.insertOnlyCounters(server, sources) }
 
+        let followed = sources.databases.filter { !$0.isEmpty }
+        guard !followed.isEmpty else {
+            throw UpshiftError("no table of \(world.service) can be published any more; nothing of your deployment changed, the run is undone: run it again")
+        }
         let standby = StandbyServer(world: world, upgrade: staging.upgrade)
         let physical = ReplicationTeardown.standbySlotName(runID)
         let checkpoint = try await Blocking.run { () throws -> String in
@@ -64,7 +68,6 @@ struct PromoteAtSlotsStep: PlanStep {
         _ = try await standby.waitReplayed(past: checkpoint, deadline: world.readyDeadline)
         try await standby.pause()
 
-        let followed = sources.databases.filter { !$0.isEmpty }
         var slots: [String: String] = [:]
         var start = ""
         for (index, database) in followed.enumerated() {

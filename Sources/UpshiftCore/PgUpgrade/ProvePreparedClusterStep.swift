@@ -16,7 +16,7 @@ struct ProvePreparedClusterStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let staged = try StagedCluster.required(world)
-        let parameters = try await world.serverConnection()
+        let parameters = try await StartNewDatabaseStep.provenServerConnection(world)
         try await staged.proveRunning(parameters, failure: "verification failed: the running cluster is not the one verified before the window")
         let after = FingerprintStep.path(world.runFolder, .after)
         try? FileManager.default.removeItem(atPath: after)

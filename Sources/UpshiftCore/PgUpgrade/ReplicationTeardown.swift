@@ -88,10 +88,10 @@ enum ReplicationTeardown {
             DECLARE s record;
             BEGIN
               FOR s IN SELECT slot_name FROM pg_replication_slots WHERE \(match) LOOP
-                FOR i IN 1..200 LOOP
+                FOR i IN 1..1000 LOOP
                   EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_replication_slots r WHERE r.slot_name = s.slot_name AND r.active_pid IS NOT NULL);
                   PERFORM pg_terminate_backend(r.active_pid) FROM pg_replication_slots r WHERE r.slot_name = s.slot_name AND r.active_pid IS NOT NULL;
-                  PERFORM pg_sleep(0.05);
+                  PERFORM pg_sleep(0.01);
                 END LOOP;
                 PERFORM pg_drop_replication_slot(s.slot_name);
               END LOOP;

@@ -143,10 +143,12 @@ struct DecideStagingStep: PlanStep {
             }
             if StagedUpgrade.followsLogically(world) {
                 switch try await Blocking.run({ () throws -> LogicalSources.Assessment in try LogicalSources.read(server, databases: databases) }) {
-                case .ready:
+                case .ready(let sources) where !sources.databases.allSatisfy(\.isEmpty):
                     return .decided("logical", because: "the application wrote since the online snapshot (\(reason)): a copy is upgraded now and follows the serving cluster by logical replication until the window")
                 case .obstacle(let why):
                     return .decided("standby", because: "the application wrote since the online snapshot (\(reason)), and logical replication cannot follow it (\(why)): a copy follows the serving cluster as a standby until the window, which upgrades it")
+                case .ready:
+                    return .decided("standby", because: "the application wrote since the online snapshot (\(reason)), and no table can be published: a copy follows the serving cluster as a standby until the window, which upgrades it")
                 }
             }
             return .decided("standby", because: "the application wrote since the online snapshot (\(reason)): a copy follows the serving cluster as a standby until the window")

@@ -66,7 +66,21 @@ struct StartNewDatabaseStep: PlanStep {
         let staged = try StagedCluster.required(world)
         let (major, server) = try await startTargetServer(context, waiting: "to accept logins", compose: finalForm ? world.compose : nil)
         try await staged.proveRunning(server)
+        try PrivateJSON.write(["address": server.host], to: Self.provenAddressPath(world))
         return (major, staged)
+    }
+
+    /// Where the prepared cluster's server answered with the expected system identifier: `verify` reads it
+    /// there instead of asking docker again inside the downtime (and proves the identifier again).
+    static func provenAddressPath(_ world: PgUpgradeWorld) -> String { world.runFolder.path + "/new-server.json" }
+
+    /// The new server at the address `startPrepared` proved, or looked up as usual.
+    static func provenServerConnection(_ world: PgUpgradeWorld) async throws -> ConnectionParameters {
+        if world.reachesContainersDirectly, let data = FileManager.default.contents(atPath: provenAddressPath(world)),
+           let host = try? JSONDecoder().decode([String: String].self, from: data)["address"] {
+            return world.database.superuserConnection(host: host, port: 5432, database: "postgres")
+        }
+        return try await world.serverConnection()
     }
 
     /// The note of a start in final form, for plans.

@@ -45,16 +45,22 @@ struct SubscriberCatchUp: Sendable {
         try await ReplicationTeardown.cleanSource(
             old, runID: world.context.runID, slots: Array(record.slots.values), identifier: ReplicationTeardown.identifier(folderPath: world.runFolder.path),
             databases: record.sources.databases.map(\.name))
+        // Three independent reads of the isolated old server, at once: each is a connection per database,
+        // and all of it is downtime.
+        let sources = record.sources
+        async let contentsCheck = contentsNotReplicated(record, old: old)
+        async let schemaCheck = schemaChanged(record, old: old, context: context)
+        async let counters = Blocking.run { () throws -> [String: [String: String]] in try LogicalSources.insertOnlyCounters(old, sources) }
         do {
-            if let contents = try await contentsNotReplicated(record, old: old) { return contents }
-            if let schema = try await schemaChanged(record, old: old, context: context) { return schema }
+            let (contents, schema) = try await (contentsCheck, schemaCheck)
+            if let contents { return contents }
+            if let schema { return schema }
         } catch {
             return "the old server could not be checked for what replication does not carry: \(world.redactor.redact("\(error)"))"
         }
         if let problem { return problem }
 
-        let sources = record.sources
-        let now = try await Blocking.run { () throws -> [String: [String: String]] in try LogicalSources.insertOnlyCounters(old, sources) }
+        let now = try await counters
         for (database, counters) in now.sorted(by: { $0.key < $1.key }) {
             for (table, value) in counters.sorted(by: { $0.key < $1.key }) where record.insertOnlyCounters[database]?[table] != value {
                 return "table \(table) in \(database) has no replica identity and was updated, deleted from or truncated since (only its inserts were replicated)"
@@ -143,7 +149,9 @@ struct SubscriberCatchUp: Sendable {
             guard ContinuousClock.now - lastMoved < .seconds(Self.stallSeconds) else {
                 return "the replica confirmed nothing beyond \(row.2) for \(Self.stallSeconds) s (the old server is at \(target))"
             }
-            try await Task.sleep(for: .milliseconds(100))
+            // Inside the downtime, usually one or two polls: a short pause costs a query, a long one the
+            // window's time.
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
