@@ -62,31 +62,24 @@ struct StagedUpgrade: Sendable {
         return server
     }
 
-    /// The staging sub-plan: one decision whose `stage` branch upgrades the copy.
+    /// The staging sub-plan: one decision whose `stage` and `logical` branches upgrade the copy.
     func steps() throws -> [ExecutableStep] {
-        let stage = try [
-            StageCopyStep(staging: self).executable,
+        // The window's pg_upgrade steps, on a copy that is cleanly shut down.
+        let upgradeCopy = try [
             Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
             Self.onCopy(PgUpgradeCheckStep(upgrade: upgrade), world),
             Self.onCopy(TransferDataStep(upgrade: upgrade), world),
             Self.onCopy(CarryConfigurationStep(upgrade: upgrade), world),
-            StageVerifyStep(staging: self).executable,
         ]
+        let stage = try [StageCopyStep(staging: self).executable] + upgradeCopy + [StageVerifyStep(staging: self).executable]
         let standby = try [
             StageStandbyStep(staging: self).executable,
             Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
         ]
         var branches = [ExecutableBranch("stage", when: "the mount has room for a copy and a base backup copies every row", steps: stage)]
         if Self.followsLogically(world) {
-            let logical = try [
-                StageStandbyStep(staging: self).executable,
-                PromoteAtSlotsStep(staging: self).executable,
-                Self.onCopy(InitNewClusterStep(upgrade: upgrade), world),
-                Self.onCopy(PgUpgradeCheckStep(upgrade: upgrade), world),
-                Self.onCopy(TransferDataStep(upgrade: upgrade), world),
-                Self.onCopy(CarryConfigurationStep(upgrade: upgrade), world),
-                SubscribeUpgradedCopyStep(staging: self).executable,
-            ]
+            let logical = try [StageStandbyStep(staging: self).executable, PromoteAtSlotsStep(staging: self).executable]
+                + upgradeCopy + [SubscribeUpgradedCopyStep(staging: self).executable]
             branches.append(ExecutableBranch("logical", when: "the same, the application wrote since the snapshot, and logical replication can follow it: the copy is upgraded now and follows it until the window", steps: logical))
         }
         branches += [
