@@ -97,6 +97,22 @@ struct StagedUpgrade: Sendable {
         world.context.isolation?.approach == .swapNetworks && world.context.options.targetMajor >= 15
     }
 
+    /// The upgraded copy's first start, before the window (`stage-verify`, `stage-subscribe-upgraded`): the copy
+    /// is deleted first (its files live on, linked, in the staged cluster; the copy itself must never start
+    /// again), then a one-off server of the target image on the staged cluster runs update_extensions.sql and
+    /// analyze. Returns that running server and what the after-care did.
+    func startUpgraded(_ context: StepContext) async throws -> (server: StagedServer, target: ServerTarget, afterCare: String) {
+        try await StagedCluster.discard(
+            relativePaths: [upgrade.oldRelative], mount: upgrade.mount, image: world.database.imageText,
+            runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
+        let server = StagedServer(world: world)
+        let target = try await server.start(context)
+        let afterCare = try await PostUpgradeStep(upgrade: upgrade, target: target).afterCare(context)
+        // Run here; the window, if it upgrades in place after all, collects its own.
+        try? FileManager.default.removeItem(atPath: TransferDataStep.extensionsScript(world))
+        return (server, target, afterCare)
+    }
+
     /// A window step of the pg_upgrade method run on the private copy before the window: its own id, and the
     /// staging's undo (the staged directories deleted), since everything it changes is upshift's.
     static func onCopy(_ step: some PlanStep, _ world: PgUpgradeWorld) throws -> ExecutableStep {
@@ -194,15 +210,7 @@ struct StageVerifyStep: PlanStep {
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = staging.world
         let upgrade = staging.upgrade
-        // Linked into the staged cluster, whose files survive; the copy itself must never start again.
-        try await StagedCluster.discard(
-            relativePaths: [upgrade.oldRelative], mount: upgrade.mount, image: world.database.imageText,
-            runID: world.context.runID.rawValue, runner: world.runner, progress: context.progress)
-        let server = StagedServer(world: world)
-        let target = try await server.start(context)
-        let afterCare = try await PostUpgradeStep(upgrade: upgrade, target: target).afterCare(context)
-        // Run here; the window, if it upgrades in place after all, collects its own.
-        try? FileManager.default.removeItem(atPath: TransferDataStep.extensionsScript(world))
+        let (server, target, afterCare) = try await staging.startUpgraded(context)
         let (fingerprint, identifier) = try await server.read(target, context: context)
         let expected = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let differences = expected.diff(against: fingerprint)

@@ -34,17 +34,10 @@ struct SubscribeUpgradedCopyStep: PlanStep {
 
     func run(_ context: StepContext) async throws -> StepOutcome {
         let world = staging.world
-        let upgrade = staging.upgrade
         let runID = world.context.runID
         let start = try LogicalStart.load(world.runFolder)
         let server = try staging.onlineServer()
-        try await StagedCluster.discard(
-            relativePaths: [upgrade.oldRelative], mount: upgrade.mount, image: world.database.imageText,
-            runID: runID.rawValue, runner: world.runner, progress: context.progress)
-        let staged = StagedServer(world: world)
-        let target = try await staged.start(context)
-        let afterCare = try await PostUpgradeStep(upgrade: upgrade, target: target).afterCare(context)
-        try? FileManager.default.removeItem(atPath: TransferDataStep.extensionsScript(world))
+        let (staged, target, afterCare) = try await staging.startUpgraded(context)
         let identifier = try await StagedCluster.systemIdentifier(try await target.connection(world))
         try ReplicationTeardown.saveIdentifier(identifier, folderPath: world.runFolder.path)
         try await staged.stop()
