@@ -177,7 +177,9 @@ public enum Fingerprinter {
         "SELECT count(*) AS n, coalesce(sum(hashtextextended(t::text, 0)), 0)::text AS sum FROM \(quoteIdentifier(schema)).\(quoteIdentifier(table)) t"
     }
 
-    static func readSequences(_ conn: Connection) throws(PostgresError) -> [SequenceFingerprint] {
+    /// Every sequence of the connection's database with its last value (nil when never used): public for
+    /// reading back on the connection that just set them.
+    public static func readSequences(_ conn: Connection) throws(PostgresError) -> [SequenceFingerprint] {
         try conn.query("SELECT schemaname, sequencename, last_value FROM pg_sequences ORDER BY schemaname, sequencename").rows.map { row throws(PostgresError) in
             SequenceFingerprint(schema: try row.requiredString("schemaname"), name: try row.requiredString("sequencename"), lastValue: try row.optionalInt("last_value"))
         }

@@ -23,7 +23,7 @@ struct LogicalReplicaPlanTests {
         let subscribed = try #require(decision.branches?.first { $0.name == "subscribed" })
         // No dump and no restore in that branch; the replica is verified, shut down with the old server,
         // then renamed into place.
-        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"])
+        #expect(subscribed.steps.map(\.id) == ["verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"])
 
         // The pg_upgrade method, and a window that recreates the container, have no replica.
         let link = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: true))
@@ -56,7 +56,7 @@ struct LogicalReplicaPlanTests {
         #expect(promote.commands.first?.contains("recovery_target_lsn=<where-the-slots-begin>' -c recovery_target_inclusive=off -c recovery_target_action=promote") == true, "\(promote.commands)")
         let decision = try #require(plan.steps.first { $0.id == "check-snapshot" })
         let subscribed = try #require(decision.branches?.first { $0.name == "subscribed" })
-        #expect(subscribed.steps.map(\.id) == ["fingerprint-old", "verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"])
+        #expect(subscribed.steps.map(\.id) == ["verify-replica", "stop-db", "move-data-aside", "switch-image", "start-new-db", "verify", "start-stack"])
         #expect(!subscribed.steps.contains { $0.pointOfNoReturn })
 
         let offline = try RecordedWorlds.pgUpgrade(try RecordedDeployment("inventree"), RecordedWorlds.inventreeFacts(PgUpgradeOptions(targetMajor: 18, method: .pgUpgrade, mode: .link), online: false))

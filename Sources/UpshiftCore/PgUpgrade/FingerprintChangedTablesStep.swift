@@ -22,11 +22,20 @@ struct FingerprintChangedTablesStep: PlanStep {
     }
 
     func run(_ context: StepContext) async throws -> StepOutcome {
+        let old = try await Self.capture(world, context)
+        return StepOutcome(summary: old.summary)
+    }
+
+    /// The old cluster's "before" fingerprint and the unchanged tables' sizes, saved in the run folder;
+    /// also run by `VerifySubscriberStep`, beside the replica's own scan.
+    static func capture(_ world: PgUpgradeWorld, _ context: StepContext) async throws -> (fingerprint: Fingerprint, summary: String) {
         guard let online = try OnlinePreparation.load(world.runFolder) else {
             throw UpshiftError("internal: fingerprint-old without the online preparation in \(world.runFolder.path)")
         }
         let snapshot = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
         let parameters = try await world.isolatedServerConnection()
+        // The sizes are read while the tables are scanned: the server is isolated, nothing moves them.
+        async let sizesRead = Blocking.run { () throws -> [String: [String: Int]] in try Fingerprinter.relationSizes(parameters) }
         let now = try await Blocking.run { () throws -> ClusterActivity in try ClusterActivity.read(parameters) }
         let unchanged = online.activity.map { now.unchangedTables(since: $0) } ?? [:]
         let known = snapshot.tables(keeping: unchanged)
@@ -34,12 +43,12 @@ struct FingerprintChangedTablesStep: PlanStep {
             context.report("checksum \(db).\(table)", ProgressMeasure(done: Int64(position), total: Int64(count), unit: .items))
         }
         try FingerprintFile.save(fingerprint, to: FingerprintStep.path(world.runFolder, .before))
-        let sizes = try await Blocking.run { () throws -> [String: [String: Int]] in try Fingerprinter.relationSizes(parameters) }
+        let sizes = try await sizesRead
         var kept: [String: [String: Int]] = [:]
         for (database, tables) in known { kept[database] = (sizes[database] ?? [:]).filter { tables[$0.key] != nil } }
-        try PrivateJSON.write(kept, to: Self.unchangedPath(world.runFolder))
+        try PrivateJSON.write(kept, to: unchangedPath(world.runFolder))
         let total = fingerprint.databases.reduce(0) { $0 + $1.tables.count }
         let reused = kept.values.reduce(0) { $0 + $1.count }
-        return StepOutcome(summary: "\(total - reused) of \(total) tables changed since the snapshot and fingerprinted; \(reused) keep the snapshot's fingerprint: \(FingerprintFile.describe(fingerprint))")
+        return (fingerprint, "\(total - reused) of \(total) tables changed since the snapshot and fingerprinted; \(reused) keep the snapshot's fingerprint: \(FingerprintFile.describe(fingerprint))")
     }
 }

@@ -90,17 +90,35 @@ enum ApplicationLogin {
                 logins.append((user, service.environmentValue("INVENTREE_DB_PASSWORD"), name))
             }
         }
+        var targets: [(user: String, parameters: ConnectionParameters)] = []
         for login in logins {
             var parameters: ConnectionParameters
             if let server { parameters = server.with(database: login.database) } else { parameters = try await world.serverConnection(database: login.database) }
             parameters.user = login.user
             parameters.password = login.password
-            let sendable = parameters
-            do {
-                _ = try await Blocking.run { () throws -> Int in try Connection(sendable).query("SELECT 1").rows.count }
-            } catch {
-                throw UpshiftError("the application user \(login.user) cannot log in to \(login.database) over TCP: \(world.redactor.redact("\(error)"))")
+            targets.append((login.user, parameters))
+        }
+        // Every login at once (each is a connection, and this runs in the window); the first failure in
+        // order is the one reported.
+        let failures = await withTaskGroup(of: (Int, String?).self) { group -> [Int: String] in
+            for (index, target) in targets.enumerated() {
+                let parameters = target.parameters
+                group.addTask {
+                    do {
+                        _ = try await Blocking.run { () throws -> Int in try Connection(parameters).query("SELECT 1").rows.count }
+                        return (index, nil)
+                    } catch {
+                        return (index, "\(error)")
+                    }
+                }
             }
+            var out: [Int: String] = [:]
+            for await (index, failure) in group { if let failure { out[index] = failure } }
+            return out
+        }
+        if let index = failures.keys.min(), let failure = failures[index] {
+            let target = targets[index]
+            throw UpshiftError("the application user \(target.user) cannot log in to \(target.parameters.database) over TCP: \(world.redactor.redact(failure))")
         }
     }
 }

@@ -51,12 +51,12 @@ public struct PgUpgradePlanner: Sendable {
         return steps
     }
 
-    /// The `subscribed` branch's checks before the old server stops: the tables changed since the snapshot
-    /// fingerprinted, the replica compared with them. The pg_upgrade method's replica (upgraded before the
+    /// The `subscribed` branch's check before the old server stops: the old cluster's tables changed since
+    /// the snapshot and the replica's written since its fingerprint, scanned at once and compared (one step,
+    /// so that neither server waits for the other). The pg_upgrade method's replica (upgraded before the
     /// window) is verified the same way.
     static func replicaChecks(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
-        try [FingerprintChangedTablesStep(world: world).executable,
-             VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed)).executable]
+        try [VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed)).executable]
     }
 
     /// The plan of the dump and pg_upgrade methods: the opening, then, for the branch it runs in, the window

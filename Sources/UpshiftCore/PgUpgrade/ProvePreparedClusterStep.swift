@@ -17,11 +17,13 @@ struct ProvePreparedClusterStep: PlanStep {
     func run(_ context: StepContext) async throws -> StepOutcome {
         let staged = try StagedCluster.required(world)
         let parameters = try await StartNewDatabaseStep.provenServerConnection(world)
+        // The identity and the application's logins are separate connections: read at once (downtime).
+        async let logins: Void = ApplicationLogin.check(world: world, server: parameters)
         try await staged.proveRunning(parameters, failure: "verification failed: the running cluster is not the one verified before the window")
+        try await logins
         let after = FingerprintStep.path(world.runFolder, .after)
         try? FileManager.default.removeItem(atPath: after)
         try FileManager.default.copyItem(atPath: StagedServer.fingerprintPath(world), toPath: after)
-        try await ApplicationLogin.check(world: world, server: parameters)
         return StepOutcome(summary: "identical: verified before the window (\(staged.summary)); the running cluster is that one (system identifier \(staged.systemIdentifier))")
     }
 }

@@ -116,13 +116,20 @@ enum ReplicationTeardown {
     static func cleanSource(_ server: ConnectionParameters, runID: RunID, slots: [String], identifier: String?, databases: [String]) async throws {
         let slotsSQL = dropSlotsSQL(slots: slots, identifier: identifier)
         let publications = dropPublicationsSQL(runID: runID)
-        try await Blocking.run { () throws in
-            _ = try Connection(server).execute(slotsSQL)
+        // The slots and each database's publications at once: independent, and in the window.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await Blocking.run { () throws in _ = try Connection(server).execute(slotsSQL) } }
             for name in databases {
-                let conn = try Connection(server.with(database: name))
-                _ = try conn.execute(quiet)
-                _ = try conn.execute(publications)
+                let target = server.with(database: name)
+                group.addTask {
+                    try await Blocking.run { () throws in
+                        let conn = try Connection(target)
+                        _ = try conn.execute(quiet)
+                        _ = try conn.execute(publications)
+                    }
+                }
             }
+            try await group.waitForAll()
         }
     }
 }
