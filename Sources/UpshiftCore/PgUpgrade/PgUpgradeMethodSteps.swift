@@ -45,13 +45,9 @@ public struct PgUpgradeMethodSteps: Sendable {
         if path == .subscribed {
             // Upgraded before the window and kept current by logical replication (`StagedUpgrade`'s `logical`
             // branch): the dump method's window for its replica, with no pg_upgrade and no dump inside.
-            return try PgUpgradePlanner.replicaChecks(world) + [
-                StopDatabaseStep(world: world, withReplica: true).executable,
-                MoveDataAsideStep(world: world, placesPrepared: true).executable,
-                SwitchImageStep(world: world, environment: environment).executable,
-                StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true, finalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable,
-                ProvePreparedClusterStep(world: world).executable,
-            ]
+            return try PgUpgradePlanner.replicaWindow(
+                world, environment: environment,
+                start: StartUpgradedDatabaseStep(upgrade: upgrade, onPrepared: true, finalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable)
         }
         if path == .prepared {
             // Upgraded and verified before the window on a private copy: rename it into place and start it.

@@ -29,12 +29,13 @@ public struct PgUpgradePlanner: Sendable {
     /// is only renamed aside. Its replica is verified in proportion to what changed, then renamed into place
     /// like the cluster `prepared` restored before the window.
     func dumpWindow(_ path: WindowPath) throws -> [ExecutableStep] {
-        let prepared = path == .prepared || path == .subscribed
-        var steps = path == .subscribed
-            ? try Self.replicaChecks(world)
-            : [try DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable]
+        if path == .subscribed {
+            return try Self.replicaWindow(world, environment: environment, start: StartNewDatabaseStep(world: world, onPrepared: true, finalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable)
+        }
+        let prepared = path == .prepared
+        var steps = [try DumpClusterStep(world: world, source: path == .changed ? .window : .snapshot).executable]
         steps += try [
-            StopDatabaseStep(world: world, withReplica: path == .subscribed).executable,
+            StopDatabaseStep(world: world).executable,
             MoveDataAsideStep(world: world, placesPrepared: prepared).executable,
             SwitchImageStep(world: world, environment: environment).executable,
             StartNewDatabaseStep(world: world, onPrepared: prepared, finalForm: StartNewDatabaseStep.startsInFinalForm(world, on: path)).executable,
@@ -57,6 +58,19 @@ public struct PgUpgradePlanner: Sendable {
     /// window) is verified the same way.
     static func replicaChecks(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
         try [VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed)).executable]
+    }
+
+    /// The `subscribed` window of both methods: the replica checked, stopped with the old server, renamed
+    /// into place and proved; only the step that starts it differs (`start`: the dump method's replica is
+    /// started as is, the pg_upgrade method's also gets its post-upgrade care).
+    static func replicaWindow(_ world: PgUpgradeWorld, environment: [String: String], start: ExecutableStep) throws -> [ExecutableStep] {
+        try replicaChecks(world) + [
+            StopDatabaseStep(world: world, withReplica: true).executable,
+            MoveDataAsideStep(world: world, placesPrepared: true).executable,
+            SwitchImageStep(world: world, environment: environment).executable,
+            start,
+            ProvePreparedClusterStep(world: world).executable,
+        ]
     }
 
     /// The plan of the dump and pg_upgrade methods: the opening, then, for the branch it runs in, the window
