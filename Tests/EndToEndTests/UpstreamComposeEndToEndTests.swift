@@ -16,7 +16,7 @@ import UpshiftTestSupport
 struct UpstreamComposeEndToEndTests {
     static let enabled = E2EEnvironment.canRunUpshiftEndToEnd
 
-    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"), arguments: UpstreamProject.all)
+    @Test(.enabled(if: enabled, "\(E2EEnvironment.skipReason)"), arguments: UpstreamProject.selected)
     func upgradeAndRollBack(_ project: UpstreamProject) async throws {
         let outcome = await UpstreamRuns.shared.outcome(project)
         print(outcome.log.joined(separator: "\n"))

@@ -58,6 +58,13 @@ struct UpstreamProject: Sendable, CustomStringConvertible {
 
     static let all: [UpstreamProject] = [n8n, paperless, mastodon, odoo, authentik, immich, inventree]
 
+    /// The projects this run covers: all under `scripts/test --full`; in CI (time) the five that each exercise
+    /// something no other CI test does: InvenTree's own file, n8n's non-root login over TCP, odoo's PGDATA
+    /// sub-path on a named volume, paperless-ngx's refusal with a way out, Immich's refusal of every command.
+    /// mastodon (trust, alpine) and authentik (`docker.io/library/…-alpine`) are covered in CI in part by
+    /// the deployment-shape and image-family tests.
+    static var selected: [UpstreamProject] { E2EEnvironment.full ? all : [n8n, paperless, odoo, immich, inventree] }
+
     /// InvenTree's own `contrib/container` file: `container_name` on every service, a bind mount with PGDATA in
     /// its `pgdb` sub-directory, redis and caddy whose shared `.env` names the database host. Server and worker
     /// are the stand-in InvenTree (it migrates on start: `INVENTREE_AUTO_UPDATE=True`). The cache and the proxy

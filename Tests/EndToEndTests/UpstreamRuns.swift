@@ -17,12 +17,12 @@ actor UpstreamRuns {
     /// The outcome of `project`'s scenario; the first call starts all of them.
     func outcome(_ project: UpstreamProject) async -> Outcome {
         if runs.isEmpty {
-            for each in UpstreamProject.all {
+            for each in UpstreamProject.selected {
                 // Detached: the scenario belongs to no single test case; its problems are returned as values.
                 runs[each.folder] = Task.detached { await Self.run(each) }
             }
         }
-        guard let run = runs[project.folder] else { return Outcome(problems: ["\(project.folder) is not in UpstreamProject.all"], log: []) }
+        guard let run = runs[project.folder] else { return Outcome(problems: ["\(project.folder) is not in UpstreamProject.selected"], log: []) }
         return await run.value
     }
 

@@ -75,14 +75,27 @@ public struct PgUpgradePreflight: Sendable {
                 "the data of service \(database.service) is not on a persistent mount: \(database.dataLocation.summary)",
                 hint: "mount a named volume or a host folder at \(database.pgdata) (and move the data there) first; upshift will not upgrade data that compose can lose")
         }
-        let dbContainer = (try? await project.cli.containers())?.first { $0.service == database.service }
+        // Read-only docker lookups that depend on nothing decided below start at once: each is a helper
+        // container or a CLI call of a few hundred milliseconds, and the user waits for every one of them
+        // before the plan. Each is awaited where a check needs it, so refusals come in the same order.
+        let found = database
+        let composeNow = compose
+        let cli = project.cli
+        let tools = UpgradeToolPreflight(runner: runner, progress: progress)
+        async let containersRead = { try? await cli.containers() }()
+        async let probeRead = data.probe(found.dataLocation)
+        async let bindRootRead = PreflightChecks.bindRootIsMountPoint(found.dataLocation, data: data)
+        async let serverRead = Self.readServer(found, compose: composeNow)
+        async let dataSizeRead = data.size(found.dataLocation)
+        async let jobsRead = tools.jobs(options.jobs)
+        let dbContainer = (await containersRead)?.first { $0.service == database.service }
         if let shadow = await ImageVolumeShadow.detect(database: database, containerName: dbContainer?.name, containerImage: dbContainer?.image, runner: runner) {
             throw UpshiftError.usage(
                 shadow.message(service: database.service, image: database.imageText),
                 hint: shadow.hint(service: database.service, image: database.imageText, major: database.imageMajor))
         }
         progress("reading PG_VERSION through a helper container")
-        let probe = try await data.probe(database.dataLocation)
+        let probe = try await probeRead
         guard let diskMajor = probe.major else {
             throw UpshiftError("no PostgreSQL cluster found for service \(database.service): \(probe.summary)", hint: "start the stack once so the database is initialised, or check PGDATA and the volume")
         }
@@ -103,13 +116,17 @@ public struct PgUpgradePreflight: Sendable {
         let resolved = try await TargetImage.resolve(database: database, targetMajor: options.targetMajor, explicit: options.targetImage, runner: runner, progress: progress)
         let targetImage = resolved.image
         notes += resolved.notes
+        // pg_upgrade's cluster is made by initdb; the others by the image's entrypoint, which runs scripts:
+        // which ones the image holds is read now, beside the checks below.
+        let masksInitScripts = options.method != .pgUpgrade
+        async let initEntriesRead = masksInitScripts ? InitScriptMask.imageEntries(image: targetImage.description, runner: runner) : []
         let databaseEdit = try ImageSwitch.plan(source: source, target: targetImage, current: database.image, environment: environment, alongside: sidecars.sidecars.map(\.source))
         _ = try SidecarImages.prepare(sidecars.sidecars, after: databaseEdit, targetMajor: options.targetMajor, environment: environment)
         if !sidecars.sidecars.isEmpty {
             notes.append("sidecars switched with the database: " + sidecars.sidecars.map { "\($0.service) (\($0.image) -> \($0.target))" }.joined(separator: ", "))
         }
         notes += sidecars.notes
-        let bindRootIsMountPoint = try await PreflightChecks.bindRootIsMountPoint(database.dataLocation, data: data)
+        let bindRootIsMountPoint = try await bindRootRead
         let placement = try DataPlacement.choose(
             database: database, targetMajor: options.targetMajor, oldMajor: imageMajor, runID: runID, bindRootIsMountPoint: bindRootIsMountPoint)
         let pgdataEdit = placement.pgdataEdit(database: database, targetMajor: options.targetMajor)
@@ -127,8 +144,11 @@ public struct PgUpgradePreflight: Sendable {
         }
 
         // What runs now.
-        let running = try await compose.runningServices()
+        let server = try await serverRead
+        let running = server.running
         let databaseWasRunning = running.contains(database.service)
+        let probesOnline = options.remoteEngine == nil && databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke
+        async let onlineProbeRead: (address: String?, reason: String?) = probesOnline ? OnlinePreparation.probe(compose: composeNow, runner: runner, database: found) : (nil, nil)
         let clients = DatabaseClients.split(running: running, config: project.config, database: database,
                                             applicationServices: AppDetection.detect(in: project.config).applicationServices)
         let applications = clients.stop
@@ -137,16 +157,12 @@ public struct PgUpgradePreflight: Sendable {
         }
 
         // Size and extensions, read through the running server (read-only, socket inside the container).
-        var databaseBytes: Int64 = 0
-        var extensions: [InstalledExtension] = []
-        if databaseWasRunning {
-            let psql = PsqlRunner(compose: compose, database: database)
-            databaseBytes = Int64(try await psql.scalar("SELECT coalesce(sum(pg_database_size(datname)),0) FROM pg_database WHERE datallowconn") ?? "0") ?? 0
-            extensions = try await psql.installedExtensions()
-        } else {
+        let databaseBytes = server.databaseBytes
+        let extensions = server.extensions
+        if !databaseWasRunning {
             notes.append("the database is not running; it will be started for the dump")
         }
-        let dataBytes = try await data.size(database.dataLocation) ?? 0
+        let dataBytes = try await dataSizeRead ?? 0
 
         try await SidecarImages.pull(sidecars.sidecars, except: targetImage, runner: runner, progress: progress)
         if !extensions.isEmpty {
@@ -176,7 +192,6 @@ public struct PgUpgradePreflight: Sendable {
                 hint: "choose another place with --backup-dir")
         }
 
-        let tools = UpgradeToolPreflight(runner: runner, progress: progress)
         var upgradeTool: UpgradeTool?
         if options.method == .pgUpgrade {
             upgradeTool = try await tools.upgradeTool(options: options, oldMajor: imageMajor, database: database, placement: placement, runID: runID)
@@ -197,7 +212,7 @@ public struct PgUpgradePreflight: Sendable {
                     hint: "free some space, or use --mode link (needs almost no space)")
             }
         }
-        var jobs = await tools.jobs(options.jobs)
+        var jobs = await jobsRead
         if let remote = options.remoteEngine {
             // pg_dump -Fd -j N writes through a bind mount of the dump folder, a path on the engine's host.
             if jobs > 1 { notes.append("single-stream dump and restore: the engine is on another host (\(remote)), and a parallel dump would write to a folder there") }
@@ -212,18 +227,16 @@ public struct PgUpgradePreflight: Sendable {
             hostPort: port, databaseBytes: databaseBytes, dataBytes: dataBytes, redactor: redactor, notes: notes)
         context.jobs = jobs
         context.pgdataEdit = pgdataEdit
-        if options.method != .pgUpgrade {
-            // pg_upgrade's cluster is made by initdb; the others by the image's entrypoint, which runs scripts.
-            context.initScriptMask = InitScriptMask.make(
-                volumes: database.initScriptMounts, imageEntries: try await InitScriptMask.imageEntries(image: targetImage.description, runner: runner))
+        if masksInitScripts {
+            context.initScriptMask = InitScriptMask.make(volumes: database.initScriptMounts, imageEntries: try await initEntriesRead)
         }
         context.upgradeTool = upgradeTool
         context.extensions = extensions
         context.sidecars = sidecars.sidecars
         if let remote = options.remoteEngine {
             context.notes.append("the engine is on another host (\(remote)): upshift reaches the database through `docker exec` (a tunnel on this machine's 127.0.0.1:\(port)), nothing is published; the dump and fingerprint run inside the window")
-        } else if databaseWasRunning && options.prepareOnlineEnabled && options.method != .invoke {
-            let probe = await OnlinePreparation.probe(compose: compose, runner: runner, database: database)
+        } else if probesOnline {
+            let probe = await onlineProbeRead
             context.onlineAddress = probe.address
             if let reason = probe.reason {
                 context.notes.append("the dump and fingerprint run inside the window: \(redactor.redact(reason))")
@@ -231,6 +244,17 @@ public struct PgUpgradePreflight: Sendable {
         }
         context.isolation = try await Self.windowIsolation(context: context, compose: compose)
         return context
+    }
+
+    /// The services running now and, when the database is one of them, its size and installed extensions
+    /// (read-only, through the socket inside the container).
+    static func readServer(_ database: DatabaseService, compose: ComposeOperations) async throws -> (running: [String], databaseBytes: Int64, extensions: [InstalledExtension]) {
+        let running = try await compose.runningServices()
+        guard running.contains(database.service) else { return (running, 0, []) }
+        let psql = PsqlRunner(compose: compose, database: database)
+        async let size = psql.scalar("SELECT coalesce(sum(pg_database_size(datname)),0) FROM pg_database WHERE datallowconn")
+        async let extensions = psql.installedExtensions()
+        return (running, Int64(try await size ?? "0") ?? 0, try await extensions)
     }
 
     /// Why the PGDATA line changes, for the plan: the layout decision made for the user.
