@@ -60,6 +60,9 @@ extension Upshift {
         @Option(name: .customLong("stop-timeout"), help: "Seconds to wait for a clean database shutdown.")
         var stopTimeout: Int = 120
 
+        @Option(name: .customLong("ready-timeout"), help: "Seconds to wait for a server to accept logins, and for the application to come up and keep running after the switch (at most 60 for the latter); past that the run is rolled back.")
+        var readyTimeout: Int = 180
+
         @Flag(name: .customLong("no-online-prepare"), help: "Dump and fingerprint only after the application has stopped, not from a snapshot while it still serves.")
         var noOnlinePrepare = false
 
@@ -68,6 +71,7 @@ extension Upshift {
                 throw ValidationError("unknown --method \(method); available: \(UpgradeMethod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard stopTimeout > 0 else { throw ValidationError("--stop-timeout must be positive") }
+            guard readyTimeout > 0 else { throw ValidationError("--ready-timeout must be positive") }
             if let mode {
                 guard TransferMode(rawValue: mode) != nil else {
                     throw ValidationError("unknown --mode \(mode); available: \(TransferMode.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -85,7 +89,7 @@ extension Upshift {
             let project = try await ComposeProject.load(options: global.composeOptions, runner: runner)
             var options = PgUpgradeOptions(
                 targetMajor: targetMajor, method: UpgradeMethod(rawValue: method)!, backupDirectory: backupDirectory,
-                rollbackOnFailure: !change.noRollback, stopTimeout: stopTimeout,
+                rollbackOnFailure: !change.noRollback, stopTimeout: stopTimeout, readyTimeout: readyTimeout,
                 mode: mode.flatMap(TransferMode.init(rawValue:)) ?? .copy, jobs: jobs, upgradeImage: upgradeImage)
             if noOnlinePrepare { options.prepareOnline = false }
             options.targetImage = targetImage

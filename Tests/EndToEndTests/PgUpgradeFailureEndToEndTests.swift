@@ -102,10 +102,12 @@ struct PgUpgradeFailureEndToEndTests {
                     }
                     try await Self.expectRolledBack(broken, d, baselineD, password: password, failedStep: "dump", message: "", detail: nil)
 
-                    // (c) 15 -> 18 works up to the last step, then the application exits on 18.
+                    // (c) 15 -> 18 works up to the last step, then the application exits on 18. It restarts for
+                    // ever (`restart: unless-stopped`): the run gives up after --ready-timeout (default 60 s of
+                    // watching; 20 here, as a user in a hurry would set it).
                     let baselineC = try await Baseline.take(d, password: password)
                     let appGone = try await E2EUpgrade.timed("  (c) application does not come back") {
-                        try await d.upshift(["pg-upgrade", "--to", "18", "--yes"])
+                        try await d.upshift(["pg-upgrade", "--to", "18", "--yes", "--ready-timeout", "20"])
                     }
                     try await Self.expectRolledBack(
                         appGone, d, baselineC, password: password, failedStep: "start-stack",

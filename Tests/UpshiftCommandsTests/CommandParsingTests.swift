@@ -25,18 +25,18 @@ struct CommandParsingTests {
         let command = try parse([
             "pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "link", "--upgrade-image", "me/up:15-to-18",
             "--image", "postgres:18-bookworm", "--backup-dir", "/srv/dumps", "--jobs", "4", "--stop-timeout", "30",
-            "--yes", "--no-rollback", "--no-online-prepare",
+            "--ready-timeout", "20", "--yes", "--no-rollback", "--no-online-prepare",
         ], as: Upshift.PgUpgrade.self)
         #expect(command.targetMajor == 18 && command.method == "pg_upgrade" && command.mode == "link")
         #expect(command.upgradeImage == "me/up:15-to-18" && command.targetImage == "postgres:18-bookworm")
-        #expect(command.backupDirectory == "/srv/dumps" && command.jobs == 4 && command.stopTimeout == 30)
+        #expect(command.backupDirectory == "/srv/dumps" && command.jobs == 4 && command.stopTimeout == 30 && command.readyTimeout == 20)
         #expect(command.change.yes && command.change.noRollback && command.noOnlinePrepare)
         #expect(!command.change.dryRun && !command.change.json)
     }
 
     @Test func pgUpgradeDefaults() throws {
         let command = try parse(["pg-upgrade", "--to", "17"], as: Upshift.PgUpgrade.self)
-        #expect(command.method == "dump" && command.mode == nil && command.jobs == nil && command.stopTimeout == 120)
+        #expect(command.method == "dump" && command.mode == nil && command.jobs == nil && command.stopTimeout == 120 && command.readyTimeout == 180)
         #expect(!command.change.yes && !command.change.noRollback && !command.noOnlinePrepare && !command.change.dryRun)
     }
 
@@ -48,6 +48,7 @@ struct CommandParsingTests {
         #expect(refused(["pg-upgrade", "--to", "18", "--upgrade-image", "x"]), "--upgrade-image without --method pg_upgrade")
         #expect(refused(["pg-upgrade", "--to", "18", "--jobs", "0"]))
         #expect(refused(["pg-upgrade", "--to", "18", "--stop-timeout", "0"]))
+        #expect(refused(["pg-upgrade", "--to", "18", "--ready-timeout", "0"]))
         #expect(refused(["pg-upgrade", "--to", "eighteen"]))
         #expect(!refused(["pg-upgrade", "--to", "18", "--method", "pg_upgrade", "--mode", "swap"]))
     }

@@ -74,29 +74,18 @@ struct StartStackStep: PlanStep {
         }
         // A service that starts and then exits (a failed migration, a crash loop) is a failure: watch for a
         // few seconds until every service is running together.
-        let expected = Set([world.service] + world.context.applicationServices)
-        let deadline = ContinuousClock.now + .seconds(min(60, world.context.options.readyTimeout))
-        var stable = 0
-        while true {
-            let running = Set(try await compose.runningServices())
-            let missing = expected.subtracting(running)
-            if missing.isEmpty {
-                stable += 1
-                if stable >= 3 { break }
-            } else {
-                stable = 0
-                if ContinuousClock.now >= deadline {
-                    throw UpshiftError("after the upgrade these services are not running: \(missing.sorted().joined(separator: ", "))", hint: "see `docker compose logs \(missing.sorted().joined(separator: " "))`")
-                }
-            }
-            try await Task.sleep(for: .seconds(1))
+        let expected = [world.service] + world.context.applicationServices
+        do {
+            try await ComposeOperations.waitStable(compose, services: expected, timeout: min(60, world.context.options.readyTimeout))
+        } catch let error as UpshiftError {
+            throw UpshiftError("after the upgrade " + error.message, hint: error.hint, exitCode: error.exitCode)
         }
         try? FileManager.default.removeItem(atPath: world.overridePath)
         // Every container runs from the user's files again, so the window's private network is empty.
         if let problem = await WindowIsolation.removeNetwork(WindowIsolation.networkName(runID: world.context.runID.rawValue), runner: world.runner) {
             context.progress(problem)
         }
-        return StepOutcome(summary: "running: \(expected.sorted().joined(separator: ", "))")
+        return StepOutcome(summary: "running: \(Set(expected).sorted().joined(separator: ", "))")
     }
 
     /// Whether the window's verification left tables to their file sizes (the standby branch).
