@@ -41,24 +41,22 @@ struct CheckSnapshotStep: PlanStep {
         let parameters = try await world.isolatedServerConnection()
         context.progress("checking whether anything changed since the online snapshot")
         let earlier = try FingerprintFile.load(OnlinePreparation.fingerprintPath(world.runFolder))
-        if stages && SubscriberServer.exists(world.runFolder) {
-            // Written since the snapshot (the replica exists only then): catch up, prove it, end replication.
-            // The verdict only names what was written, so it is read beside the catch-up (all of it is
-            // downtime); it may count the teardown's own transactions.
-            let preparation = online
-            async let verdictRead = OnlinePreparation.check(preparation, online: earlier, parameters: parameters)
-            let problem = try await SubscriberCatchUp(world: world).settle(context, old: parameters)
-            let verdict = try await verdictRead
-            online.verdict = verdict
-            try online.write(world.runFolder)
+        // With a replica (it exists only when the application wrote since the snapshot), it catches up and
+        // replication ends; the verdict, which then only names what was written, is read beside that (all of
+        // it is downtime) and may count the teardown's own transactions.
+        let follows = stages && SubscriberServer.exists(world.runFolder)
+        let preparation = online
+        async let verdictRead = OnlinePreparation.check(preparation, online: earlier, parameters: parameters)
+        let problem = follows ? try await SubscriberCatchUp(world: world).settle(context, old: parameters) : nil
+        let verdict = try await verdictRead
+        online.verdict = verdict
+        try online.write(world.runFolder)
+        if follows {
             if let problem {
                 return .decided(WindowPath.changed.rawValue, because: "changed since the online snapshot (\(verdict.reason)); the replica that followed it cannot be used (\(problem)): the window does the work")
             }
             return .decided(WindowPath.subscribed.rawValue, because: "changed since the online snapshot (\(verdict.reason)); the replica confirmed every change up to the old server's last one, its schema is unchanged: it is verified and takes the old cluster's place")
         }
-        let verdict = try await OnlinePreparation.check(online, online: earlier, parameters: parameters)
-        online.verdict = verdict
-        try online.write(world.runFolder)
         if stages && StandbyServer.exists(world.runFolder) {
             return .decided(WindowPath.standby.rawValue, because: "changed since the online snapshot (\(verdict.reason)); a standby followed the old cluster: it is promoted and upgraded once the old server has stopped")
         }

@@ -52,19 +52,16 @@ public struct PgUpgradePlanner: Sendable {
         return steps
     }
 
-    /// The `subscribed` branch's check before the old server stops: the old cluster's tables changed since
-    /// the snapshot and the replica's written since its fingerprint, scanned at once and compared (one step,
-    /// so that neither server waits for the other). The pg_upgrade method's replica (upgraded before the
-    /// window) is verified the same way.
-    static func replicaChecks(_ world: PgUpgradeWorld) throws -> [ExecutableStep] {
-        try [VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed)).executable]
-    }
-
     /// The `subscribed` window of both methods: the replica checked, stopped with the old server, renamed
     /// into place and proved; only the step that starts it differs (`start`: the dump method's replica is
     /// started as is, the pg_upgrade method's also gets its post-upgrade care).
+    ///
+    /// The check before the old server stops is one step (`VerifySubscriberStep`): the old cluster's tables
+    /// changed since the snapshot and the replica's written since its fingerprint are scanned at once and
+    /// compared, so that neither server waits for the other.
     static func replicaWindow(_ world: PgUpgradeWorld, environment: [String: String], start: ExecutableStep) throws -> [ExecutableStep] {
-        try replicaChecks(world) + [
+        try [
+            VerifySubscriberStep(world: world, savesWindowEnd: StartNewDatabaseStep.startsInFinalForm(world, on: .subscribed)).executable,
             StopDatabaseStep(world: world, withReplica: true).executable,
             MoveDataAsideStep(world: world, placesPrepared: true).executable,
             SwitchImageStep(world: world, environment: environment).executable,
